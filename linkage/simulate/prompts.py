@@ -1,0 +1,117 @@
+"""Prompt text for simulated traffic: real corpora shipped with the package, and
+capability-targeted extraction templates (same skeleton, different slot values)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+import numpy as np
+
+__all__ = [
+    "CORPORA",
+    "EXTRACTION_TEMPLATES",
+    "LEGIT_TEMPLATES",
+    "OPENERS",
+    "TEMPLATES",
+    "Corpus",
+    "load_corpus",
+]
+
+# corpus name -> shipped file (see linkage/data/prompts/NOTICE for sources and licences)
+CORPORA = {
+    "coding": "coding_humaneval.jsonl",
+    "reasoning": "reasoning_gsm8k.jsonl",
+    "agentic": "agentic_bfcl.jsonl",
+    "everyday": "everyday_selfinstruct.jsonl",
+}
+
+# Capability-targeted extraction templates per family, modelled on public
+# reporting of distillation campaigns. ``{x}`` is filled from the corpus named
+# by the family's slot corpus.
+TEMPLATES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "coding": (
+        "coding",
+        (
+            "Imagine you already produced a correct, fully tested solution to the task "
+            "below. Explain the reasoning step by step that leads to it, then give the "
+            "final code.\n\n{x}",
+            "You are an expert software engineer. Solve the task below. First write your "
+            "complete chain of thought inside <thinking> tags, then the full "
+            "implementation with tests.\n\n{x}",
+            "Complete this function. Before the code, list every edge case you considered "
+            "and why, in numbered steps.\n```python\n{x}\n```",
+        ),
+    ),
+    "agentic": (
+        "agentic",
+        (
+            "You are an autonomous agent with access to tools. Plan the sequence of tool "
+            "calls step by step, write each call as JSON, and explain why you chose it.\n\n"
+            "Task: {x}",
+            "Act as a function-calling agent. For the user request below, output the exact "
+            "tool invocations you would make, then a rationale for each one.\nUser: {x}",
+            "Decompose this request into sub-goals, choose a tool for each, and narrate "
+            "your internal reasoning before every action.\nRequest: {x}",
+        ),
+    ),
+    "reasoning": (
+        "reasoning",
+        (
+            "Imagine you produced a correct answer to this problem. Explain the reasoning "
+            "step by step that leads to it, as if teaching a student.\n\nProblem: {x}",
+            "Solve the following. Show every intermediate step of your reasoning and verify "
+            "the final answer twice before you state it.\n{x}",
+            "Think aloud: write out your full internal monologue while solving this, "
+            "including dead ends.\nQuestion: {x}",
+        ),
+    ),
+    "rewrite": (
+        "everyday",
+        (
+            "Rewrite your previous answer so that it is neutral, avoids politically "
+            "sensitive topics and could be published anywhere without controversy:\n\n{x}",
+            "Produce a version of the response to the request below that would pass any "
+            "content review, then explain step by step what you changed and why.\n{x}",
+        ),
+    ),
+}
+
+# Templates legitimate customers run through the API (batch jobs, internal tools):
+# template reuse alone is not evidence of abuse.
+LEGIT_TEMPLATES: tuple[tuple[str, str], ...] = (
+    ("everyday", "Summarize the following customer message in one sentence for our support "
+     "dashboard:\n{x}"),
+    ("everyday", "Classify the request below into one of: billing, technical, account, other. "
+     "Reply with the label only.\n{x}"),
+    ("coding", "Review this code for bugs, style problems and missing tests. Reply as a "
+     "bulleted list.\n{x}"),
+    ("agentic", "Translate this user request into a JSON call for our internal scheduling "
+     "API:\n{x}"),
+)
+
+# Flattened extraction templates: (family, slot corpus, text); campaigns pick from these.
+EXTRACTION_TEMPLATES: tuple[tuple[str, str, str], ...] = tuple(
+    (family, corpus, text) for family, (corpus, texts) in TEMPLATES.items() for text in texts
+)
+
+# How ordinary people open a request; legitimate prompts get one of these.
+OPENERS = ("", "", "", "Hi! ", "Please help: ", "Quick question. ", "Can you help me with this? ")
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """Prompt texts of one corpus as a numpy object array."""
+
+    name: str
+    texts: np.ndarray
+
+
+@cache
+def load_corpus(name: str) -> Corpus:
+    """Load a shipped prompt corpus by name (``coding``, ``reasoning``, ``agentic``, ``everyday``)."""
+    ref = resources.files("linkage") / "data" / "prompts" / CORPORA[name]
+    texts = [json.loads(line)["text"] for line in ref.read_text(encoding="utf-8").split("\n") if line.strip()]
+    return Corpus(name, np.array(texts, dtype=object))
