@@ -26,10 +26,18 @@ def _fail(exc: Exception) -> typer.Exit:
 
 @app.command()
 def simulate(
-    out_dir: Annotated[Path, typer.Argument(help="Directory to write the contract files and labels to.")],
-    accounts: Annotated[int | None, typer.Option(help="Total accounts (default: the scenario's).")] = None,
-    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives identical files.")] = 0,
-    scenario: Annotated[str, typer.Option(help="Scenario name (default, hard) or a scenario .json file.")] = "default",
+    out_dir: Annotated[
+        Path, typer.Argument(help="Directory to write the contract files and labels to.")
+    ],
+    accounts: Annotated[
+        int | None, typer.Option(help="Total accounts (default: the scenario's).")
+    ] = None,
+    seed: Annotated[
+        int, typer.Option(help="Random seed; the same seed gives identical files.")
+    ] = 0,
+    scenario: Annotated[
+        str, typer.Option(help="Scenario name (default, hard) or a scenario .json file.")
+    ] = "default",
     fmt: Annotated[str, typer.Option("--format", help="parquet, csv or jsonl.")] = "parquet",
 ) -> None:
     """Simulate platform traffic with Hydra campaigns, plus ground-truth labels."""
@@ -37,8 +45,9 @@ def simulate(
 
     try:
         with progress_bar() as progress:
-            result = run_simulation(out_dir, accounts=accounts, seed=seed, scenario=scenario, fmt=fmt,
-                                    progress=progress)
+            result = run_simulation(
+                out_dir, accounts=accounts, seed=seed, scenario=scenario, fmt=fmt, progress=progress
+            )
     except (LinkageError, ValueError) as exc:
         raise _fail(exc) from exc
     _print_simulation(result.to_dict(), out_dir)
@@ -47,7 +56,9 @@ def simulate(
 @app.command()
 def ingest(
     data_dir: Annotated[Path, typer.Argument(help="Directory with the contract tables.")],
-    out: Annotated[Path, typer.Option("--out", help="Result directory for the store and quarantine.")],
+    out: Annotated[
+        Path, typer.Option("--out", help="Result directory for the store and quarantine.")
+    ],
 ) -> None:
     """Validate and load a data directory into the embedded store; bad rows go to quarantine/."""
     summary = _run_ingest(data_dir, out)
@@ -58,7 +69,9 @@ def ingest(
 
 @app.command()
 def demo(
-    out: Annotated[Path, typer.Option(help="Working directory for the demo.")] = Path("linkage-demo"),
+    out: Annotated[Path, typer.Option(help="Working directory for the demo.")] = Path(
+        "linkage-demo"
+    ),
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
 ) -> None:
     """The main job on the embedded default: simulate a small scenario, then ingest it."""
@@ -87,7 +100,9 @@ def _run_ingest(data_dir: Path, out: Path) -> dict[str, int]:
         table.add_column(col, justify="right" if col in ("read", "kept", "quarantined") else "left")
     totals = {"read": 0, "kept": 0, "quarantined": 0}
     for name, t in data["tables"].items():
-        table.add_row(name, Path(t["file"]).name, f"{t['read']:,}", f"{t['kept']:,}", f"{t['quarantined']:,}")
+        table.add_row(
+            name, Path(t["file"]).name, f"{t['read']:,}", f"{t['kept']:,}", f"{t['quarantined']:,}"
+        )
         for k in totals:
             totals[k] += t[k]
     console.print(table)
@@ -99,7 +114,11 @@ def _print_simulation(summary: dict, out_dir: Path) -> None:
     for col in ("campaign", "accounts", "banned", "requests"):
         table.add_column(col, justify="left" if col == "campaign" else "right")
     for c in summary["campaigns"]:
-        table.add_row(c["campaign_id"] or "(legitimate)", f"{c['accounts']:,}", f"{c.get('banned', 0):,}",
-                      f"{c['requests']:,}")
+        table.add_row(
+            c["campaign_id"] or "(legitimate)",
+            f"{c['accounts']:,}",
+            f"{c.get('banned', 0):,}",
+            f"{c['requests']:,}",
+        )
     console.print(table)
     console.print(f"wrote {json.dumps(summary['rows'])} to {out_dir}")

@@ -49,12 +49,19 @@ class GraphSchema:
         """Build and validate a schema; raise :class:`LinkageError` naming what is wrong."""
         try:
             nodes = {
-                label: NodeType(label, spec["key"], spec.get("description", ""), dict(spec["properties"]))
+                label: NodeType(
+                    label, spec["key"], spec.get("description", ""), dict(spec["properties"])
+                )
                 for label, spec in data["nodes"].items()
             }
             rels = {
-                name: RelationshipType(name, spec["from"], spec["to"], spec.get("description", ""),
-                                       dict(spec["properties"]))
+                name: RelationshipType(
+                    name,
+                    spec["from"],
+                    spec["to"],
+                    spec.get("description", ""),
+                    dict(spec["properties"]),
+                )
                 for name, spec in data["relationships"].items()
             }
             version = int(data["version"])
@@ -62,11 +69,15 @@ class GraphSchema:
             raise LinkageError(f"graph schema: missing or malformed field {exc}") from exc
         for n in nodes.values():
             if n.key not in n.properties:
-                raise LinkageError(f"graph schema: node {n.label} key {n.key!r} is not one of its properties")
+                raise LinkageError(
+                    f"graph schema: node {n.label} key {n.key!r} is not one of its properties"
+                )
         for r in rels.values():
             for end in (r.source, r.target):
                 if end not in nodes:
-                    raise LinkageError(f"graph schema: relationship {r.type} refers to unknown node {end!r}")
+                    raise LinkageError(
+                        f"graph schema: relationship {r.type} refers to unknown node {end!r}"
+                    )
         for owner, props in [(n.label, n.properties) for n in nodes.values()] + [
             (r.type, r.properties) for r in rels.values()
         ]:

@@ -31,20 +31,50 @@ _TIMING = {"human": 0, "evening": 0, "work": 1, "automated": 2, "sync": 3}
 
 _WEBMAIL = ("gmail.com", "outlook.com", "yahoo.com", "icloud.com", "proton.me", "hotmail.com")
 _WEBMAIL_P = (0.5, 0.16, 0.1, 0.12, 0.04, 0.08)
-_DISPOSABLE = ("mailinator.com", "tempmail.dev", "guerrillamail.com", "10minutemail.net",
-               "yopmail.com", "sharklasers.com")
+_DISPOSABLE = (
+    "mailinator.com",
+    "tempmail.dev",
+    "guerrillamail.com",
+    "10minutemail.net",
+    "yopmail.com",
+    "sharklasers.com",
+)
 _COUNTRIES = ("US", "IN", "GB", "DE", "BR", "FR", "JP", "CA", "KR", "ES", "NL", "AU", "SG", "MX")
 _COUNTRY_P = np.array([35, 10, 6, 5, 5, 4, 4, 4, 3, 3, 2, 2, 2, 3], dtype=float)
 _COUNTRY_P /= _COUNTRY_P.sum()
-_TZ = {"US": -6, "IN": 5, "GB": 0, "DE": 1, "BR": -3, "FR": 1, "JP": 9, "CA": -5, "KR": 9,
-       "ES": 1, "NL": 1, "AU": 10, "SG": 8, "MX": -6}
-_LEGIT_UAS = ("anthropic-python/0.69.0", "openai-python/2.8.1", "openai-node/6.9.0",
-              "curl/8.5.0", "python-requests/2.32.5",
-              "Mozilla/5.0 (Macintosh; Intel Mac OS X 15_6) AppleWebKit/605.1.15 Safari/605.1.15",
-              "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/142.0 Safari/537.36")
+_TZ = {
+    "US": -6,
+    "IN": 5,
+    "GB": 0,
+    "DE": 1,
+    "BR": -3,
+    "FR": 1,
+    "JP": 9,
+    "CA": -5,
+    "KR": 9,
+    "ES": 1,
+    "NL": 1,
+    "AU": 10,
+    "SG": 8,
+    "MX": -6,
+}
+_LEGIT_UAS = (
+    "anthropic-python/0.69.0",
+    "openai-python/2.8.1",
+    "openai-node/6.9.0",
+    "curl/8.5.0",
+    "python-requests/2.32.5",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 15_6) AppleWebKit/605.1.15 Safari/605.1.15",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/142.0 Safari/537.36",
+)
 _LEGIT_UA_P = (0.3, 0.25, 0.1, 0.05, 0.1, 0.1, 0.1)
-_CAMPAIGN_UAS = ("python-httpx/0.28.1", "aiohttp/3.13.2", "Go-http-client/2.0",
-                 "openai-python/2.8.1", "node-fetch/3.3.2")
+_CAMPAIGN_UAS = (
+    "python-httpx/0.28.1",
+    "aiohttp/3.13.2",
+    "Go-http-client/2.0",
+    "openai-python/2.8.1",
+    "node-fetch/3.3.2",
+)
 N_POPULAR_DEVICES = 30
 
 
@@ -112,12 +142,18 @@ def _cum(probs: np.ndarray) -> np.ndarray:
     return np.cumsum(p, axis=1).astype(np.float32)
 
 
-def _split_sizes(rng: np.random.Generator, total: int, lo: int, hi: int, log: bool = False) -> np.ndarray:
+def _split_sizes(
+    rng: np.random.Generator, total: int, lo: int, hi: int, log: bool = False
+) -> np.ndarray:
     """Group sizes in [lo, hi] whose sum is about ``total`` (0 groups if total < lo)."""
     sizes: list[int] = []
     remaining = total
     while remaining >= lo:
-        s = int(math.exp(rng.uniform(math.log(lo), math.log(hi)))) if log else int(rng.integers(lo, hi + 1))
+        s = (
+            int(math.exp(rng.uniform(math.log(lo), math.log(hi))))
+            if log
+            else int(rng.integers(lo, hi + 1))
+        )
         s = min(s, remaining)
         sizes.append(s)
         remaining -= s
@@ -134,7 +170,9 @@ class _Cards:
         w = 1.0 / np.arange(1, 401) ** 1.1
         self.legit_bin_p = w / w.sum()
 
-    def new(self, n: int, bins: list[str] | None = None, countries: np.ndarray | None = None) -> np.ndarray:
+    def new(
+        self, n: int, bins: list[str] | None = None, countries: np.ndarray | None = None
+    ) -> np.ndarray:
         """``n`` new instruments; BINs from ``bins`` (uniform) or the legitimate BIN mix."""
         start = len(self.fp)
         self.fp.extend(hex_ids(self.rng, n, "pm_", 16))
@@ -156,15 +194,19 @@ def build_population(sc: Scenario, world: World, rng: np.random.Generator) -> Po
     blocks = _Blocks()
     cards = _Cards(rng)
     ids = _Ids(rng)
-    campaign_bins = [[str(b) for b in rng.integers(400000, 559999, size=max(1, c.card_bins))]
-                     for c in sc.campaigns]
+    campaign_bins = [
+        [str(b) for b in rng.integers(400000, 559999, size=max(1, c.card_bins))]
+        for c in sc.campaigns
+    ]
 
     # Campaign accounts first (their count fixes how many legitimate ones there are).
     chains = [_campaign_chain(c, sc, start, end, rng) for c in sc.campaigns]
     n_campaign = sum(len(ch[0]) for ch in chains)
     n_legit = sc.accounts - n_campaign
     if n_legit < 50:
-        raise ValueError(f"scenario {sc.name!r}: campaigns take {n_campaign} of {sc.accounts} accounts")
+        raise ValueError(
+            f"scenario {sc.name!r}: campaigns take {n_campaign} of {sc.accounts} accounts"
+        )
 
     # Legitimate population sizes.
     n_auto = max(1, round(sc.automation_frac * n_legit))
@@ -176,11 +218,17 @@ def build_population(sc: Scenario, world: World, rng: np.random.Generator) -> Po
     # Households: one home address per individual, student, company developer,
     # automation owner, and one per family.
     n_homes = n_indiv + n_students + int(comp_sizes.sum()) + n_auto + len(fam_sizes)
-    world.isp_bases = [world.add_v4_network(16, "residential", f"Residential ISP {i}")
-                       for i in range(max(6, n_homes // 15000))]
-    n_v6 = int(round(sc.ipv6_frac * n_homes))
-    homes = np.concatenate([world.residential_hosts(n_homes - n_v6),
-                            world.ipv6_hosts(n_v6, "residential", "Residential ISP v6")])
+    world.isp_bases = [
+        world.add_v4_network(16, "residential", f"Residential ISP {i}")
+        for i in range(max(6, n_homes // 15000))
+    ]
+    n_v6 = round(sc.ipv6_frac * n_homes)
+    homes = np.concatenate(
+        [
+            world.residential_hosts(n_homes - n_v6),
+            world.ipv6_hosts(n_v6, "residential", "Residential ISP v6"),
+        ]
+    )
     homes = homes[rng.permutation(len(homes))]
     while len(homes) < n_homes:  # residential_hosts dedupes; top up rare collisions
         homes = np.concatenate([homes, world.residential_hosts(n_homes - len(homes))])
@@ -191,7 +239,9 @@ def build_population(sc: Scenario, world: World, rng: np.random.Generator) -> Po
         return np.fromiter((next(home_cursor) for _ in range(k)), dtype=np.int32, count=k)
 
     # Shared legitimate infrastructure.
-    n_mobile_users = int(sc.mobile_frac * (n_indiv + n_students + fam_sizes.sum() + comp_sizes.sum()))
+    n_mobile_users = int(
+        sc.mobile_frac * (n_indiv + n_students + fam_sizes.sum() + comp_sizes.sum())
+    )
     carriers = []
     for k in range(4):
         base = world.add_v4_network(16, "mobile", f"Mobile Carrier {k} CGNAT")
@@ -199,10 +249,14 @@ def build_population(sc: Scenario, world: World, rng: np.random.Generator) -> Po
         carriers.append(world.ip_pools.add(world.v4_hosts(base, 16, size, "mobile")))
     vpn_bases = [world.add_v4_network(24, "vpn", f"Commercial VPN {k}") for k in range(2)]
     n_vpn_users = int(sc.vpn_frac * n_indiv)
-    vpn_hosts = np.concatenate([world.v4_hosts(b, 24, max(10, n_vpn_users // 30), "vpn") for b in vpn_bases])
+    vpn_hosts = np.concatenate(
+        [world.v4_hosts(b, 24, max(10, n_vpn_users // 30), "vpn") for b in vpn_bases]
+    )
     vpn_pool = world.ip_pools.add(vpn_hosts)
     cloud_bases = [world.add_v4_network(16, "hosting", f"Cloud Provider {k}") for k in range(3)]
-    corp_bases = [world.add_v4_network(16, "corporate", f"Business ISP {k}", intel=False) for k in range(4)]
+    corp_bases = [
+        world.add_v4_network(16, "corporate", f"Business ISP {k}", intel=False) for k in range(4)
+    ]
     popular = world.new_devices(N_POPULAR_DEVICES)
     pop_w = 1.0 / np.arange(1, N_POPULAR_DEVICES + 1)
     popular_weighted = np.repeat(popular, np.maximum(1, (pop_w / pop_w.sum() * 200).astype(int)))
@@ -213,7 +267,9 @@ def build_population(sc: Scenario, world: World, rng: np.random.Generator) -> Po
         total = int(k.sum())
         is_pop = rng.random(total) < sc.popular_device_frac
         devs = np.empty(total, dtype=np.int32)
-        devs[is_pop] = popular[rng.choice(N_POPULAR_DEVICES, size=int(is_pop.sum()), p=pop_w / pop_w.sum())]
+        devs[is_pop] = popular[
+            rng.choice(N_POPULAR_DEVICES, size=int(is_pop.sum()), p=pop_w / pop_w.sum())
+        ]
         devs[~is_pop] = world.new_devices(int((~is_pop).sum()))
         s, _ = world.dev_pools.add(devs)
         starts = s + np.concatenate([[0], np.cumsum(k)[:-1]]).astype(np.int32)
@@ -221,13 +277,17 @@ def build_population(sc: Scenario, world: World, rng: np.random.Generator) -> Po
 
     def legit_created(n: int) -> np.ndarray:
         before = rng.random(n) < 0.85
-        return np.where(before, start - rng.uniform(0, 540 * DAY, n), rng.uniform(start, end - DAY, n)).astype(np.int64)
+        return np.where(
+            before, start - rng.uniform(0, 540 * DAY, n), rng.uniform(start, end - DAY, n)
+        ).astype(np.int64)
 
     def prompt_mix(n: int, mix: tuple[float, ...]) -> np.ndarray:
         return _cum(np.tile(np.array(mix, dtype=float), (n, 1)))
 
     def base_block(n: int, kind: str, countries: np.ndarray | None = None) -> dict[str, np.ndarray]:
-        countries = countries if countries is not None else rng.choice(_COUNTRIES, size=n, p=_COUNTRY_P)
+        countries = (
+            countries if countries is not None else rng.choice(_COUNTRIES, size=n, p=_COUNTRY_P)
+        )
         created = legit_created(n)
         banned = rng.random(n) < sc.legit_banned_frac
         active_from = np.maximum(created, start)
@@ -254,12 +314,23 @@ def build_population(sc: Scenario, world: World, rng: np.random.Generator) -> Po
         p = np.zeros((n, len(CHANNELS)))
         for name, value in probs.items():
             p[:, _CH[name]] = value
-        return _cum(p), np.zeros((n, len(CHANNELS)), np.int32), np.zeros((n, len(CHANNELS)), np.int32)
+        return (
+            _cum(p),
+            np.zeros((n, len(CHANNELS)), np.int32),
+            np.zeros((n, len(CHANNELS)), np.int32),
+        )
 
-    def set_pool(st: np.ndarray, sz: np.ndarray, ch: str, pool: tuple[int, int] | tuple[np.ndarray, np.ndarray]) -> None:
+    def set_pool(
+        st: np.ndarray,
+        sz: np.ndarray,
+        ch: str,
+        pool: tuple[int | np.ndarray, int | np.ndarray],
+    ) -> None:
         st[:, _CH[ch]], sz[:, _CH[ch]] = pool
 
-    def volume(n: int, median: float, sigma: float, created: np.ndarray, stop: np.ndarray) -> np.ndarray:
+    def volume(
+        n: int, median: float, sigma: float, created: np.ndarray, stop: np.ndarray
+    ) -> np.ndarray:
         active = (stop - np.maximum(created, start)) / (end - start)
         v = rng.lognormal(math.log(median), sigma, n) * np.clip(active, 0.02, 1.0)
         return np.clip(np.round(v), 1, 20_000).astype(np.int64)
@@ -272,16 +343,27 @@ def build_population(sc: Scenario, world: World, rng: np.random.Generator) -> Po
     b = base_block(n, "individual")
     is_mobile = rng.random(n) < sc.mobile_frac
     is_vpn = rng.random(n) < sc.vpn_frac
-    cum, st, sz = channels(n, home=0.65, mobile=np.where(is_mobile, 0.3, 0), vpn=np.where(is_vpn, 0.5, 0))
+    cum, st, sz = channels(
+        n, home=0.65, mobile=np.where(is_mobile, 0.3, 0), vpn=np.where(is_vpn, 0.5, 0)
+    )
     set_pool(st, sz, "home", (take_homes(n), 1))
     carrier = rng.integers(0, 4, n)
-    set_pool(st, sz, "mobile", (np.array([c[0] for c in carriers])[carrier], np.array([c[1] for c in carriers])[carrier]))
+    set_pool(
+        st,
+        sz,
+        "mobile",
+        (np.array([c[0] for c in carriers])[carrier], np.array([c[1] for c in carriers])[carrier]),
+    )
     set_pool(st, sz, "vpn", vpn_pool)
     paying = rng.random(n) < sc.paying_frac
     b.update(
-        ch_cum=cum, ch_start=st, ch_size=sz, timing=np.zeros(n, np.int8),
+        ch_cum=cum,
+        ch_start=st,
+        ch_size=sz,
+        timing=np.zeros(n, np.int8),
         prompt_cum=prompt_mix(n, (0.55, 0.15, 0.15, 0.15, 0, 0)),
-        email_domain=webmail(n), n_req=volume(n, sc.legit_requests_median, sc.legit_requests_sigma, b["created"], b["end"]),
+        email_domain=webmail(n),
+        n_req=volume(n, sc.legit_requests_median, sc.legit_requests_sigma, b["created"], b["end"]),
     )
     b["card"][paying] = cards.new(int(paying.sum()), countries=b["country"][paying])
     virt = paying & (rng.random(n) < sc.legit_virtual_card_frac)
@@ -301,19 +383,42 @@ def build_population(sc: Scenario, world: World, rng: np.random.Generator) -> Po
         campus_pools = []
         for k in range(n_campus):
             base = world.add_v4_network(24, "education", f"University {k}")
-            campus_pools.append(world.ip_pools.add(world.v4_hosts(base, 24, int(rng.integers(1, 5)), "education")))
+            campus_pools.append(
+                world.ip_pools.add(world.v4_hosts(base, 24, int(rng.integers(1, 5)), "education"))
+            )
         campus = rng.integers(0, n_campus, n)
         cum, st, sz = channels(n, campus=0.6, mobile=0.25, home=0.15)
         set_pool(st, sz, "home", (take_homes(n), 1))
-        set_pool(st, sz, "campus", (np.array([c[0] for c in campus_pools])[campus], np.array([c[1] for c in campus_pools])[campus]))
+        set_pool(
+            st,
+            sz,
+            "campus",
+            (
+                np.array([c[0] for c in campus_pools])[campus],
+                np.array([c[1] for c in campus_pools])[campus],
+            ),
+        )
         carrier = rng.integers(0, 4, n)
-        set_pool(st, sz, "mobile", (np.array([c[0] for c in carriers])[carrier], np.array([c[1] for c in carriers])[carrier]))
+        set_pool(
+            st,
+            sz,
+            "mobile",
+            (
+                np.array([c[0] for c in carriers])[carrier],
+                np.array([c[1] for c in carriers])[carrier],
+            ),
+        )
         b["group"][:] = campus
         b.update(
-            ch_cum=cum, ch_start=st, ch_size=sz, timing=np.zeros(n, np.int8),
+            ch_cum=cum,
+            ch_start=st,
+            ch_size=sz,
+            timing=np.zeros(n, np.int8),
             prompt_cum=prompt_mix(n, (0.3, 0.25, 0.35, 0.1, 0, 0)),
             email_domain=np.array([f"univ{k}.edu" for k in campus.tolist()], dtype=object),
-            n_req=volume(n, sc.legit_requests_median, sc.legit_requests_sigma, b["created"], b["end"]),
+            n_req=volume(
+                n, sc.legit_requests_median, sc.legit_requests_sigma, b["created"], b["end"]
+            ),
         )
         paying = rng.random(n) < 0.3
         b["card"][paying] = cards.new(int(paying.sum()), countries=b["country"][paying])
@@ -329,7 +434,15 @@ def build_population(sc: Scenario, world: World, rng: np.random.Generator) -> Po
         cum, st, sz = channels(n, home=0.75, mobile=0.25)
         set_pool(st, sz, "home", (take_homes(len(fam_sizes))[fam], 1))
         carrier = rng.integers(0, 4, n)
-        set_pool(st, sz, "mobile", (np.array([c[0] for c in carriers])[carrier], np.array([c[1] for c in carriers])[carrier]))
+        set_pool(
+            st,
+            sz,
+            "mobile",
+            (
+                np.array([c[0] for c in carriers])[carrier],
+                np.array([c[1] for c in carriers])[carrier],
+            ),
+        )
         fam_card = cards.new(len(fam_sizes), countries=fam_country)
         pays = rng.random(len(fam_sizes)) < 0.8
         b["card"] = np.where(pays[fam], fam_card[fam], -1).astype(np.int32)
@@ -338,9 +451,15 @@ def build_population(sc: Scenario, world: World, rng: np.random.Generator) -> Po
         b["phone"] = ids.phones(n)
         b["group"] = fam.astype(np.int32)
         b.update(
-            ch_cum=cum, ch_start=st, ch_size=sz, timing=np.zeros(n, np.int8),
-            prompt_cum=prompt_mix(n, (0.55, 0.15, 0.15, 0.15, 0, 0)), email_domain=webmail(n),
-            n_req=volume(n, sc.legit_requests_median, sc.legit_requests_sigma, b["created"], b["end"]),
+            ch_cum=cum,
+            ch_start=st,
+            ch_size=sz,
+            timing=np.zeros(n, np.int8),
+            prompt_cum=prompt_mix(n, (0.55, 0.15, 0.15, 0.15, 0, 0)),
+            email_domain=webmail(n),
+            n_req=volume(
+                n, sc.legit_requests_median, sc.legit_requests_sigma, b["created"], b["end"]
+            ),
         )
         b["dev_start"], b["dev_size"] = legit_devices(n)
         blocks.add(**b)
@@ -358,22 +477,40 @@ def build_population(sc: Scenario, world: World, rng: np.random.Generator) -> Po
             ips = world.v4_hosts(base, 28, int(rng.integers(1, 3)), "corporate")
             egress_start[k], egress_size[k] = world.ip_pools.add(ips)
             if rng.random() < 0.5:  # intel knows half of the companies' ranges
-                world.add_intel(f"{ipv4_text(np.array([base]))[0]}/28", "corporate", f"Company {k}", str(comp_country[k]))
+                world.add_intel(
+                    f"{ipv4_text(np.array([base]))[0]}/28",
+                    "corporate",
+                    f"Company {k}",
+                    str(comp_country[k]),
+                )
         cum, st, sz = channels(n, corp=0.8, home=0.15, mobile=0.05)
         set_pool(st, sz, "corp", (egress_start[comp], egress_size[comp]))
         set_pool(st, sz, "home", (take_homes(n), 1))
         carrier = rng.integers(0, 4, n)
-        set_pool(st, sz, "mobile", (np.array([c[0] for c in carriers])[carrier], np.array([c[1] for c in carriers])[carrier]))
+        set_pool(
+            st,
+            sz,
+            "mobile",
+            (
+                np.array([c[0] for c in carriers])[carrier],
+                np.array([c[1] for c in carriers])[carrier],
+            ),
+        )
         b["card"] = cards.new(len(comp_sizes), countries=comp_country)[comp]
         b["org"] = ids.orgs(len(comp_sizes))[comp]
         b["group"] = comp.astype(np.int32)
         b["legit_template"] = (comp % len(LEGIT_TEMPLATES)).astype(np.int16)
         b["out_tokens"][:] = 900.0
         b.update(
-            ch_cum=cum, ch_start=st, ch_size=sz, timing=np.full(n, _TIMING["work"], np.int8),
+            ch_cum=cum,
+            ch_start=st,
+            ch_size=sz,
+            timing=np.full(n, _TIMING["work"], np.int8),
             prompt_cum=prompt_mix(n, (0.15, 0.5, 0.05, 0.2, 0.1, 0)),
             email_domain=np.array([f"company{k}.io" for k in comp.tolist()], dtype=object),
-            n_req=volume(n, 3 * sc.legit_requests_median, sc.legit_requests_sigma, b["created"], b["end"]),
+            n_req=volume(
+                n, 3 * sc.legit_requests_median, sc.legit_requests_sigma, b["created"], b["end"]
+            ),
         )
         b["dev_start"], b["dev_size"] = legit_devices(n)
         blocks.add(**b)
@@ -390,7 +527,10 @@ def build_population(sc: Scenario, world: World, rng: np.random.Generator) -> Po
     b["legit_template"] = rng.integers(0, len(LEGIT_TEMPLATES), n).astype(np.int16)
     b["phone"] = ids.phones(n)
     b.update(
-        ch_cum=cum, ch_start=st, ch_size=sz, timing=np.full(n, _TIMING["automated"], np.int8),
+        ch_cum=cum,
+        ch_start=st,
+        ch_size=sz,
+        timing=np.full(n, _TIMING["automated"], np.int8),
         prompt_cum=prompt_mix(n, (0.1, 0, 0, 0.1, 0.8, 0)),
         email_domain=np.array([f"automation{k}.dev" for k in range(n)], dtype=object),
         n_req=volume(n, 3000, 0.5, b["created"], b["end"]),
@@ -399,9 +539,11 @@ def build_population(sc: Scenario, world: World, rng: np.random.Generator) -> Po
     blocks.add(**b)
 
     # -- Hydra campaigns ------------------------------------------------------------------
-    legit_home_ips = world.ip_pools.values()[home_start:home_start + n_homes]
+    legit_home_ips = world.ip_pools.values()[home_start : home_start + n_homes]
     campaign_templates = []
-    for ci, (spec, (slot, created, stop, banned)) in enumerate(zip(sc.campaigns, chains, strict=True)):
+    for ci, (spec, (slot, created, stop, banned)) in enumerate(
+        zip(sc.campaigns, chains, strict=True)
+    ):
         n = len(slot)
         n_slots = int(slot.max()) + 1
         countries = rng.choice(_COUNTRIES, size=n, p=_COUNTRY_P)
@@ -409,23 +551,38 @@ def build_population(sc: Scenario, world: World, rng: np.random.Generator) -> Po
             "kind": np.full(n, _KIND["campaign"], np.int8),
             "campaign": np.full(n, ci, np.int16),
             "group": slot.astype(np.int32),
-            "created": created, "end": stop, "banned": banned,
-            "tz": np.zeros(n, np.int8), "country": countries.astype(object),
+            "created": created,
+            "end": stop,
+            "banned": banned,
+            "tz": np.zeros(n, np.int8),
+            "country": countries.astype(object),
             "legit_template": np.full(n, -1, np.int16),
             "out_tokens": np.full(n, float(spec.output_tokens_median), np.float32),
             "ua": np.full(n, rng.integers(0, len(_CAMPAIGN_UAS)), np.int16),
-            "referral": np.full(n, -1, np.int32), "org": np.full(n, -1, np.int32),
+            "referral": np.full(n, -1, np.int32),
+            "org": np.full(n, -1, np.int32),
         }
         # residential proxy exits: partly real users' home addresses
         pool_size = max(8, round(n_slots * spec.proxy_exits_per_account))
         n_overlap = round(pool_size * spec.proxy_overlap)
-        overlap = rng.choice(legit_home_ips, size=n_overlap, replace=False) if n_overlap else np.zeros(0, np.int32)
+        overlap = (
+            rng.choice(legit_home_ips, size=n_overlap, replace=False)
+            if n_overlap
+            else np.zeros(0, np.int32)
+        )
         if spec.proxy_prefixes:
             per = math.ceil((pool_size - n_overlap) / spec.proxy_prefixes)
-            fresh = np.concatenate([
-                world.v4_hosts(world.add_v4_network(24, "residential", f"Residential ISP {spec.name}-{k}"), 24, per, "residential")
-                for k in range(spec.proxy_prefixes)
-            ])
+            fresh = np.concatenate(
+                [
+                    world.v4_hosts(
+                        world.add_v4_network(24, "residential", f"Residential ISP {spec.name}-{k}"),
+                        24,
+                        per,
+                        "residential",
+                    )
+                    for k in range(spec.proxy_prefixes)
+                ]
+            )
         else:
             fresh = world.residential_hosts(pool_size - n_overlap)
         exits = np.concatenate([overlap, fresh]).astype(np.int32)
@@ -439,10 +596,15 @@ def build_population(sc: Scenario, world: World, rng: np.random.Generator) -> Po
         set_pool(st, sz, "vpn", vpn_pool)
         # devices
         if spec.device_mode == "rotate":
-            ds, dz = world.dev_pools.add(world.new_devices(max(3, round(n_slots * spec.devices_per_account))))
+            ds, dz = world.dev_pools.add(
+                world.new_devices(max(3, round(n_slots * spec.devices_per_account)))
+            )
             b["dev_start"], b["dev_size"] = np.full(n, ds, np.int32), np.full(n, dz, np.int32)
         elif spec.device_mode == "popular":
-            b["dev_start"], b["dev_size"] = np.full(n, popular_pool[0], np.int32), np.full(n, popular_pool[1], np.int32)
+            b["dev_start"], b["dev_size"] = (
+                np.full(n, popular_pool[0], np.int32),
+                np.full(n, popular_pool[1], np.int32),
+            )
         else:
             b["dev_start"], b["dev_size"] = legit_devices(n, np.ones(n, np.int64))
         # cards: virtual cards from a few BINs, shared along slots (replacements reuse them)
@@ -459,20 +621,31 @@ def build_population(sc: Scenario, world: World, rng: np.random.Generator) -> Po
         disposable = rng.random(n) < spec.disposable_email
         own_domains = np.array([f"mx{k}-{spec.name}.net" for k in range(3)], dtype=object)
         b["email_domain"] = np.where(
-            disposable, rng.choice(np.concatenate([np.array(_DISPOSABLE, dtype=object), own_domains]), size=n), webmail(n)
+            disposable,
+            rng.choice(np.concatenate([np.array(_DISPOSABLE, dtype=object), own_domains]), size=n),
+            webmail(n),
         )
         b["ua"] = np.full(n, int(rng.integers(0, len(_CAMPAIGN_UAS))), np.int16)
         camo = spec.camouflage
         b.update(
-            ch_cum=cum, ch_start=st, ch_size=sz, timing=np.full(n, _TIMING[spec.timing], np.int8),
+            ch_cum=cum,
+            ch_start=st,
+            ch_size=sz,
+            timing=np.full(n, _TIMING[spec.timing], np.int8),
             prompt_cum=prompt_mix(n, (camo, 0, 0, 0, 0, 1 - camo)),
-            n_req=np.clip(np.round(rng.lognormal(math.log(spec.requests_per_account), 0.35, n)), 5, 50_000).astype(np.int64),
+            n_req=np.clip(
+                np.round(rng.lognormal(math.log(spec.requests_per_account), 0.35, n)), 5, 50_000
+            ).astype(np.int64),
         )
         fams = [i for i, t in enumerate(EXTRACTION_TEMPLATES) if t[0] in spec.focus]
         by_family: dict[str, list[int]] = {}
         for i in fams:
             by_family.setdefault(EXTRACTION_TEMPLATES[i][0], []).append(i)
-        chosen = [t for ts in by_family.values() for t in rng.permutation(ts)[: spec.templates_per_family].tolist()]
+        chosen = [
+            t
+            for ts in by_family.values()
+            for t in rng.permutation(ts)[: spec.templates_per_family].tolist()
+        ]
         campaign_templates.append(np.array(sorted(chosen), dtype=np.int16))
         blocks.add(**b)
 
@@ -483,20 +656,30 @@ def build_population(sc: Scenario, world: World, rng: np.random.Generator) -> Po
     ua = cols["ua"].astype(np.int16)
     is_campaign = cols["kind"] == _KIND["campaign"]
     ua = np.where(is_campaign, ua + len(_LEGIT_UAS), ua).astype(np.int16)
-    ua_alt = np.where(is_campaign, len(_LEGIT_UAS) + (ua - len(_LEGIT_UAS) + 1) % len(_CAMPAIGN_UAS), ua)
+    ua_alt = np.where(
+        is_campaign, len(_LEGIT_UAS) + (ua - len(_LEGIT_UAS) + 1) % len(_CAMPAIGN_UAS), ua
+    )
     n_total = len(order)
-    perm_ids = (np.arange(n_total, dtype=np.uint64) * np.uint64(2654435761) + np.uint64(rng.integers(0, 2**31))) % np.uint64(2**32)
+    perm_ids = (
+        np.arange(n_total, dtype=np.uint64) * np.uint64(2654435761)
+        + np.uint64(rng.integers(0, 2**31))
+    ) % np.uint64(2**32)
     session_hours = rng.integers(0, 24, size=(max(1, len(sc.campaigns)), 2))
     session_hours[:, 1] = (session_hours[:, 0] + 8 + rng.integers(0, 5, len(session_hours))) % 24
     return Population(
         account_id=np.array([f"acct_{x:08x}" for x in perm_ids.tolist()], dtype=object),
-        ua=ua, ua_alt=ua_alt.astype(np.int16),
+        ua=ua,
+        ua_alt=ua_alt.astype(np.int16),
         campaign_names=[c.name for c in sc.campaigns],
         campaign_templates=campaign_templates,
         session_hours=session_hours,
         user_agents=user_agents,
-        card_fp=cards.fp, card_bin=cards.bin, card_country=cards.country,
-        phone_text=ids.phone_text, org_text=ids.org_text, referral_text=ids.referral_text,
+        card_fp=cards.fp,
+        card_bin=cards.bin,
+        card_country=cards.country,
+        phone_text=ids.phone_text,
+        org_text=ids.org_text,
+        referral_text=ids.referral_text,
         **{k: v for k, v in cols.items() if k != "ua"},
     )
 
@@ -536,16 +719,27 @@ def _campaign_chain(
     """
     target = max(spec.min_accounts, round(spec.accounts_frac * sc.accounts))
     c_start = start + rng.uniform(0, 0.2) * (end - start)
-    bursts = np.sort(np.concatenate([[c_start], rng.uniform(c_start, c_start + 0.5 * (end - c_start), spec.signup_bursts - 1)]))
+    bursts = np.sort(
+        np.concatenate(
+            [
+                [c_start],
+                rng.uniform(c_start, c_start + 0.5 * (end - c_start), spec.signup_bursts - 1),
+            ]
+        )
+    )
     life = spec.churn_lifetime_days
     if life is None:
-        slot = np.arange(target)
-        created = (bursts[rng.integers(0, len(bursts), target)] + rng.uniform(0, 4 * HOUR, target)).astype(np.int64)
-        return slot, created, np.full(target, end, np.int64), np.zeros(target, bool)
+        first = (
+            bursts[rng.integers(0, len(bursts), target)] + rng.uniform(0, 4 * HOUR, target)
+        ).astype(np.int64)
+        return np.arange(target), first, np.full(target, end, np.int64), np.zeros(target, bool)
     mean_rest = 0.6 * (end - c_start) / DAY
     n_slots = max(1, math.ceil(target / (1 + mean_rest / life)))
     while True:
-        slots, created, stops, banned = [], [], [], []
+        slots: list[int] = []
+        created: list[float] = []
+        stops: list[float] = []
+        banned: list[bool] = []
         for s in range(n_slots):
             t = float(bursts[rng.integers(0, len(bursts))] + rng.uniform(0, 4 * HOUR))
             while t < end - DAY:
@@ -560,8 +754,12 @@ def _campaign_chain(
         n_slots = math.ceil(n_slots * 1.25)
     keep = np.argsort(np.array(created), kind="stable")[:target]
     keep.sort()
-    return (np.array(slots)[keep], np.array(created, dtype=np.int64)[keep],
-            np.array(stops, dtype=np.int64)[keep], np.array(banned)[keep])
+    return (
+        np.array(slots)[keep],
+        np.array(created, dtype=np.int64)[keep],
+        np.array(stops, dtype=np.int64)[keep],
+        np.array(banned)[keep],
+    )
 
 
 def _epoch(iso: str) -> int:

@@ -82,14 +82,24 @@ TEMPLATES: dict[str, tuple[str, tuple[str, ...]]] = {
 # Templates legitimate customers run through the API (batch jobs, internal tools):
 # template reuse alone is not evidence of abuse.
 LEGIT_TEMPLATES: tuple[tuple[str, str], ...] = (
-    ("everyday", "Summarize the following customer message in one sentence for our support "
-     "dashboard:\n{x}"),
-    ("everyday", "Classify the request below into one of: billing, technical, account, other. "
-     "Reply with the label only.\n{x}"),
-    ("coding", "Review this code for bugs, style problems and missing tests. Reply as a "
-     "bulleted list.\n{x}"),
-    ("agentic", "Translate this user request into a JSON call for our internal scheduling "
-     "API:\n{x}"),
+    (
+        "everyday",
+        "Summarize the following customer message in one sentence for our support dashboard:\n{x}",
+    ),
+    (
+        "everyday",
+        "Classify the request below into one of: billing, technical, account, other. "
+        "Reply with the label only.\n{x}",
+    ),
+    (
+        "coding",
+        "Review this code for bugs, style problems and missing tests. Reply as a "
+        "bulleted list.\n{x}",
+    ),
+    (
+        "agentic",
+        "Translate this user request into a JSON call for our internal scheduling API:\n{x}",
+    ),
 )
 
 # Flattened extraction templates: (family, slot corpus, text); campaigns pick from these.
@@ -111,7 +121,11 @@ class Corpus:
 
 @cache
 def load_corpus(name: str) -> Corpus:
-    """Load a shipped prompt corpus by name (``coding``, ``reasoning``, ``agentic``, ``everyday``)."""
+    """Load a shipped prompt corpus: ``coding``, ``reasoning``, ``agentic`` or ``everyday``."""
     ref = resources.files("linkage") / "data" / "prompts" / CORPORA[name]
-    texts = [json.loads(line)["text"] for line in ref.read_text(encoding="utf-8").split("\n") if line.strip()]
+    texts = [
+        json.loads(line)["text"]
+        for line in ref.read_text(encoding="utf-8").split("\n")
+        if line.strip()
+    ]
     return Corpus(name, np.array(texts, dtype=object))

@@ -83,17 +83,25 @@ def simulate(
     end = start + sc.days * DAY
     rows = {
         "accounts": write_table(out, "accounts", fmt, accounts_table(pop)),
-        "payments": write_table(out, "payments", fmt, payments_table(pop, start, np.random.default_rng([seed, 2]))),
+        "payments": write_table(
+            out, "payments", fmt, payments_table(pop, start, np.random.default_rng([seed, 2]))
+        ),
         "identifiers": write_table(out, "identifiers", fmt, identifiers_table(pop)),
         "ip_intel": write_table(out, "ip_intel", fmt, ip_intel_table(world)),
         "labels": write_table(out, "labels", fmt, labels_table(pop)),
     }
     gen = RequestGenerator(
-        pop, sc, start, end,
-        ip_pool=world.ip_pools.values(), dev_pool=world.dev_pools.values(),
+        pop,
+        sc,
+        start,
+        end,
+        ip_pool=world.ip_pools.values(),
+        dev_pool=world.dev_pools.values(),
         ip_text=pa.array(world.ip_text, pa.string()),
         dev_text=pa.array(world.device_text, pa.string()),
-        key_text=pa.array(hex_ids(np.random.default_rng([seed, 3]), 2 * pop.n, "key_", 12), pa.string()),
+        key_text=pa.array(
+            hex_ids(np.random.default_rng([seed, 3]), 2 * pop.n, "key_", 12), pa.string()
+        ),
         seed=seed,
     )
     total = int(pop.n_req.sum())
@@ -107,7 +115,9 @@ def simulate(
             if progress:
                 progress("requests", done, total)
     rows["requests"] = writer.rows
-    result = SimulationResult(out, sc, seed, rows, _campaign_truth(pop), time.perf_counter() - began)
+    result = SimulationResult(
+        out, sc, seed, rows, _campaign_truth(pop), time.perf_counter() - began
+    )
     (out / "simulation.json").write_text(json.dumps(result.to_dict(), indent=2) + "\n")
     return result
 
@@ -116,12 +126,16 @@ def _campaign_truth(pop: Population) -> list[dict[str, Any]]:
     truth = []
     for ci, name in enumerate(pop.campaign_names):
         sel = pop.campaign == ci
-        truth.append({
-            "campaign_id": name,
-            "accounts": int(sel.sum()),
-            "banned": int((sel & pop.banned).sum()),
-            "requests": int(pop.n_req[sel].sum()),
-        })
+        truth.append(
+            {
+                "campaign_id": name,
+                "accounts": int(sel.sum()),
+                "banned": int((sel & pop.banned).sum()),
+                "requests": int(pop.n_req[sel].sum()),
+            }
+        )
     legit = pop.kind != KINDS.index("campaign")
-    truth.append({"campaign_id": None, "accounts": int(legit.sum()), "requests": int(pop.n_req[legit].sum())})
+    truth.append(
+        {"campaign_id": None, "accounts": int(legit.sum()), "requests": int(pop.n_req[legit].sum())}
+    )
     return truth

@@ -65,7 +65,9 @@ class CampaignSpec:
         for name in ("accounts_frac", "camouflage", "proxy_overlap"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
-                raise ScenarioError(f"campaign {self.name!r}: {name} must be in [0, 1], got {value}")
+                raise ScenarioError(
+                    f"campaign {self.name!r}: {name} must be in [0, 1], got {value}"
+                )
         if abs(self.proxy_share + self.hosting_share + self.vpn_share - 1.0) > 1e-6:
             raise ScenarioError(
                 f"campaign {self.name!r}: proxy_share + hosting_share + vpn_share must be 1"
@@ -96,7 +98,7 @@ class Scenario:
     paying_frac: float = 0.55
     users_per_cgnat_ip: int = 250
     students_per_campus_ip: int = 150
-    legit_requests_median: float = 7.0
+    legit_requests_median: float = 6.5
     legit_requests_sigma: float = 1.3
     legit_virtual_card_frac: float = 0.0
     """Share of paying legitimate accounts whose card comes from a campaign BIN."""
@@ -111,7 +113,9 @@ class Scenario:
 
     def __post_init__(self) -> None:
         if self.accounts < 100:
-            raise ScenarioError(f"scenario {self.name!r}: accounts must be >= 100, got {self.accounts}")
+            raise ScenarioError(
+                f"scenario {self.name!r}: accounts must be >= 100, got {self.accounts}"
+            )
         if self.days < 1:
             raise ScenarioError(f"scenario {self.name!r}: days must be >= 1")
         if not 0.0 <= self.prompt_sample_rate <= 1.0:
@@ -159,7 +163,7 @@ _DEFAULT_CAMPAIGNS = (
         name="hydra-coding",
         accounts_frac=0.012,
         min_accounts=40,
-        requests_per_account=700,
+        requests_per_account=600,
         focus=("coding", "agentic"),
         camouflage=0.3,
         timing="automated",

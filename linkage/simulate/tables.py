@@ -9,7 +9,13 @@ import pyarrow as pa
 from linkage.simulate.population import KINDS, Population
 from linkage.simulate.world import World
 
-__all__ = ["accounts_table", "identifiers_table", "ip_intel_table", "labels_table", "payments_table"]
+__all__ = [
+    "accounts_table",
+    "identifiers_table",
+    "ip_intel_table",
+    "labels_table",
+    "payments_table",
+]
 
 _TS = pa.timestamp("us", tz="UTC")
 
@@ -21,14 +27,16 @@ def _ts(seconds: np.ndarray) -> pa.Array:
 def accounts_table(p: Population) -> pa.Table:
     """One row per account, in the population's (shuffled) order."""
     banned_at = pa.array(np.asarray(p.end, dtype=np.int64) * 1_000_000, _TS, mask=~p.banned)
-    return pa.table({
-        "account_id": pa.array(p.account_id, pa.string()),
-        "created_at": _ts(p.created),
-        "email_domain": pa.array(p.email_domain, pa.string()),
-        "country": pa.array(p.country, pa.string()),
-        "status": pa.array(np.where(p.banned, "banned", "active"), pa.string()),
-        "banned_at": banned_at,
-    })
+    return pa.table(
+        {
+            "account_id": pa.array(p.account_id, pa.string()),
+            "created_at": _ts(p.created),
+            "email_domain": pa.array(p.email_domain, pa.string()),
+            "country": pa.array(p.country, pa.string()),
+            "status": pa.array(np.where(p.banned, "banned", "active"), pa.string()),
+            "banned_at": banned_at,
+        }
+    )
 
 
 def payments_table(p: Population, start: int, rng: np.random.Generator) -> pa.Table:
@@ -39,21 +47,28 @@ def payments_table(p: Population, start: int, rng: np.random.Generator) -> pa.Ta
     first = np.concatenate([[True], acc[1:] != acc[:-1]])
     t0 = p.created[acc].astype(np.float64)
     active_from = np.maximum(t0, start)
-    t = np.where(first, t0 + rng.uniform(0, 3600, len(acc)),
-                 active_from + rng.random(len(acc)) * (p.end[acc] - active_from))
+    t = np.where(
+        first,
+        t0 + rng.uniform(0, 3600, len(acc)),
+        active_from + rng.random(len(acc)) * (p.end[acc] - active_from),
+    )
     campaign = p.kind[acc] == KINDS.index("campaign")
     company = p.kind[acc] == KINDS.index("company")
-    amount = np.round(rng.lognormal(np.log(np.where(company, 400.0, np.where(campaign, 10.0, 20.0))), 0.5), 2)
+    amount = np.round(
+        rng.lognormal(np.log(np.where(company, 400.0, np.where(campaign, 10.0, 20.0))), 0.5), 2
+    )
     card = p.card[acc]
     card_fp = pa.array(p.card_fp, pa.string())
-    return pa.table({
-        "account_id": pa.array(p.account_id[acc], pa.string()),
-        "ts": _ts(t.astype(np.int64)),
-        "instrument_fp": card_fp.take(pa.array(card)),
-        "bin": pa.array(p.card_bin, pa.string()).take(pa.array(card)),
-        "card_country": pa.array(p.card_country, pa.string()).take(pa.array(card)),
-        "amount_usd": pa.array(amount),
-    })
+    return pa.table(
+        {
+            "account_id": pa.array(p.account_id[acc], pa.string()),
+            "ts": _ts(t.astype(np.int64)),
+            "instrument_fp": card_fp.take(pa.array(card)),
+            "bin": pa.array(p.card_bin, pa.string()).take(pa.array(card)),
+            "card_country": pa.array(p.card_country, pa.string()).take(pa.array(card)),
+            "amount_usd": pa.array(amount),
+        }
+    )
 
 
 def identifiers_table(p: Population) -> pa.Table:
@@ -65,12 +80,16 @@ def identifiers_table(p: Population) -> pa.Table:
         ("referral_code", p.referral, p.referral_text),
     ):
         acc = np.flatnonzero(idx >= 0)
-        parts.append(pa.table({
-            "account_id": pa.array(p.account_id[acc], pa.string()),
-            "kind": pa.array([kind] * len(acc), pa.string()),
-            "value": pa.array(texts, pa.string()).take(pa.array(idx[acc])),
-            "ts": _ts(p.created[acc]),
-        }))
+        parts.append(
+            pa.table(
+                {
+                    "account_id": pa.array(p.account_id[acc], pa.string()),
+                    "kind": pa.array([kind] * len(acc), pa.string()),
+                    "value": pa.array(texts, pa.string()).take(pa.array(idx[acc])),
+                    "ts": _ts(p.created[acc]),
+                }
+            )
+        )
     return pa.concat_tables(parts)
 
 
@@ -80,8 +99,10 @@ def ip_intel_table(world: World) -> pa.Table:
 
 def labels_table(p: Population) -> pa.Table:
     """Ground truth: each account's campaign, null for legitimate accounts."""
-    names = np.array(p.campaign_names + [None], dtype=object)
-    return pa.table({
-        "account_id": pa.array(p.account_id, pa.string()),
-        "campaign_id": pa.array(names[p.campaign], pa.string()),
-    })
+    names = np.array([*p.campaign_names, None], dtype=object)
+    return pa.table(
+        {
+            "account_id": pa.array(p.account_id, pa.string()),
+            "campaign_id": pa.array(names[p.campaign], pa.string()),
+        }
+    )

@@ -12,8 +12,38 @@ from linkage.simulate.scenario import Scenario
 __all__ = ["Embedder", "RequestGenerator"]
 
 # Local-hour activity profiles (index: hour 0-23).
-_EVENING = np.array([2, 1, 0.5, 0.3, 0.3, 0.5, 1, 2, 3, 4, 4, 4, 5, 5, 5, 5, 5, 6, 7, 8, 9, 9, 7, 4], float)
-_WORK = np.array([0.2, 0.1, 0.1, 0.1, 0.1, 0.2, 0.5, 2, 6, 9, 10, 10, 7, 9, 10, 10, 9, 6, 3, 1.5, 1, 0.8, 0.5, 0.3], float)
+_EVENING = np.array(
+    [2, 1, 0.5, 0.3, 0.3, 0.5, 1, 2, 3, 4, 4, 4, 5, 5, 5, 5, 5, 6, 7, 8, 9, 9, 7, 4], float
+)
+_WORK = np.array(
+    [
+        0.2,
+        0.1,
+        0.1,
+        0.1,
+        0.1,
+        0.2,
+        0.5,
+        2,
+        6,
+        9,
+        10,
+        10,
+        7,
+        9,
+        10,
+        10,
+        9,
+        6,
+        3,
+        1.5,
+        1,
+        0.8,
+        0.5,
+        0.3,
+    ],
+    float,
+)
 _HOUR_CUM = np.stack([np.cumsum(p / p.sum()) for p in (_EVENING, _WORK)])
 _SESSION_SECONDS = 3 * HOUR
 _CORPUS_OF_CATEGORY = ("everyday", "coding", "reasoning", "agentic")
@@ -27,14 +57,22 @@ class Embedder:
         rng = np.random.default_rng([seed, 7])
         self.dim = dim
         self.category = rng.standard_normal((len(PROMPT_CATEGORIES), dim)).astype(np.float32)
-        self.template = rng.standard_normal((len(EXTRACTION_TEMPLATES) + len(LEGIT_TEMPLATES), dim)).astype(np.float32)
+        self.template = rng.standard_normal(
+            (len(EXTRACTION_TEMPLATES) + len(LEGIT_TEMPLATES), dim)
+        ).astype(np.float32)
         self.items = {
             name: rng.standard_normal((len(load_corpus(name).texts), dim)).astype(np.float32)
             for name in _CORPUS_OF_CATEGORY
         }
 
-    def embed(self, rng: np.random.Generator, category: np.ndarray, template: np.ndarray,
-              corpus: list[str], item: np.ndarray) -> np.ndarray:
+    def embed(
+        self,
+        rng: np.random.Generator,
+        category: np.ndarray,
+        template: np.ndarray,
+        corpus: list[str],
+        item: np.ndarray,
+    ) -> np.ndarray:
         """Unit vectors for prompts given their category, template (-1: none) and corpus item."""
         v = self.category[category].copy()
         has_t = template >= 0
@@ -50,9 +88,19 @@ class Embedder:
 class RequestGenerator:
     """Generates the ``requests`` rows of a set of accounts."""
 
-    def __init__(self, pop: Population, sc: Scenario, start: int, end: int,
-                 ip_pool: np.ndarray, dev_pool: np.ndarray, ip_text: pa.Array,
-                 dev_text: pa.Array, key_text: pa.Array, seed: int) -> None:
+    def __init__(
+        self,
+        pop: Population,
+        sc: Scenario,
+        start: int,
+        end: int,
+        ip_pool: np.ndarray,
+        dev_pool: np.ndarray,
+        ip_text: pa.Array,
+        dev_text: pa.Array,
+        key_text: pa.Array,
+        seed: int,
+    ) -> None:
         self.pop, self.sc, self.start, self.end = pop, sc, start, end
         self.ip_pool, self.dev_pool = ip_pool, dev_pool
         self.ip_text, self.dev_text, self.key_text = ip_text, dev_text, key_text
@@ -61,7 +109,9 @@ class RequestGenerator:
         self.embedder = Embedder(sc.embedding_dim, seed) if sc.embedding_dim else None
         n_days = sc.days + 2
         rng = np.random.default_rng([seed, 11])
-        self.session_jitter = rng.uniform(-0.5 * HOUR, 0.5 * HOUR, size=(max(1, len(pop.campaign_names)), n_days, 2))
+        self.session_jitter = rng.uniform(
+            -0.5 * HOUR, 0.5 * HOUR, size=(max(1, len(pop.campaign_names)), n_days, 2)
+        )
 
     def generate(self, accounts: np.ndarray, rng: np.random.Generator) -> pa.Table:
         """All requests of ``accounts`` (indices into the population), sorted by time."""
@@ -80,7 +130,9 @@ class RequestGenerator:
         prompt_text, embedding, n_chars = self._prompts(ra, rng)
         out_med = p.out_tokens[ra]
         output_tokens = np.round(rng.lognormal(0, 0.6, n) * out_med).astype(np.int64)
-        input_tokens = np.where(n_chars > 0, n_chars // 4 + 20, np.round(rng.lognormal(np.log(350), 0.8, n))).astype(np.int64)
+        input_tokens = np.where(
+            n_chars > 0, n_chars // 4 + 20, np.round(rng.lognormal(np.log(350), 0.8, n))
+        ).astype(np.int64)
         order = np.argsort(ts, kind="stable")
         cols: dict[str, pa.Array] = {
             "account_id": self.account_text.take(pa.array(ra[order])),
@@ -116,14 +168,24 @@ class RequestGenerator:
         if sync.any():
             camp = p.campaign[ra[sync]]
             day = np.floor(t[sync] / DAY) * DAY
-            day_idx = np.clip(((day - self.start) // DAY).astype(np.int64) + 1, 0, self.session_jitter.shape[1] - 1)
+            day_idx = np.clip(
+                ((day - self.start) // DAY).astype(np.int64) + 1,
+                0,
+                self.session_jitter.shape[1] - 1,
+            )
             which = rng.integers(0, 2, int(sync.sum()))
-            begin = day + p.session_hours[camp, which] * HOUR + self.session_jitter[camp, day_idx, which]
+            begin = (
+                day
+                + p.session_hours[camp, which] * HOUR
+                + self.session_jitter[camp, day_idx, which]
+            )
             t[sync] = begin + rng.random(int(sync.sum())) * _SESSION_SECONDS
         t = np.clip(t, t0, np.maximum(t0, t1 - 1))
         return (t * 1e6).astype(np.int64)
 
-    def _prompts(self, ra: np.ndarray, rng: np.random.Generator) -> tuple[pa.Array, pa.Array | None, np.ndarray]:
+    def _prompts(
+        self, ra: np.ndarray, rng: np.random.Generator
+    ) -> tuple[pa.Array, pa.Array | None, np.ndarray]:
         """Prompt text on a sample of requests (null elsewhere), optional embeddings."""
         p = self.pop
         n = len(ra)
@@ -142,7 +204,13 @@ class RequestGenerator:
             choice = rng.random(int(is_ext.sum()))
             sizes = np.array([len(t) for t in p.campaign_templates])[camp]
             idx = (choice * sizes).astype(np.int64)
-            template[is_ext] = np.array([p.campaign_templates[c][i] for c, i in zip(camp.tolist(), idx.tolist(), strict=True)], dtype=np.int64)
+            template[is_ext] = np.array(
+                [
+                    p.campaign_templates[c][i]
+                    for c, i in zip(camp.tolist(), idx.tolist(), strict=True)
+                ],
+                dtype=np.int64,
+            )
         corpus: list[str] = []
         for c, t in zip(category.tolist(), template.tolist(), strict=True):
             if c == 4:
@@ -155,7 +223,14 @@ class RequestGenerator:
         item = (rng.random(len(sampled)) * np.array([sizes[c] for c in corpus])).astype(np.int64)
         opener = rng.integers(0, len(OPENERS), len(sampled))
         texts: list[str] = []
-        for c, t, name, i, o in zip(category.tolist(), template.tolist(), corpus, item.tolist(), opener.tolist(), strict=True):
+        for c, t, name, i, o in zip(
+            category.tolist(),
+            template.tolist(),
+            corpus,
+            item.tolist(),
+            opener.tolist(),
+            strict=True,
+        ):
             x = load_corpus(name).texts[i]
             if c == 4:
                 texts.append(LEGIT_TEMPLATES[t][1].format(x=x))
@@ -169,12 +244,24 @@ class RequestGenerator:
         n_chars[sampled] = [len(s) for s in texts]
         embedding = None
         if self.embedder is not None:
-            vecs = self.embedder.embed(rng, category, np.where(category == 5, template, np.where(category == 4, len(EXTRACTION_TEMPLATES) + template, -1)), corpus, item)
+            vecs = self.embedder.embed(
+                rng,
+                category,
+                np.where(
+                    category == 5,
+                    template,
+                    np.where(category == 4, len(EXTRACTION_TEMPLATES) + template, -1),
+                ),
+                corpus,
+                item,
+            )
             dim = self.embedder.dim
             lengths = np.zeros(n, np.int32)
             lengths[sampled] = dim
             offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
             mask = np.ones(n, bool)
             mask[sampled] = False
-            embedding = pa.ListArray.from_arrays(pa.array(offsets), pa.array(vecs.ravel()), mask=pa.array(mask))
+            embedding = pa.ListArray.from_arrays(
+                pa.array(offsets), pa.array(vecs.ravel()), mask=pa.array(mask)
+            )
         return pa.array(full, pa.string()), embedding, n_chars

@@ -21,7 +21,10 @@ def ipv4_text(values: np.ndarray) -> list[str]:
     """Dotted-quad text for unsigned 32-bit integers."""
     v = values.astype(np.uint64)
     a, b, c, d = (v >> 24) & 255, (v >> 16) & 255, (v >> 8) & 255, v & 255
-    return [f"{w}.{x}.{y}.{z}" for w, x, y, z in zip(a.tolist(), b.tolist(), c.tolist(), d.tolist(), strict=True)]
+    return [
+        f"{w}.{x}.{y}.{z}"
+        for w, x, y, z in zip(a.tolist(), b.tolist(), c.tolist(), d.tolist(), strict=True)
+    ]
 
 
 def hex_ids(rng: np.random.Generator, n: int, prefix: str, digits: int = 16) -> list[str]:
@@ -74,7 +77,9 @@ class World:
 
     def _fresh_v4_block(self, prefix_len: int) -> int:
         """A random unused public-looking IPv4 network base address."""
-        first_octets = np.array([23, 24, 45, 50, 67, 71, 73, 76, 82, 86, 92, 98, 99, 109, 151, 174, 185, 188, 212])
+        first_octets = np.array(
+            [23, 24, 45, 50, 67, 71, 73, 76, 82, 86, 92, 98, 99, 109, 151, 174, 185, 188, 212]
+        )
         while True:
             base = int(self.rng.choice(first_octets)) << 24 | int(self.rng.integers(0, 1 << 24))
             base &= ~((1 << (32 - prefix_len)) - 1) & 0xFFFFFFFF
@@ -83,7 +88,9 @@ class World:
                 self._used_v4.add(key)
                 return base
 
-    def add_v4_network(self, prefix_len: int, kind: str, org: str, country: str = "US", *, intel: bool = True) -> int:
+    def add_v4_network(
+        self, prefix_len: int, kind: str, org: str, country: str = "US", *, intel: bool = True
+    ) -> int:
         """Reserve a new IPv4 network and (optionally) publish it in ip_intel; return its base."""
         base = self._fresh_v4_block(prefix_len)
         if intel:
@@ -93,7 +100,9 @@ class World:
     def add_intel(self, cidr: str, kind: str, org: str, country: str) -> None:
         """Publish a network (or single address) in the platform's IP intelligence."""
         self._next_asn += 1
-        self.intel.append({"cidr": cidr, "kind": kind, "asn": self._next_asn, "org": org, "country": country})
+        self.intel.append(
+            {"cidr": cidr, "kind": kind, "asn": self._next_asn, "org": org, "country": country}
+        )
 
     def v4_hosts(self, base: int, prefix_len: int, n: int, kind: str) -> np.ndarray:
         """``n`` distinct host addresses inside a network, as global IP indices."""
@@ -120,7 +129,8 @@ class World:
         ifaces = self.rng.integers(1, 2**62, size=n)
         base = int(net.network_address)
         texts = [
-            str(ipaddress.IPv6Address(base | (int(s) << 80) | int(i))) for s, i in zip(sites, ifaces, strict=True)
+            str(ipaddress.IPv6Address(base | (int(s) << 80) | int(i)))
+            for s, i in zip(sites, ifaces, strict=True)
         ]
         return self._add_ips(texts, kind)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from types import TracebackType
+from typing import TextIO
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -36,7 +37,7 @@ class TableWriter:
         self.rows = 0
         self._parquet: pq.ParquetWriter | None = None
         self._csv: pacsv.CSVWriter | None = None
-        self._file = None
+        self._file: TextIO | None = None
 
     def write(self, table: pa.Table) -> None:
         self.rows += table.num_rows
@@ -49,7 +50,9 @@ class TableWriter:
         if self.fmt == "csv":
             for i, field in enumerate(table.schema):
                 if pa.types.is_list(field.type):  # embeddings as JSON arrays in CSV
-                    values = [None if v is None else json.dumps(v) for v in table.column(i).to_pylist()]
+                    values = [
+                        None if v is None else json.dumps(v) for v in table.column(i).to_pylist()
+                    ]
                     table = table.set_column(i, field.name, pa.array(values, pa.string()))
             if self._csv is None:
                 self._csv = pacsv.CSVWriter(self.path, table.schema)
@@ -59,7 +62,9 @@ class TableWriter:
             self._file = self.path.open("w", encoding="utf-8")
         names = table.column_names
         for row in zip(*(table.column(n).to_pylist() for n in names), strict=True):
-            self._file.write(json.dumps(dict(zip(names, row, strict=True)), ensure_ascii=False) + "\n")
+            self._file.write(
+                json.dumps(dict(zip(names, row, strict=True)), ensure_ascii=False) + "\n"
+            )
 
     def close(self) -> None:
         for w in (self._parquet, self._csv, self._file):
@@ -69,8 +74,12 @@ class TableWriter:
     def __enter__(self) -> TableWriter:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.close()
 
 
