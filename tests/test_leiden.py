@@ -1,0 +1,82 @@
+"""Leiden wrapper: recovers planted groups, deterministic, refines, validates."""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import pytest
+
+from linkage.detect import leiden
+from linkage.evaluate import adjusted_rand_index
+
+
+def edges_of(g: nx.Graph, weight: float = 1.0):
+    e = np.array(list(g.edges()), dtype=np.int64).reshape(-1, 2)
+    return e[:, 0], e[:, 1], np.full(len(e), weight)
+
+
+def test_recovers_planted_partition():
+    g = nx.planted_partition_graph(20, 25, 0.5, 0.004, seed=7)
+    truth = np.array([g.nodes[v]["block"] for v in g.nodes()])
+    c = leiden(g.number_of_nodes(), *edges_of(g), resolution=0.1, seed=1)
+    assert adjusted_rand_index(truth, c.membership) > 0.95
+
+
+def test_small_groups_survive_in_a_large_graph():
+    # CPM has no resolution limit: 5 cliques of 6 inside 1,000 nodes of weaker,
+    # sparse background links are kept as they are.
+    background = nx.gnp_random_graph(1000, 0.004, seed=3)
+    src, dst, w = edges_of(background, 0.5)
+    groups = [list(range(k * 6, k * 6 + 6)) for k in range(5)]
+    clique = np.array([(a, b) for grp in groups for i, a in enumerate(grp) for b in grp[i + 1 :]])
+    src, dst = np.r_[src, clique[:, 0]], np.r_[dst, clique[:, 1]]
+    w = np.r_[w, np.ones(len(clique))]
+    c = leiden(1000, src, dst, w, resolution=0.3, seed=2)
+    for grp in groups:
+        labels = set(c.membership[grp].tolist())
+        assert len(labels) == 1 and labels != {-1}
+        assert (c.membership == c.membership[grp[0]]).sum() <= 8
+
+
+def test_same_seed_same_labels_and_canonical_order():
+    g = nx.planted_partition_graph(10, 30, 0.3, 0.01, seed=5)
+    a = leiden(g.number_of_nodes(), *edges_of(g), resolution=0.05, seed=9)
+    b = leiden(g.number_of_nodes(), *edges_of(g), resolution=0.05, seed=9)
+    assert np.array_equal(a.membership, b.membership)
+    sizes = a.sizes()
+    assert list(sizes) == sorted(sizes, reverse=True)
+
+
+def test_every_node_in_exactly_one_community_or_none():
+    g = nx.planted_partition_graph(8, 10, 0.6, 0.01, seed=1)
+    n = g.number_of_nodes() + 5  # five isolated nodes
+    c = leiden(n, *edges_of(g), resolution=0.1, seed=1, min_size=3)
+    assert c.membership.shape == (n,)
+    assert (c.membership[-5:] == -1).all()
+    assert set(np.unique(c.membership[c.membership >= 0])) == set(range(c.n_communities))
+    assert (c.sizes() >= 3).all()
+
+
+def test_oversized_community_is_refined():
+    # two dense groups joined by many weak edges: a low resolution merges them,
+    # max_size forces a refinement that separates them again.
+    g = nx.disjoint_union(nx.complete_graph(30), nx.complete_graph(30))
+    src, dst, w = edges_of(g)
+    bridge = np.array([(i, 30 + i) for i in range(30)])
+    src, dst = np.r_[src, bridge[:, 0]], np.r_[dst, bridge[:, 1]]
+    w = np.r_[w, np.full(30, 0.5)]
+    merged = leiden(60, src, dst, w, resolution=0.01, seed=1)
+    assert merged.n_communities == 1
+    split = leiden(60, src, dst, w, resolution=0.01, seed=1, max_size=40)
+    assert split.refined >= 1
+    assert split.n_communities == 2
+    assert adjusted_rand_index(np.repeat([0, 1], 30), split.membership) == 1.0
+
+
+def test_bad_input_is_rejected():
+    with pytest.raises(ValueError, match="positive"):
+        leiden(2, np.array([0]), np.array([1]), np.array([0.0]), resolution=0.1, seed=1)
+    with pytest.raises(ValueError, match="endpoints"):
+        leiden(2, np.array([0]), np.array([5]), np.array([1.0]), resolution=0.1, seed=1)
+    with pytest.raises(ValueError, match="resolution"):
+        leiden(2, np.array([0]), np.array([1]), np.array([1.0]), resolution=0, seed=1)
