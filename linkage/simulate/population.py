@@ -260,7 +260,6 @@ def build_population(sc: Scenario, world: World, rng: np.random.Generator) -> Po
     popular = world.new_devices(N_POPULAR_DEVICES)
     pop_w = 1.0 / np.arange(1, N_POPULAR_DEVICES + 1)
     popular_weighted = np.repeat(popular, np.maximum(1, (pop_w / pop_w.sum() * 200).astype(int)))
-    popular_pool = world.dev_pools.add(popular_weighted)
 
     def legit_devices(n: int, counts: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         k = counts if counts is not None else rng.choice([1, 2, 3], size=n, p=[0.5, 0.35, 0.15])
@@ -541,6 +540,7 @@ def build_population(sc: Scenario, world: World, rng: np.random.Generator) -> Po
     # -- Hydra campaigns ------------------------------------------------------------------
     legit_home_ips = world.ip_pools.values()[home_start : home_start + n_homes]
     campaign_templates = []
+    used_templates: set[int] = set()
     for ci, (spec, (slot, created, stop, banned)) in enumerate(
         zip(sc.campaigns, chains, strict=True)
     ):
@@ -595,16 +595,18 @@ def build_population(sc: Scenario, world: World, rng: np.random.Generator) -> Po
         set_pool(st, sz, "dc", world.ip_pools.add(dc))
         set_pool(st, sz, "vpn", vpn_pool)
         # devices
-        if spec.device_mode == "rotate":
-            ds, dz = world.dev_pools.add(
-                world.new_devices(max(3, round(n_slots * spec.devices_per_account)))
-            )
-            b["dev_start"], b["dev_size"] = np.full(n, ds, np.int32), np.full(n, dz, np.int32)
-        elif spec.device_mode == "popular":
-            b["dev_start"], b["dev_size"] = (
-                np.full(n, popular_pool[0], np.int32),
-                np.full(n, popular_pool[1], np.int32),
-            )
+        if spec.device_mode in ("rotate", "popular"):
+            # each account rotates over a few fingerprints: drawn from the campaign's
+            # spoofed pool, or copied from popular defaults to blend in
+            k = spec.devices_per_account
+            if spec.device_mode == "rotate":
+                pool = world.new_devices(max(3, round(n_slots * spec.device_pool_per_slot)))
+                picks = pool[rng.integers(0, len(pool), n * k)]
+            else:
+                picks = popular_weighted[rng.integers(0, len(popular_weighted), n * k)]
+            ds, _ = world.dev_pools.add(picks)
+            b["dev_start"] = (ds + k * np.arange(n)).astype(np.int32)
+            b["dev_size"] = np.full(n, k, np.int32)
         else:
             b["dev_start"], b["dev_size"] = legit_devices(n, np.ones(n, np.int64))
         # cards: virtual cards from a few BINs, shared along slots (replacements reuse them)
@@ -641,11 +643,15 @@ def build_population(sc: Scenario, world: World, rng: np.random.Generator) -> Po
         by_family: dict[str, list[int]] = {}
         for i in fams:
             by_family.setdefault(EXTRACTION_TEMPLATES[i][0], []).append(i)
+        # campaigns are separate operators: prefer templates no earlier campaign uses
         chosen = [
             t
             for ts in by_family.values()
-            for t in rng.permutation(ts)[: spec.templates_per_family].tolist()
+            for t in sorted(rng.permutation(ts).tolist(), key=lambda t: t in used_templates)[
+                : spec.templates_per_family
+            ]
         ]
+        used_templates.update(chosen)
         campaign_templates.append(np.array(sorted(chosen), dtype=np.int16))
         blocks.add(**b)
 

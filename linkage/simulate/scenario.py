@@ -48,7 +48,10 @@ class CampaignSpec:
     """Virtual cards come from this many BINs; 0: each account its own ordinary card."""
     accounts_per_card: float = 4.0
     device_mode: DeviceMode = "rotate"
-    devices_per_account: float = 0.5
+    devices_per_account: int = 3
+    """Fingerprints each account rotates over (``rotate`` and ``popular`` modes)."""
+    device_pool_per_slot: float = 0.5
+    """Size of the campaign's spoofed fingerprint pool per concurrent account (``rotate``)."""
     disposable_email: float = 0.7
     phones_per_account: float = 0.25
     """Virtual SMS numbers per account (reused across accounts); 0 with card_bins 0: unique."""
