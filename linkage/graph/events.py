@@ -1,0 +1,57 @@
+"""Account-entity events: who used which IP, prefix, device, key, card, BIN,
+email domain and identifier, how often and when (prompt templates are added by
+:func:`linkage.graph.templates.build_templates`).
+
+Everything stays in DuckDB; the result is the temp table ``events(aid, etype,
+ekey, n, first_ts, last_ts)`` plus ``acct(aid, account_id, ...)``, where
+``aid`` is a dense integer id (accounts ordered by ``account_id``).
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+__all__ = ["build_events"]
+
+_REQUEST_ENTITIES = (
+    ("ip", "ip"),
+    ("prefix", "ip_prefix"),
+    ("device", "device_fp"),
+    ("api_key", "api_key_id"),
+)
+
+
+def build_events(con: duckdb.DuckDBPyConnection) -> int:
+    """Create ``acct``, ``req`` and ``events`` temp tables; return the number of accounts."""
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE acct AS
+        SELECT (row_number() OVER (ORDER BY account_id) - 1)::INTEGER AS aid,
+               account_id, created_at, email_domain, coalesce(status, 'active') AS status, banned_at
+        FROM accounts
+    """)
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE req AS
+        SELECT a.aid, r.ts, r.ip, r.ip_prefix, r.device_fp, r.api_key_id, r.prompt_text,
+               r.input_tokens, r.output_tokens
+        FROM requests r JOIN acct a USING (account_id)
+    """)
+    parts = [
+        f"""SELECT aid, '{etype}' AS etype, {col} AS ekey, count(*) AS n,
+                   min(ts) AS first_ts, max(ts) AS last_ts
+            FROM req WHERE {col} IS NOT NULL GROUP BY aid, {col}"""
+        for etype, col in _REQUEST_ENTITIES
+    ]
+    parts += [
+        """SELECT a.aid, 'card', p.instrument_fp, count(*), min(p.ts), max(p.ts)
+           FROM payments p JOIN acct a USING (account_id) GROUP BY a.aid, p.instrument_fp""",
+        """SELECT a.aid, 'bin', p.bin, count(*), min(p.ts), max(p.ts)
+           FROM payments p JOIN acct a USING (account_id) WHERE p.bin IS NOT NULL
+           GROUP BY a.aid, p.bin""",
+        """SELECT aid, 'email_domain', email_domain, 1, created_at, created_at
+           FROM acct WHERE email_domain IS NOT NULL""",
+        """SELECT a.aid, 'identifier', i.kind || ':' || i.value, count(*),
+                  coalesce(min(i.ts), min(a.created_at)), coalesce(max(i.ts), min(a.created_at))
+           FROM identifiers i JOIN acct a USING (account_id) GROUP BY a.aid, i.kind, i.value""",
+    ]
+    con.execute("CREATE OR REPLACE TEMP TABLE events AS " + " UNION ALL ".join(parts))
+    return int(con.execute("SELECT count(*) FROM acct").fetchone()[0])  # type: ignore[index]

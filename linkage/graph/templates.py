@@ -1,0 +1,57 @@
+"""Shared prompt templates: the same skeleton with different slot values.
+
+A prompt's skeleton is its first ``SKELETON_TOKENS`` words, lower-cased with
+digits folded. A skeleton is a *template* when several accounts use it and
+most of its prompts differ from each other past the skeleton (the slot
+varies); the same popular question asked many times is not a template.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+__all__ = ["SKELETON_TOKENS", "build_templates"]
+
+SKELETON_TOKENS = 8
+MIN_DISTINCT_PROMPTS = 3
+MIN_DISTINCT_SHARE = 0.5
+
+
+def build_templates(con: duckdb.DuckDBPyConnection) -> int:
+    """Find templates; add them to ``events`` as ``template`` entities; return their count.
+
+    Creates ``prompt_skeletons``, ``templates`` and ``prompt_templates(aid, ts,
+    template_id)``. Needs ``req`` and ``events`` from
+    :func:`linkage.graph.events.build_events`.
+    """
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE prompt_skeletons AS
+        SELECT aid, ts, prompt_text,
+               array_to_string(string_split_regex(
+                   trim(regexp_replace(lower(prompt_text), '[0-9]+', '0', 'g')), '\\s+'
+               )[1:$k], ' ') AS skeleton
+        FROM req WHERE prompt_text IS NOT NULL
+        """.replace("$k", str(SKELETON_TOKENS))
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE templates AS
+        SELECT 'tpl_' || substr(md5(skeleton), 1, 12) AS template_id, skeleton,
+               count(*) AS prompts, count(DISTINCT prompt_text) AS distinct_prompts,
+               count(DISTINCT aid) AS accounts
+        FROM prompt_skeletons GROUP BY skeleton
+        HAVING count(DISTINCT aid) >= 2 AND count(DISTINCT prompt_text) >= ?
+           AND count(DISTINCT prompt_text) >= ? * count(*)
+        """,
+        [MIN_DISTINCT_PROMPTS, MIN_DISTINCT_SHARE],
+    )
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE prompt_templates AS
+        SELECT s.aid, s.ts, t.template_id FROM prompt_skeletons s JOIN templates t USING (skeleton)
+    """)
+    con.execute("""
+        INSERT INTO events SELECT aid, 'template', template_id, count(*), min(ts), max(ts)
+        FROM prompt_templates GROUP BY aid, template_id
+    """)
+    return int(con.execute("SELECT count(*) FROM templates").fetchone()[0])  # type: ignore[index]

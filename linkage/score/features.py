@@ -1,0 +1,127 @@
+"""Per-account and per-community features for campaign scoring, computed in DuckDB.
+
+Needs the temp tables of :mod:`linkage.graph` (``acct``, ``req``, ``events``,
+``entity_kind``, ``prompt_skeletons``, ``prompt_templates``, ``edges``) and
+``member(aid, comm)``.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+__all__ = ["ELICITATION_PATTERN", "account_features", "community_features"]
+
+# Phrases that ask a model to expose its reasoning, plans or tool use, or to
+# launder answers: what distillation traffic asks for and ordinary users rarely do.
+ELICITATION_PATTERN = (
+    r"(?i)step[- ]by[- ]step|chain of thought|internal monologue|think aloud|intermediate step"
+    r"|rationale|<thinking>|as if teaching|narrate|edge case|tool (call|invocation)"
+    r"|function-calling|reasoning|politically sensitive|content review"
+)
+ABUSE_IP_KINDS = ("hosting", "vpn", "proxy", "tor")
+
+
+def account_features(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """One row per account (``aid``) with its own activity features."""
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE acct_feat AS
+        WITH r AS (
+            SELECT aid, count(*) AS n_req, min(ts) AS first_ts, max(ts) AS last_ts,
+                   count(prompt_text) AS n_prompts,
+                   count(*) FILTER (WHERE regexp_matches(prompt_text, '{ELICITATION_PATTERN}'))
+                       AS n_elicit,
+                   avg(output_tokens) AS out_tokens
+            FROM req GROUP BY aid),
+        h AS (
+            SELECT aid, hour(ts) AS hr, count(*) AS c FROM req GROUP BY aid, hour(ts)),
+        ent AS (
+            SELECT aid, -sum(p * ln(p)) / ln(24) AS hour_entropy FROM (
+                SELECT aid, c / sum(c) OVER (PARTITION BY aid) AS p FROM h) GROUP BY aid),
+        infra AS (
+            SELECT e.aid,
+                   sum(e.n) FILTER (WHERE k.kind IN {ABUSE_IP_KINDS}) / sum(e.n) AS infra_share
+            FROM events e JOIN entity_kind k USING (etype, ekey) WHERE e.etype = 'ip'
+            GROUP BY e.aid),
+        tpl AS (SELECT aid, count(*) AS n_templated FROM prompt_templates GROUP BY aid)
+        SELECT a.aid, a.account_id, a.created_at, a.status = 'banned' AS banned, a.banned_at,
+               coalesce(r.n_req, 0) AS n_req, r.first_ts, r.last_ts,
+               coalesce(r.n_prompts, 0) AS n_prompts, coalesce(r.n_elicit, 0) AS n_elicit,
+               coalesce(tpl.n_templated, 0) AS n_templated,
+               coalesce(ent.hour_entropy, 0) AS hour_entropy,
+               coalesce(infra.infra_share, 0) AS infra_share,
+               date_diff('hour', a.created_at, r.first_ts) / 24.0 AS age_at_first_days
+        FROM acct a LEFT JOIN r USING (aid) LEFT JOIN ent USING (aid)
+        LEFT JOIN infra USING (aid) LEFT JOIN tpl USING (aid)
+        """
+    )
+    return con.execute("SELECT * FROM acct_feat ORDER BY aid").df()
+
+
+def community_features(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """One row per community (``comm``) with the features scoring weighs."""
+    return con.execute(
+        """
+        WITH m AS (SELECT f.*, m.comm FROM acct_feat f JOIN member m USING (aid)),
+        platform AS (SELECT median(n_req) AS med FROM acct_feat WHERE n_req > 0),
+        base AS (
+            SELECT comm, count(*) AS size, sum(n_req) AS request_count,
+                   min(first_ts) AS first_seen, max(last_ts) AS last_seen,
+                   sum(n_prompts) AS n_prompts,
+                   sum(n_elicit) / greatest(sum(n_prompts), 1) AS elicit_share,
+                   sum(n_templated) / greatest(sum(n_prompts), 1) AS template_share,
+                   log10(greatest(median(n_req), 1) / (SELECT med FROM platform)) AS volume_ratio,
+                   avg(CASE WHEN n_req >= 48 THEN (hour_entropy > 0.97)::INT END)
+                       AS automated_share,
+                   avg(banned::INT) AS banned_share,
+                   avg((age_at_first_days < 2)::INT) AS fresh_share,
+                   sum(infra_share * n_req) / greatest(sum(n_req), 1) AS infra_share
+            FROM m GROUP BY comm),
+        sync AS (
+            SELECT comm, sum(c) FILTER (WHERE rk <= greatest(1, nb / 4)) / sum(c) AS top_quarter
+            FROM (SELECT comm, c, row_number() OVER (PARTITION BY comm ORDER BY c DESC) AS rk,
+                         count(*) OVER (PARTITION BY comm) AS nb
+                  FROM (SELECT m.comm, date_trunc('hour', r.ts) AS b, count(*) AS c
+                        FROM req r JOIN member m USING (aid) GROUP BY m.comm, b))
+            GROUP BY comm),
+        churn AS (
+            SELECT m1.comm, count(DISTINCT m2.aid) AS replacements
+            FROM m m1 JOIN m m2 ON m1.comm = m2.comm AND m1.banned
+             AND m2.created_at BETWEEN m1.banned_at AND m1.banned_at + INTERVAL 2 DAY
+            GROUP BY m1.comm),
+        cards AS (
+            SELECT mm.comm, count(DISTINCT e.ekey) AS n_cards FROM events e
+            JOIN member mm USING (aid) WHERE e.etype = 'card' GROUP BY mm.comm),
+        bins AS (
+            SELECT comm, sum(c) FILTER (WHERE rk <= 3) / sum(c) AS top3_bin_share,
+                   sum(c) FILTER (WHERE rk <= 3) / greatest(sum(total) FILTER (WHERE rk <= 3), 1)
+                       AS bin_exclusivity
+            FROM (SELECT mm.comm, e.ekey, count(*) AS c, any_value(d.degree) AS total,
+                         row_number() OVER (PARTITION BY mm.comm ORDER BY count(*) DESC) AS rk
+                  FROM events e JOIN member mm USING (aid)
+                  JOIN (SELECT ekey, count(*) AS degree FROM events WHERE etype = 'bin'
+                        GROUP BY ekey) d USING (ekey)
+                  WHERE e.etype = 'bin' GROUP BY mm.comm, e.ekey)
+            GROUP BY comm),
+        orgs AS (
+            SELECT mm.comm, count(DISTINCT e.aid) AS org_members FROM events e
+            JOIN member mm USING (aid)
+            WHERE e.etype = 'identifier' AND starts_with(e.ekey, 'org_id:') GROUP BY mm.comm),
+        corp AS (
+            SELECT mm.comm, sum(e.n) FILTER (WHERE k.kind = 'corporate') / sum(e.n) AS corp_share
+            FROM events e JOIN member mm USING (aid) JOIN entity_kind k USING (etype, ekey)
+            WHERE e.etype = 'ip' GROUP BY mm.comm)
+        SELECT base.*, coalesce(sync.top_quarter, 0) AS top_quarter,
+               coalesce(churn.replacements, 0) / base.size AS replacement_share,
+               coalesce(cards.n_cards, 0) AS n_cards,
+               coalesce(bins.top3_bin_share, 0) AS top3_bin_share,
+               coalesce(bins.bin_exclusivity, 0) AS bin_exclusivity,
+               coalesce(orgs.org_members, 0) / base.size AS org_share,
+               coalesce(corp.corp_share, 0) AS corporate_share
+        FROM base LEFT JOIN sync USING (comm) LEFT JOIN churn USING (comm)
+        LEFT JOIN cards USING (comm) LEFT JOIN bins USING (comm) LEFT JOIN orgs USING (comm)
+        LEFT JOIN corp USING (comm)
+        ORDER BY comm
+        """
+    ).df()

@@ -1,0 +1,164 @@
+"""Campaign scores with reasons, and account scores.
+
+A campaign's score is a logistic function of weighted features; each feature's
+contribution is kept, and the positive ones become human-readable reasons,
+strongest first. An account's score is its campaign's score times how firmly
+the account is tied into the campaign (its evidence weight inside the
+community relative to the community's typical member), so an innocent user
+whose home address was borrowed by a proxy network does not inherit the
+campaign's score.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["FEATURES", "Feature", "score_accounts", "score_campaigns"]
+
+
+@dataclass(frozen=True)
+class Feature:
+    """A scoring feature: its weight and how to say it."""
+
+    name: str
+    weight: float
+    value: Callable[[pd.DataFrame], pd.Series]
+    reason: Callable[[pd.Series], str]
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.0f}%"
+
+
+FEATURES: tuple[Feature, ...] = (
+    Feature(
+        "elicitation",
+        6.0,
+        lambda f: f.elicit_share,
+        lambda r: (
+            f"{_pct(r.elicit_share)} of sampled prompts ask for reasoning traces, "
+            "tool-call plans or laundered answers"
+        ),
+    ),
+    Feature(
+        "templates",
+        2.0,
+        lambda f: f.template_share,
+        lambda r: f"{_pct(r.template_share)} of sampled prompts follow shared templates",
+    ),
+    Feature(
+        "volume",
+        1.5,
+        lambda f: f.volume_ratio.clip(-1, 3),
+        lambda r: f"median account sends {10**r.volume_ratio:.0f}x the platform's median requests",
+    ),
+    Feature(
+        "automation",
+        2.0,
+        lambda f: f.automated_share.fillna(0),
+        lambda r: f"{_pct(r.automated_share)} of busy accounts run around the clock",
+    ),
+    Feature(
+        "synchrony",
+        1.5,
+        lambda f: ((f.top_quarter - 0.25) / 0.75).clip(0, 1),
+        lambda r: (
+            f"{_pct(r.top_quarter)} of requests fall in the busiest quarter of its "
+            "active hours (synchronised sessions)"
+        ),
+    ),
+    Feature(
+        "churn",
+        3.0,
+        lambda f: np.maximum(f.banned_share, f.replacement_share),
+        lambda r: (
+            f"{_pct(r.banned_share)} of accounts already banned, "
+            f"{_pct(r.replacement_share)} created within 2 days of a ban"
+        ),
+    ),
+    Feature(
+        "fresh",
+        1.5,
+        lambda f: f.fresh_share,
+        lambda r: f"{_pct(r.fresh_share)} of accounts start sending within 2 days of sign-up",
+    ),
+    Feature(
+        "card_pool",
+        2.0,
+        lambda f: f.top3_bin_share * f.bin_exclusivity * (f.n_cards.clip(0, 5) - 1).clip(0) / 4,
+        lambda r: (
+            f"{int(r.n_cards)} cards, {_pct(r.top3_bin_share)} from 3 BINs that few "
+            "other accounts use"
+        ),
+    ),
+    Feature(
+        "infrastructure",
+        1.5,
+        lambda f: f.infra_share,
+        lambda r: f"{_pct(r.infra_share)} of requests from hosting, VPN, proxy or Tor addresses",
+    ),
+    Feature(
+        "organisation",
+        -4.0,
+        lambda f: f.org_share,
+        lambda r: f"{_pct(r.org_share)} of accounts belong to a shared organisation",
+    ),
+    Feature(
+        "corporate",
+        -3.0,
+        lambda f: f.corporate_share,
+        lambda r: f"{_pct(r.corporate_share)} of requests from corporate networks",
+    ),
+)
+BIAS = -5.0
+MIN_REASON_CONTRIBUTION = 0.3
+
+
+def score_campaigns(features: pd.DataFrame) -> pd.DataFrame:
+    """Add ``score``, per-feature ``contrib_*`` columns and ``reasons`` to community features."""
+    out = features.copy()
+    logit = np.full(len(out), BIAS)
+    for feat in FEATURES:
+        contrib = feat.weight * feat.value(out).astype(float).fillna(0).to_numpy()
+        out[f"contrib_{feat.name}"] = contrib
+        logit = logit + contrib
+    out["score"] = 1.0 / (1.0 + np.exp(-logit))
+    out["reasons"] = [_reasons(row) for _, row in out.iterrows()]
+    return out
+
+
+def _reasons(row: pd.Series) -> list[str]:
+    ranked = sorted(FEATURES, key=lambda f: -abs(row[f"contrib_{f.name}"]))
+    reasons = [
+        f.reason(row)
+        for f in ranked
+        if (f.weight > 0 and row[f"contrib_{f.name}"] >= MIN_REASON_CONTRIBUTION)
+        or (f.weight < 0 and row[f"contrib_{f.name}"] <= -MIN_REASON_CONTRIBUTION)
+    ]
+    return reasons or ["linked by shared infrastructure; no campaign behaviour stands out"]
+
+
+def score_accounts(
+    membership: np.ndarray, campaign_score: np.ndarray, inside_weight: np.ndarray
+) -> np.ndarray:
+    """Account score: campaign score x attachment to the campaign's core, in [0, 1].
+
+    ``inside_weight[i]`` is account ``i``'s summed edge weight to members of its
+    own community; attachment is that over a quarter of the community's median,
+    capped at 1. Accounts in no community score 0.
+    """
+    score = np.zeros(len(membership))
+    inside = membership >= 0
+    if not inside.any():
+        return score
+    comm = membership[inside]
+    w = inside_weight[inside]
+    medians = pd.Series(w).groupby(comm).median()
+    ref = np.maximum(medians.reindex(comm).to_numpy() * 0.25, 1e-9)
+    attachment = np.clip(w / ref, 0, 1)
+    score[inside] = campaign_score[comm] * attachment
+    return score

@@ -1,0 +1,98 @@
+"""Detection settings: one declarative object, saved next to every result."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from linkage.errors import LinkageError
+
+__all__ = ["DetectSettings"]
+
+
+def _type_weights() -> dict[str, float]:
+    return {
+        "card": 3.0,
+        "api_key": 3.0,
+        "identifier": 2.5,
+        "template": 2.0,
+        "device": 1.0,
+        "ip": 1.0,
+        "prefix": 0.4,
+        "email_domain": 0.4,
+        "bin": 0.2,
+        "prompt_cluster": 0.3,
+    }
+
+
+def _ip_kind_weights() -> dict[str, float]:
+    return {
+        "residential": 1.0,
+        "proxy": 1.0,
+        "unknown": 0.8,
+        "hosting": 0.5,
+        "corporate": 0.5,
+        "vpn": 0.2,
+        "tor": 0.2,
+        "mobile": 0.05,
+        "education": 0.05,
+    }
+
+
+@dataclass(frozen=True)
+class DetectSettings:
+    """Every parameter of detection. Round-trips to JSON (``save`` / ``load``)."""
+
+    seed: int = 0
+    # evidence weighting
+    type_weights: dict[str, float] = field(default_factory=_type_weights)
+    """Base weight of a shared entity by type (identifiers use ``identifier``)."""
+    ip_kind_weights: dict[str, float] = field(default_factory=_ip_kind_weights)
+    """Multiplier for IP and prefix entities by IP-intelligence kind."""
+    clique_max_degree: int = 40
+    """Entities shared by at most this many accounts link every pair of them."""
+    hub_neighbours: int = 4
+    """Entities shared by more accounts (hubs) link each account only to this many
+    accounts on either side in order of first use: pairs grow linearly, not quadratically."""
+    hub_max_degree: int = 200_000
+    """Entities shared by more accounts than this are ignored for linking."""
+    cotemporal_days: float = 3.0
+    """Two accounts using an entity within this many days of each other count fully..."""
+    distant_factor: float = 0.3
+    """...and at this fraction when their use is further apart."""
+    min_edge_weight: float = 1.5
+    """Account pairs with less total evidence are not linked."""
+    # community detection
+    resolution: float = 0.01
+    min_campaign_size: int = 5
+    max_campaign_size: int = 60_000
+    # scoring
+    report_threshold: float = 0.2
+    """Communities scoring at least this are reported as campaigns."""
+    flag_threshold: float = 0.5
+    """Accounts scoring at least this (inside a reported campaign) are flagged for the ban list."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def save(self, path: str | Path) -> None:
+        """Write the settings as JSON."""
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n")
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DetectSettings:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise LinkageError(f"unknown detection settings {unknown}; known: {sorted(known)}")
+        return cls(**data)
+
+    @classmethod
+    def load(cls, path: str | Path) -> DetectSettings:
+        """Read settings saved with :meth:`save` (or written by hand)."""
+        try:
+            return cls.from_dict(json.loads(Path(path).read_text()))
+        except (OSError, json.JSONDecodeError, TypeError) as exc:
+            raise LinkageError(f"{path}: cannot read detection settings: {exc}") from exc
