@@ -1,5 +1,6 @@
-"""Community detection on the account evidence graph."""
+"""Community detection and the end-to-end detection pipeline."""
 
 from linkage.detect.leiden import Communities, leiden
+from linkage.detect.pipeline import DetectionResult, detect
 
-__all__ = ["Communities", "leiden"]
+__all__ = ["Communities", "DetectionResult", "detect", "leiden"]

@@ -1,0 +1,115 @@
+"""``evaluate``: a result directory against ground-truth labels, with baselines."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from linkage.errors import LinkageError
+from linkage.evaluate.baselines import BASELINES
+from linkage.evaluate.metrics import adjusted_rand_index, average_precision, precision_recall_f1
+from linkage.graph import annotate_ip_kinds, build_events, build_templates, project_pairs
+from linkage.ingest import STORE_FILE, open_store
+from linkage.settings import DetectSettings
+
+__all__ = ["evaluate", "read_labels"]
+
+
+def read_labels(path: str | Path) -> pd.DataFrame:
+    """Labels (``account_id``, ``campaign_id``) from Parquet, CSV or JSONL."""
+    path = Path(path)
+    if path.suffix == ".parquet":
+        df = pd.read_parquet(path)
+    elif path.suffix == ".csv":
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    elif path.suffix == ".jsonl":
+        df = pd.read_json(path, lines=True, dtype=False)
+    else:
+        raise LinkageError(f"{path}: labels must be .parquet, .csv or .jsonl")
+    missing = {"account_id", "campaign_id"} - set(df.columns)
+    if missing:
+        raise LinkageError(f"{path}: missing column(s) {sorted(missing)}")
+    df = df[["account_id", "campaign_id"]].copy()
+    df["campaign_id"] = df.campaign_id.where(df.campaign_id.notna() & (df.campaign_id != ""), None)
+    return df
+
+
+def _metrics(
+    truth: pd.Series, flagged: np.ndarray, score: np.ndarray, group: np.ndarray
+) -> dict[str, Any]:
+    is_campaign = truth.notna().to_numpy()
+    p, r, f1 = precision_recall_f1(is_campaign, flagged)
+    true_labels = truth.fillna("(legitimate)").to_numpy()
+    pred_labels = np.where(flagged, group.astype(str), "(none)")
+    per_campaign = {
+        name: float(flagged[truth.to_numpy() == name].mean())
+        for name in sorted(truth.dropna().unique())
+    }
+    return {
+        "precision": p,
+        "recall": r,
+        "f1": f1,
+        "average_precision": average_precision(is_campaign, score),
+        "ari": adjusted_rand_index(true_labels, pred_labels),
+        "flagged": int(flagged.sum()),
+        "false_positives": int((flagged & ~is_campaign).sum()),
+        "recall_per_campaign": per_campaign,
+    }
+
+
+def evaluate(
+    result_dir: str | Path, labels: str | Path, *, baselines: bool = True
+) -> dict[str, Any]:
+    """Account-level precision, recall, F1 and average precision, campaign-level
+    ARI, for the engine and (on the same data, same run) the baselines."""
+    result_dir = Path(result_dir)
+    accounts = pd.read_parquet(result_dir / "accounts.parquet")
+    settings = DetectSettings.load(result_dir / "settings.json")
+    truth = read_labels(labels)
+    df = accounts.merge(truth, on="account_id", how="left", suffixes=("", "_true"))
+    unknown = len(set(truth.account_id) - set(accounts.account_id))
+    out: dict[str, Any] = {
+        "accounts": len(df),
+        "campaign_accounts": int(df.campaign_id_true.notna().sum()),
+        "labels_not_in_result": unknown,
+        "flag_threshold": settings.flag_threshold,
+        "engine": _metrics(
+            df.campaign_id_true,
+            df.flagged.to_numpy(bool),
+            df.score.to_numpy(float),
+            df.campaign_id.fillna("(none)").to_numpy(),
+        ),
+    }
+    if baselines:
+        out["baselines"] = _baselines(result_dir, df, settings)
+    return out
+
+
+def _baselines(result_dir: Path, df: pd.DataFrame, settings: DetectSettings) -> dict[str, Any]:
+    con = open_store(result_dir / STORE_FILE, read_only=True)
+    try:
+        n = build_events(con)
+        build_templates(con)
+        annotate_ip_kinds(con)
+        project_pairs(con, settings)
+        order = con.execute("SELECT account_id FROM acct ORDER BY aid").df().account_id
+        truth = df.set_index("account_id").campaign_id_true.reindex(order)
+        results = {}
+        for name, fn in BASELINES.items():
+            group = fn(con, n, settings.min_campaign_size)
+            flagged = group >= 0
+            results[name] = _metrics(
+                truth.reset_index(drop=True), flagged, flagged.astype(float), group
+            )
+        return results
+    finally:
+        con.close()
+
+
+def write_report(report: dict[str, Any], path: str | Path) -> None:
+    """Save an evaluation report as JSON."""
+    Path(path).write_text(json.dumps(report, indent=2) + "\n")
