@@ -8,7 +8,8 @@ ones (hubs: carrier NAT, popular devices, busy proxy exits) link each account
 only to its ``hub_neighbours`` nearest accounts on either side in order of
 first use. So the pair count is bounded by
 ``sum(d^2 / 2 for d <= clique_max_degree) + hub_neighbours * sum(d for hubs)``.
-Every edge keeps its per-entity evidence.
+Every edge keeps its per-entity evidence. Edge weights are summed in fixed
+point (1e-9), so they do not depend on the order parallel threads add them.
 """
 
 from __future__ import annotations
@@ -72,9 +73,9 @@ def project_pairs(con: duckdb.DuckDBPyConnection, settings: DetectSettings) -> i
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE edges AS
-        SELECT src, dst, sum(w) AS weight, count(*) AS n_entities,
-               list(DISTINCT etype ORDER BY etype) AS signals
-        FROM pair_evidence GROUP BY src, dst HAVING sum(w) >= ?
+        SELECT src, dst, (sum(round(w * 1e9)::BIGINT) / 1e9)::DOUBLE AS weight,
+               count(*) AS n_entities, list(DISTINCT etype ORDER BY etype) AS signals
+        FROM pair_evidence GROUP BY src, dst HAVING weight >= ?
         """,
         [s.min_edge_weight],
     )

@@ -126,7 +126,8 @@ def score_campaigns(features: pd.DataFrame) -> pd.DataFrame:
         contrib = feat.weight * feat.value(out).astype(float).fillna(0).to_numpy()
         out[f"contrib_{feat.name}"] = contrib
         logit = logit + contrib
-    out["score"] = 1.0 / (1.0 + np.exp(-logit))
+    # rounded: feature sums are floating point, added in parallel in any order
+    out["score"] = np.round(1.0 / (1.0 + np.exp(-logit)), 9)
     out["reasons"] = [_reasons(row) for _, row in out.iterrows()]
     return out
 
@@ -161,4 +162,4 @@ def score_accounts(
     ref = np.maximum(medians.reindex(comm).to_numpy() * 0.25, 1e-9)
     attachment = np.clip(w / ref, 0, 1)
     score[inside] = campaign_score[comm] * attachment
-    return score
+    return np.round(score, 9)

@@ -1,0 +1,143 @@
+"""End-to-end detection on simulated data: contract outputs, invariants, quality,
+determinism, the ban list and the evaluation against baselines."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from linkage.detect import detect
+from linkage.errors import LinkageError
+from linkage.evaluate import evaluate
+from linkage.export import BANLIST_COLUMNS, banlist, write_banlist
+from linkage.settings import DetectSettings
+from linkage.simulate import simulate
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("detect")
+    simulate(root / "data", seed=4, scenario="default")
+    result = detect(root / "data", root / "result")
+    return root, result
+
+
+def test_outputs_follow_the_contract(run):
+    root, _ = run
+    accounts = pq.read_table(root / "result" / "accounts.parquet")
+    assert accounts.column_names == ["account_id", "campaign_id", "score", "flagged"]
+    assert accounts.num_rows == 3000
+    df = accounts.to_pandas()
+    assert df.account_id.is_unique
+    assert df.score.between(0, 1).all()
+    campaigns = pd.read_parquet(root / "result" / "campaigns.parquet")
+    assert list(campaigns.columns) == [
+        "campaign_id",
+        "size",
+        "score",
+        "reasons",
+        "first_seen",
+        "last_seen",
+        "request_count",
+    ]
+    assert (campaigns.reasons.map(len) > 0).all()
+    assert campaigns.score.is_monotonic_decreasing
+    assert str(campaigns.first_seen.dtype) == "datetime64[us, UTC]"
+    settings = DetectSettings.load(root / "result" / "settings.json")
+    assert settings == DetectSettings()
+    summary = json.loads((root / "result" / "detect_summary.json").read_text())
+    stages = [s["stage"] for s in summary["stages"]]
+    assert stages[0] == "ingest" and "leiden" in stages
+
+
+def test_every_account_in_one_campaign_or_none(run):
+    root, _ = run
+    df = pd.read_parquet(root / "result" / "accounts.parquet")
+    campaigns = pd.read_parquet(root / "result" / "campaigns.parquet").set_index("campaign_id")
+    members = df.dropna(subset=["campaign_id"]).groupby("campaign_id").size()
+    assert members.sort_index().equals(campaigns["size"].sort_index().astype("int64"))
+    assert not df[df.flagged].campaign_id.isna().any()
+
+
+def test_every_edge_has_its_evidence(run):
+    root, result = run
+    edges = pd.read_parquet(root / "result" / "edges.parquet")
+    evidence = pd.read_parquet(root / "result" / "evidence.parquet")
+    assert len(edges) == result.edges > 0
+    per_edge = evidence.groupby(["src", "dst"]).agg(n=("weight", "size"), w=("weight", "sum"))
+    joined = edges.set_index(["src", "dst"]).join(per_edge, how="left")
+    assert joined.n.notna().all()
+    complete = joined[joined.n_entities <= 8]
+    assert (complete.w - complete.weight).abs().max() < 1e-6
+    assert set(evidence.entity_type) <= {
+        "ip",
+        "prefix",
+        "device",
+        "api_key",
+        "card",
+        "bin",
+        "email_domain",
+        "identifier",
+        "template",
+    }
+
+
+def test_detection_quality_on_the_default_scenario(run):
+    root, _ = run
+    report = evaluate(root / "result", root / "data" / "labels.parquet")
+    engine = report["engine"]
+    assert engine["precision"] >= 0.99
+    assert engine["recall"] >= 0.95
+    assert engine["ari"] >= 0.9
+    assert engine["recall_per_campaign"]["surgical-agentic"] >= 0.9
+    for name, baseline in report["baselines"].items():
+        assert baseline["f1"] < engine["f1"] - 0.2, name
+
+
+def test_no_company_team_or_campus_flagged(run):
+    root, _ = run
+    df = pd.read_parquet(root / "result" / "accounts.parquet").merge(
+        pd.read_parquet(root / "data" / "accounts.parquet"), on="account_id"
+    )
+    teams = df[df.email_domain.str.match(r"company\d+\.io|univ\d+\.edu")]
+    assert len(teams) > 100
+    assert not teams.flagged.any()
+
+
+def test_same_input_and_seed_same_results(run, tmp_path):
+    root, _ = run
+    detect(root / "data", tmp_path)
+    for name in ("accounts.parquet", "campaigns.parquet", "edges.parquet"):
+        assert pq.read_table(tmp_path / name).equals(pq.read_table(root / "result" / name)), name
+
+
+def test_banlist_in_three_formats(run, tmp_path):
+    root, result = run
+    rows = banlist(root / "result")
+    assert len(rows) == result.flagged
+    assert tuple(rows.columns) == BANLIST_COLUMNS
+    for ext in ("csv", "jsonl", "parquet"):
+        assert write_banlist(root / "result", tmp_path / f"ban.{ext}") == len(rows)
+    csv = pd.read_csv(tmp_path / "ban.csv")
+    assert list(csv.account_id) == list(rows.account_id)
+    assert csv.reasons[0] == "; ".join(rows.reasons[0])
+    lines = (tmp_path / "ban.jsonl").read_text().splitlines()
+    assert json.loads(lines[0])["reasons"] == list(rows.reasons[0])
+    assert list(pd.read_parquet(tmp_path / "ban.parquet").account_id) == list(rows.account_id)
+    assert not list(tmp_path.glob(".*.tmp"))
+    with pytest.raises(LinkageError, match="format must be one of"):
+        write_banlist(root / "result", tmp_path / "ban.xlsx")
+    with pytest.raises(LinkageError, match="not a result directory"):
+        banlist(tmp_path)
+
+
+def test_settings_round_trip_and_reject_unknown_keys(tmp_path):
+    s = DetectSettings(resolution=0.02, seed=3)
+    s.save(tmp_path / "s.json")
+    assert DetectSettings.load(tmp_path / "s.json") == s
+    (tmp_path / "bad.json").write_text('{"resolutoin": 0.1}')
+    with pytest.raises(LinkageError, match="unknown detection settings"):
+        DetectSettings.load(tmp_path / "bad.json")
