@@ -141,3 +141,82 @@ def test_settings_round_trip_and_reject_unknown_keys(tmp_path):
     (tmp_path / "bad.json").write_text('{"resolutoin": 0.1}')
     with pytest.raises(LinkageError, match="unknown detection settings"):
         DetectSettings.load(tmp_path / "bad.json")
+
+
+def test_a_legitimate_company_team_is_linked_but_not_flagged(tmp_path):
+    """Shared egress IP, company card, organisation id, coding prompts through an
+    internal template, office hours: linked as a group, scored low, not banned."""
+    rng = __import__("numpy").random.default_rng(8)
+    data = tmp_path / "data"
+    data.mkdir()
+    team = [f"dev{i:02d}" for i in range(12)]
+    others = [f"user{i:03d}" for i in range(60)]
+    start = pd.Timestamp("2026-09-01", tz="UTC")
+    accounts = [
+        {"account_id": a, "created_at": "2025-03-01T00:00:00Z", "email_domain": "acme.io"}
+        for a in team
+    ]
+    accounts += [
+        {"account_id": a, "created_at": "2025-06-01T00:00:00Z", "email_domain": "gmail.com"}
+        for a in others
+    ]
+    requests = []
+    for i, a in enumerate(team):
+        for _ in range(60):
+            ts = start + pd.Timedelta(
+                days=int(rng.integers(0, 40)),
+                hours=int(rng.integers(9, 18)),
+                minutes=int(rng.integers(0, 60)),
+            )
+            prompt = (
+                f"Review this code for bugs, style problems and missing tests:\n"
+                f"def f{rng.integers(0, 10**6)}(x): return x * {rng.integers(0, 100)}"
+                if rng.random() < 0.3
+                else None
+            )
+            requests.append(
+                {
+                    "account_id": a,
+                    "ts": ts.isoformat(),
+                    "ip": "198.51.100.10",
+                    "device_fp": f"laptop-{i}",
+                    "prompt_text": prompt,
+                }
+            )
+    for i, a in enumerate(others):
+        for _ in range(int(rng.integers(3, 20))):
+            ts = start + pd.Timedelta(hours=float(rng.uniform(0, 40 * 24)))
+            requests.append(
+                {
+                    "account_id": a,
+                    "ts": ts.isoformat(),
+                    "ip": f"203.0.{i // 200}.{i % 200 + 1}",
+                    "device_fp": f"phone-{i}",
+                }
+            )
+    payments = [
+        {
+            "account_id": a,
+            "ts": "2025-03-01T00:00:00Z",
+            "instrument_fp": "pm_acme_corporate",
+            "bin": "445566",
+        }
+        for a in team
+    ]
+    identifiers = [{"account_id": a, "kind": "org_id", "value": "org_acme"} for a in team]
+    intel = [{"cidr": "198.51.100.0/28", "kind": "corporate", "org": "Acme Inc"}]
+    for name, rows in (
+        ("accounts", accounts),
+        ("requests", requests),
+        ("payments", payments),
+        ("identifiers", identifiers),
+        ("ip_intel", intel),
+    ):
+        pd.DataFrame(rows).to_json(data / f"{name}.jsonl", orient="records", lines=True)
+    detect(data, tmp_path / "result")
+    edges = pd.read_parquet(tmp_path / "result" / "edges.parquet")
+    inside = edges[edges.src.isin(team) & edges.dst.isin(team)]
+    assert len(inside) == len(team) * (len(team) - 1) // 2  # the team is tightly linked
+    result = pd.read_parquet(tmp_path / "result" / "accounts.parquet")
+    assert not result.flagged.any()
+    assert result[result.account_id.isin(team)].score.max() < 0.1

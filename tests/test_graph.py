@@ -1,0 +1,182 @@
+"""The evidence graph: projection against a networkx oracle, hub bounds, IP
+intelligence matching and template mining, on small hand-made contract data
+that goes through the real ingest."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from datetime import datetime, timedelta, timezone
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pytest
+
+from linkage.graph import annotate_ip_kinds, build_events, build_templates, project_pairs
+from linkage.ingest import STORE_FILE, ingest, open_store
+from linkage.settings import DetectSettings
+
+T0 = datetime(2026, 9, 1, tzinfo=timezone.utc)
+
+
+def iso(t: datetime) -> str:
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def build_store(tmp_path, requests, payments=(), intel=(), accounts=None):
+    data = tmp_path / "data"
+    data.mkdir()
+    ids = sorted({r["account_id"] for r in requests} | {p["account_id"] for p in payments})
+    pd.DataFrame(accounts or [{"account_id": a, "created_at": iso(T0)} for a in ids]).to_csv(
+        data / "accounts.csv", index=False
+    )
+    pd.DataFrame(requests).to_csv(data / "requests.csv", index=False)
+    if payments:
+        pd.DataFrame(payments).to_csv(data / "payments.csv", index=False)
+    if intel:
+        pd.DataFrame(intel).to_csv(data / "ip_intel.csv", index=False)
+    ingest(data, tmp_path / "out")
+    con = open_store(tmp_path / "out" / STORE_FILE, read_only=True)
+    build_events(con)
+    build_templates(con)
+    annotate_ip_kinds(con)
+    return con
+
+
+def test_projection_matches_a_networkx_oracle(tmp_path):
+    rng = np.random.default_rng(5)
+    accounts = [f"a{i:02d}" for i in range(16)]
+    devices = [f"dev{i}" for i in range(5)]
+    ips = [f"198.51.100.{i}" for i in range(1, 7)]
+    requests, payments = [], []
+    for a in accounts:
+        for _ in range(int(rng.integers(1, 4))):
+            t = T0 + timedelta(days=float(rng.uniform(0, 30)))
+            requests.append(
+                {
+                    "account_id": a,
+                    "ts": iso(t),
+                    "ip": str(rng.choice(ips)),
+                    "device_fp": str(rng.choice(devices)),
+                }
+            )
+        if rng.random() < 0.6:
+            payments.append(
+                {"account_id": a, "ts": iso(T0), "instrument_fp": f"pm_{rng.integers(0, 4)}"}
+            )
+    con = build_store(tmp_path, requests, payments)
+    s = DetectSettings(clique_max_degree=1000, min_edge_weight=1e-9)
+    project_pairs(con, s)
+    got = {
+        (a, b): w
+        for a, b, w in con.execute("""SELECT x.account_id, y.account_id, e.weight FROM edges e
+            JOIN acct x ON x.aid = e.src JOIN acct y ON y.aid = e.dst""").fetchall()
+    }
+    # oracle: bipartite account-entity graph, each shared entity adds
+    # type_weight * kind_weight / ln(1 + degree), times distant_factor when the
+    # two accounts' use is more than cotemporal_days apart.
+    g = nx.Graph()
+    spans: dict[tuple[str, str], list[datetime]] = {}
+    for r in requests:
+        for etype, key in (
+            ("ip", r["ip"]),
+            ("device", r["device_fp"]),
+            ("prefix", "198.51.100.0/24"),
+        ):
+            node = (etype, key)
+            g.add_edge(r["account_id"], node)
+            spans.setdefault((r["account_id"], node), []).append(datetime.fromisoformat(r["ts"]))
+    for p in payments:
+        node = ("card", p["instrument_fp"])
+        g.add_edge(p["account_id"], node)
+        spans.setdefault((p["account_id"], node), []).append(T0)
+    want: dict[tuple[str, str], float] = {}
+    near = timedelta(days=s.cotemporal_days)
+    for node in [n for n in g if isinstance(n, tuple)]:
+        members = sorted(g[node])
+        if len(members) < 2:
+            continue
+        kind_w = s.ip_kind_weights["unknown"] if node[0] in ("ip", "prefix") else 1.0
+        w = s.type_weights[node[0]] * kind_w / math.log(1 + len(members))
+        for a, b in itertools.combinations(members, 2):
+            sa, sb = spans[(a, node)], spans[(b, node)]
+            close = min(sa) <= max(sb) + near and min(sb) <= max(sa) + near
+            want[(a, b)] = want.get((a, b), 0.0) + w * (1.0 if close else s.distant_factor)
+    assert got.keys() == want.keys()
+    for pair, w in want.items():
+        assert got[pair] == pytest.approx(w, abs=1e-6), pair
+
+
+def test_hubs_link_only_time_neighbours(tmp_path):
+    requests = [
+        {
+            "account_id": f"a{i:03d}",
+            "ts": iso(T0 + timedelta(hours=i)),
+            "ip": f"203.0.113.{i % 250 + 1}",
+            "device_fp": "popular-default",
+        }
+        for i in range(60)
+    ]
+    con = build_store(tmp_path, requests)
+    project_pairs(con, DetectSettings(clique_max_degree=10, hub_neighbours=3, min_edge_weight=1e-9))
+    pairs = con.execute("SELECT src, dst FROM pair_evidence WHERE etype = 'device'").fetchall()
+    assert len(pairs) == 3 * 60 - (1 + 2 + 3)  # each account links its next 3 by first use
+    degree = pd.Series([a for p in pairs for a in p]).value_counts()
+    assert degree.max() <= 6
+    far = con.execute("""SELECT count(*) FROM pair_evidence p JOIN acct x ON x.aid = p.src
+        JOIN acct y ON y.aid = p.dst WHERE p.etype = 'device'
+        AND abs(CAST(substr(x.account_id, 2) AS INT) - CAST(substr(y.account_id, 2) AS INT)) > 3""")
+    assert far.fetchone()[0] == 0
+
+
+def test_ip_kind_is_the_most_specific_intel_network(tmp_path):
+    requests = [
+        {"account_id": "a", "ts": iso(T0), "ip": "81.2.3.4"},
+        {"account_id": "b", "ts": iso(T0), "ip": "81.2.9.9"},
+        {"account_id": "c", "ts": iso(T0), "ip": "2001:db8:5::1"},
+        {"account_id": "d", "ts": iso(T0), "ip": "192.0.2.1"},
+    ]
+    intel = [
+        {"cidr": "81.2.0.0/16", "kind": "residential"},
+        {"cidr": "81.2.3.4", "kind": "proxy"},
+        {"cidr": "81.2.9.0/24", "kind": "hosting"},
+        {"cidr": "2001:db8::/32", "kind": "mobile"},
+    ]
+    con = build_store(tmp_path, requests, intel=intel)
+    kinds = dict(con.execute("SELECT ekey, kind FROM entity_kind").fetchall())
+    assert kinds["81.2.3.4"] == "proxy"
+    assert kinds["81.2.9.9"] == "hosting"
+    assert kinds["81.2.3.0/24"] == "residential"  # the /32 does not cover the whole /24
+    assert kinds["81.2.9.0/24"] == "hosting"
+    assert kinds["2001:db8:5::1"] == "mobile"
+    assert kinds["192.0.2.1"] == "unknown"
+
+
+def test_templates_need_a_shared_skeleton_with_varying_slots(tmp_path):
+    skeleton = "Imagine you produced a correct answer to this problem. Explain step by step:"
+    requests = [
+        {
+            "account_id": f"t{i}",
+            "ts": iso(T0),
+            "ip": "198.51.100.1",
+            "prompt_text": f"{skeleton} what is {i} plus {i * 7} apples",
+        }
+        for i in range(5)
+    ]
+    requests += [
+        {
+            "account_id": f"q{i}",
+            "ts": iso(T0),
+            "ip": "198.51.100.2",
+            "prompt_text": "What is a good recipe for a quick weeknight pasta dinner?",
+        }
+        for i in range(5)
+    ]
+    con = build_store(tmp_path, requests)
+    templates = con.execute("SELECT skeleton, accounts FROM templates").fetchall()
+    assert len(templates) == 1
+    assert templates[0][0].startswith("imagine you produced a correct answer")
+    assert templates[0][1] == 5
+    used = con.execute("SELECT count(DISTINCT aid) FROM events WHERE etype = 'template'").fetchone()
+    assert used[0] == 5
