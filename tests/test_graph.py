@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import networkx as nx
 import numpy as np
@@ -17,7 +17,7 @@ from linkage.graph import annotate_ip_kinds, build_events, build_templates, proj
 from linkage.ingest import STORE_FILE, ingest, open_store
 from linkage.settings import DetectSettings
 
-T0 = datetime(2026, 9, 1, tzinfo=timezone.utc)
+T0 = datetime(2026, 9, 1, tzinfo=UTC)
 
 
 def iso(t: datetime) -> str:
