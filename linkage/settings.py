@@ -46,6 +46,8 @@ class DetectSettings:
     """Every parameter of detection. Round-trips to JSON (``save`` / ``load``)."""
 
     seed: int = 0
+    memory_limit_gb: float = 6.0
+    """DuckDB's working-memory cap; beyond it DuckDB spills to disk (results do not change)."""
     # evidence weighting
     type_weights: dict[str, float] = field(default_factory=_type_weights)
     """Base weight of a shared entity by type (identifiers use ``identifier``)."""

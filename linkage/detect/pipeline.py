@@ -98,6 +98,9 @@ def detect(
     stages = _Stages(progress)
     stages.run("ingest", lambda: ingest(Path(data_dir), out, progress=progress))
     con = open_store(out / STORE_FILE, read_only=True)
+    con.execute(f"SET memory_limit = '{float(s.memory_limit_gb)}GB'")
+    con.execute("SET preserve_insertion_order = false")
+    con.execute("SET enable_progress_bar = false")
     try:
         return _detect(con, out, s, stages)
     finally:
@@ -111,7 +114,7 @@ def _detect(
     stages.run("templates", lambda: build_templates(con))
     stages.run("ip intel", lambda: annotate_ip_kinds(con))
     n_edges = stages.run("projection", lambda: project_pairs(con, s))
-    edges = con.execute("SELECT src, dst, weight FROM edges").fetchnumpy()
+    edges = con.execute("SELECT src, dst, weight FROM edges ORDER BY src, dst").fetchnumpy()
     comms = stages.run(
         "leiden",
         lambda: leiden(

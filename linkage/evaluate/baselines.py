@@ -65,7 +65,7 @@ def fraud_ring(con: duckdb.DuckDBPyConnection, n: int, min_size: int) -> np.ndar
 
 def louvain(con: duckdb.DuckDBPyConnection, n: int, min_size: int, seed: int = 0) -> np.ndarray:
     """Louvain on the unweighted account projection (``pair_evidence`` pairs)."""
-    e = con.execute("SELECT DISTINCT src, dst FROM pair_evidence").fetchnumpy()
+    e = con.execute("SELECT DISTINCT src, dst FROM pair_evidence ORDER BY src, dst").fetchnumpy()
     g = ig.Graph(n=n, edges=np.column_stack([e["src"], e["dst"]]).astype(np.int64), directed=False)
     previous = random.getstate()
     ig.set_random_number_generator(random.Random(seed))
