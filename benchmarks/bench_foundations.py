@@ -29,7 +29,7 @@ if step == "simulate":
     rows = simulate(data, accounts=size, seed=1).rows["requests"]
 elif step == "ingest":
     from linkage.ingest import ingest
-    rows = ingest(data, out).to_dict()["tables"]["requests"]["kept"]
+    rows = ingest(data, out).to_dict()["tables"]["requests"]["rows_kept"]
 else:  # baseline: read the requests file whole with pyarrow
     import pyarrow.parquet as pq
     rows = pq.read_table(data / "requests.parquet").num_rows

@@ -100,7 +100,6 @@ def detect(
     con = open_store(out / STORE_FILE, read_only=True)
     con.execute(f"SET memory_limit = '{float(s.memory_limit_gb)}GB'")
     con.execute("SET preserve_insertion_order = false")
-    con.execute("SET enable_progress_bar = false")
     try:
         return _detect(con, out, s, stages)
     finally:
