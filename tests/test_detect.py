@@ -110,7 +110,7 @@ def test_no_company_team_or_campus_flagged(run):
 def test_same_input_and_seed_same_results(run, tmp_path):
     root, _ = run
     detect(root / "data", tmp_path)
-    for name in ("accounts.parquet", "campaigns.parquet", "edges.parquet"):
+    for name in ("accounts.parquet", "campaigns.parquet", "edges.parquet", "evidence.parquet"):
         assert pq.read_table(tmp_path / name).equals(pq.read_table(root / "result" / name)), name
 
 

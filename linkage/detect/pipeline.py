@@ -227,7 +227,8 @@ def _write(
                         PARTITION BY p.src, p.dst ORDER BY p.w DESC, p.ekey) AS rk
                     FROM pair_evidence p SEMI JOIN edges e ON e.src = p.src AND e.dst = p.dst) p
               JOIN acct a ON a.aid = p.src JOIN acct b ON b.aid = p.dst
-              WHERE rk <= {MAX_EVIDENCE_PER_EDGE} ORDER BY src, dst, weight DESC)
+              WHERE rk <= {MAX_EVIDENCE_PER_EDGE}
+              ORDER BY src, dst, weight DESC, entity_type, entity)
         TO '{_sql_path(out / "evidence.parquet")}' (FORMAT parquet)
     """)
     s.save(out / "settings.json")

@@ -80,7 +80,7 @@ def community_features(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
             FROM m GROUP BY comm),
         sync AS (
             SELECT comm, sum(c) FILTER (WHERE rk <= greatest(1, nb / 4)) / sum(c) AS top_quarter
-            FROM (SELECT comm, c, row_number() OVER (PARTITION BY comm ORDER BY c DESC) AS rk,
+            FROM (SELECT comm, c, row_number() OVER (PARTITION BY comm ORDER BY c DESC, b) AS rk,
                          count(*) OVER (PARTITION BY comm) AS nb
                   FROM (SELECT m.comm, date_trunc('hour', r.ts) AS b, count(*) AS c
                         FROM req r JOIN member m USING (aid) GROUP BY m.comm, b))
@@ -98,7 +98,8 @@ def community_features(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
                    sum(c) FILTER (WHERE rk <= 3) / greatest(sum(total) FILTER (WHERE rk <= 3), 1)
                        AS bin_exclusivity
             FROM (SELECT mm.comm, e.ekey, count(*) AS c, any_value(d.degree) AS total,
-                         row_number() OVER (PARTITION BY mm.comm ORDER BY count(*) DESC) AS rk
+                         row_number() OVER (
+                             PARTITION BY mm.comm ORDER BY count(*) DESC, e.ekey) AS rk
                   FROM events e JOIN member mm USING (aid)
                   JOIN (SELECT ekey, count(*) AS degree FROM events WHERE etype = 'bin'
                         GROUP BY ekey) d USING (ekey)
