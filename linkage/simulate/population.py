@@ -327,6 +327,14 @@ def build_population(sc: Scenario, world: World, rng: np.random.Generator) -> Po
     ) -> None:
         st[:, _CH[ch]], sz[:, _CH[ch]] = pool
 
+    carrier_start = np.array([c[0] for c in carriers])
+    carrier_size = np.array([c[1] for c in carriers])
+
+    def set_mobile(st: np.ndarray, sz: np.ndarray, n: int) -> None:
+        """Each account on one of the carriers; requests rotate over its CGNAT pool."""
+        carrier = rng.integers(0, len(carriers), n)
+        set_pool(st, sz, "mobile", (carrier_start[carrier], carrier_size[carrier]))
+
     def volume(
         n: int, median: float, sigma: float, created: np.ndarray, stop: np.ndarray
     ) -> np.ndarray:
@@ -346,13 +354,7 @@ def build_population(sc: Scenario, world: World, rng: np.random.Generator) -> Po
         n, home=0.65, mobile=np.where(is_mobile, 0.3, 0), vpn=np.where(is_vpn, 0.5, 0)
     )
     set_pool(st, sz, "home", (take_homes(n), 1))
-    carrier = rng.integers(0, 4, n)
-    set_pool(
-        st,
-        sz,
-        "mobile",
-        (np.array([c[0] for c in carriers])[carrier], np.array([c[1] for c in carriers])[carrier]),
-    )
+    set_mobile(st, sz, n)
     set_pool(st, sz, "vpn", vpn_pool)
     paying = rng.random(n) < sc.paying_frac
     b.update(
@@ -397,16 +399,7 @@ def build_population(sc: Scenario, world: World, rng: np.random.Generator) -> Po
                 np.array([c[1] for c in campus_pools])[campus],
             ),
         )
-        carrier = rng.integers(0, 4, n)
-        set_pool(
-            st,
-            sz,
-            "mobile",
-            (
-                np.array([c[0] for c in carriers])[carrier],
-                np.array([c[1] for c in carriers])[carrier],
-            ),
-        )
+        set_mobile(st, sz, n)
         b["group"][:] = campus
         b.update(
             ch_cum=cum,
@@ -432,16 +425,7 @@ def build_population(sc: Scenario, world: World, rng: np.random.Generator) -> Po
         b = base_block(n, "family", fam_country[fam])
         cum, st, sz = channels(n, home=0.75, mobile=0.25)
         set_pool(st, sz, "home", (take_homes(len(fam_sizes))[fam], 1))
-        carrier = rng.integers(0, 4, n)
-        set_pool(
-            st,
-            sz,
-            "mobile",
-            (
-                np.array([c[0] for c in carriers])[carrier],
-                np.array([c[1] for c in carriers])[carrier],
-            ),
-        )
+        set_mobile(st, sz, n)
         fam_card = cards.new(len(fam_sizes), countries=fam_country)
         pays = rng.random(len(fam_sizes)) < 0.8
         b["card"] = np.where(pays[fam], fam_card[fam], -1).astype(np.int32)
@@ -485,16 +469,7 @@ def build_population(sc: Scenario, world: World, rng: np.random.Generator) -> Po
         cum, st, sz = channels(n, corp=0.8, home=0.15, mobile=0.05)
         set_pool(st, sz, "corp", (egress_start[comp], egress_size[comp]))
         set_pool(st, sz, "home", (take_homes(n), 1))
-        carrier = rng.integers(0, 4, n)
-        set_pool(
-            st,
-            sz,
-            "mobile",
-            (
-                np.array([c[0] for c in carriers])[carrier],
-                np.array([c[1] for c in carriers])[carrier],
-            ),
-        )
+        set_mobile(st, sz, n)
         b["card"] = cards.new(len(comp_sizes), countries=comp_country)[comp]
         b["org"] = ids.orgs(len(comp_sizes))[comp]
         b["group"] = comp.astype(np.int32)
