@@ -64,10 +64,10 @@ class DetectSettings:
     """Two accounts using an entity within this many days of each other count fully..."""
     distant_factor: float = 0.3
     """...and at this fraction when their use is further apart."""
-    min_edge_weight: float = 1.5
+    min_edge_weight: float = 0.5
     """Account pairs with less total evidence are not linked."""
     # community detection
-    resolution: float = 0.01
+    resolution: float = 0.003
     min_campaign_size: int = 5
     max_campaign_size: int = 60_000
     # scoring
