@@ -220,3 +220,20 @@ def test_a_legitimate_company_team_is_linked_but_not_flagged(tmp_path):
     result = pd.read_parquet(tmp_path / "result" / "accounts.parquet")
     assert not result.flagged.any()
     assert result[result.account_id.isin(team)].score.max() < 0.1
+
+
+def test_nothing_linked_gives_empty_results_not_errors(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "accounts.csv").write_text(
+        "account_id,created_at\na,2026-09-01T00:00:00Z\nb,2026-09-01T00:00:00Z\n"
+    )
+    (data / "requests.csv").write_text(
+        "account_id,ts,ip\na,2026-09-02T00:00:00Z,198.51.100.1\nb,2026-09-02T00:00:00Z,198.51.101.1\n"
+    )
+    result = detect(data, tmp_path / "result")
+    assert (result.campaigns, result.flagged, result.edges) == (0, 0, 0)
+    accounts = pd.read_parquet(tmp_path / "result" / "accounts.parquet")
+    assert list(accounts.account_id) == ["a", "b"] and accounts.campaign_id.isna().all()
+    assert write_banlist(tmp_path / "result", tmp_path / "ban.csv") == 0
+    assert pd.read_csv(tmp_path / "ban.csv").columns.tolist() == list(BANLIST_COLUMNS)
