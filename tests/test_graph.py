@@ -120,12 +120,14 @@ def test_hubs_link_only_time_neighbours(tmp_path):
     ]
     con = build_store(tmp_path, requests)
     project_pairs(con, DetectSettings(clique_max_degree=10, hub_neighbours=3, min_edge_weight=1e-9))
-    pairs = con.execute("SELECT src, dst FROM pair_evidence WHERE etype = 'device'").fetchall()
+    pairs = con.execute(
+        "SELECT src, dst FROM pair_evidence JOIN entity_weight USING (eid) WHERE etype = 'device'"
+    ).fetchall()
     assert len(pairs) == 3 * 60 - (1 + 2 + 3)  # each account links its next 3 by first use
     degree = pd.Series([a for p in pairs for a in p]).value_counts()
     assert degree.max() <= 6
     far = con.execute("""SELECT count(*) FROM pair_evidence p JOIN acct x ON x.aid = p.src
-        JOIN acct y ON y.aid = p.dst WHERE p.etype = 'device'
+        JOIN acct y ON y.aid = p.dst JOIN entity_weight w USING (eid) WHERE w.etype = 'device'
         AND abs(CAST(substr(x.account_id, 2) AS INT) - CAST(substr(y.account_id, 2) AS INT)) > 3""")
     assert far.fetchone()[0] == 0
 

@@ -221,11 +221,12 @@ def _write(
         TO '{_sql_path(out / "edges.parquet")}' (FORMAT parquet)
     """)
     con.execute(f"""
-        COPY (SELECT a.account_id AS src, b.account_id AS dst, p.etype AS entity_type,
-                     p.ekey AS entity, p.w AS weight
+        COPY (SELECT a.account_id AS src, b.account_id AS dst, w.etype AS entity_type,
+                     w.ekey AS entity, p.w AS weight
               FROM (SELECT p.*, row_number() OVER (
-                        PARTITION BY p.src, p.dst ORDER BY p.w DESC, p.ekey) AS rk
+                        PARTITION BY p.src, p.dst ORDER BY p.w DESC, p.eid) AS rk
                     FROM pair_evidence p SEMI JOIN edges e ON e.src = p.src AND e.dst = p.dst) p
+              JOIN entity_weight w USING (eid)
               JOIN acct a ON a.aid = p.src JOIN acct b ON b.aid = p.dst
               WHERE rk <= {MAX_EVIDENCE_PER_EDGE}
               ORDER BY src, dst, weight DESC, entity_type, entity)

@@ -25,6 +25,9 @@ __all__ = ["project_pairs"]
 def project_pairs(con: duckdb.DuckDBPyConnection, settings: DetectSettings) -> int:
     """Create ``entity_weight``, ``pair_evidence`` and ``edges`` temp tables; return edge count.
 
+    ``entity_weight(eid, etype, ekey, degree, kind, w)`` numbers the entities;
+    ``pair_evidence(src, dst, eid, w)`` refers to them by ``eid`` (integer joins).
+
     Needs ``events`` and ``entity_kind`` (see :mod:`linkage.graph.events`,
     :mod:`linkage.graph.ipintel`).
     """
@@ -35,7 +38,8 @@ def project_pairs(con: duckdb.DuckDBPyConnection, settings: DetectSettings) -> i
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE entity_weight AS
-        SELECT e.etype, e.ekey, e.degree, k.kind,
+        SELECT (row_number() OVER (ORDER BY e.etype, e.ekey))::INTEGER AS eid,
+               e.etype, e.ekey, e.degree, k.kind,
                coalesce(t.tw, ?) * coalesce(kw.kw, 1.0) / ln(1 + e.degree) AS w
         FROM (SELECT etype, ekey, count(*) AS degree FROM events GROUP BY etype, ekey
               HAVING count(*) BETWEEN 2 AND ?) e
@@ -48,8 +52,8 @@ def project_pairs(con: duckdb.DuckDBPyConnection, settings: DetectSettings) -> i
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE ev AS
-        SELECT e.aid, e.etype, e.ekey, e.first_ts, e.last_ts, w.w, w.degree,
-               row_number() OVER (PARTITION BY e.etype, e.ekey ORDER BY e.first_ts, e.aid) AS r
+        SELECT e.aid, w.eid, e.first_ts, e.last_ts, w.w, w.degree,
+               row_number() OVER (PARTITION BY w.eid ORDER BY e.first_ts, e.aid) AS r
         FROM events e JOIN entity_weight w USING (etype, ekey) WHERE w.w > 0
         """
     )
@@ -59,23 +63,24 @@ def project_pairs(con: duckdb.DuckDBPyConnection, settings: DetectSettings) -> i
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE pair_evidence AS
-        SELECT least(a.aid, b.aid) AS src, greatest(a.aid, b.aid) AS dst, a.etype, a.ekey,
+        SELECT least(a.aid, b.aid) AS src, greatest(a.aid, b.aid) AS dst, a.eid,
                a.w * {factor} AS w
-        FROM ev a JOIN ev b ON a.etype = b.etype AND a.ekey = b.ekey AND a.aid < b.aid
+        FROM ev a JOIN ev b ON a.eid = b.eid AND a.aid < b.aid
         WHERE a.degree <= ?
         UNION ALL
-        SELECT least(a.aid, b.aid), greatest(a.aid, b.aid), a.etype, a.ekey, a.w * {factor}
+        SELECT least(a.aid, b.aid), greatest(a.aid, b.aid), a.eid, a.w * {factor}
         FROM (SELECT *, unnest(range(1, ? + 1)) AS off FROM ev WHERE degree > ?) a
-        JOIN ev b ON a.etype = b.etype AND a.ekey = b.ekey AND b.r = a.r + a.off
+        JOIN ev b ON a.eid = b.eid AND b.r = a.r + a.off
         """,
         [s.clique_max_degree, s.hub_neighbours, s.clique_max_degree],
     )
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE edges AS
-        SELECT src, dst, (sum(round(w * 1e9)::BIGINT) / 1e9)::DOUBLE AS weight,
-               count(*) AS n_entities, list(DISTINCT etype ORDER BY etype) AS signals
-        FROM pair_evidence GROUP BY src, dst HAVING weight >= ?
+        SELECT p.src, p.dst, (sum(round(p.w * 1e9)::BIGINT) / 1e9)::DOUBLE AS weight,
+               count(*) AS n_entities, list(DISTINCT e.etype ORDER BY e.etype) AS signals
+        FROM pair_evidence p JOIN entity_weight e USING (eid)
+        GROUP BY p.src, p.dst HAVING weight >= ?
         """,
         [s.min_edge_weight],
     )
