@@ -1,6 +1,15 @@
-"""linkage: find coordinated swarms of fraudulent accounts on AI API platforms."""
+"""linkage: find coordinated swarms of fraudulent accounts on AI API platforms.
 
+The public API: simulate traffic, ingest a data directory, detect campaigns,
+evaluate against labels and export the ban list. Everything else is internal.
+"""
+
+from linkage.detect import DetectionResult, detect
 from linkage.errors import ContractError, LinkageError, ScenarioError
+from linkage.evaluate import evaluate
+from linkage.export import banlist, write_banlist
+from linkage.ingest import IngestSummary, ingest, open_store
+from linkage.settings import DetectSettings
 from linkage.simulate import SCENARIOS, Scenario, SimulationResult, load_scenario, simulate
 
 __version__ = "0.1.0"
@@ -8,11 +17,20 @@ __version__ = "0.1.0"
 __all__ = [
     "SCENARIOS",
     "ContractError",
+    "DetectSettings",
+    "DetectionResult",
+    "IngestSummary",
     "LinkageError",
     "Scenario",
     "ScenarioError",
     "SimulationResult",
     "__version__",
+    "banlist",
+    "detect",
+    "evaluate",
+    "ingest",
     "load_scenario",
+    "open_store",
     "simulate",
+    "write_banlist",
 ]

@@ -189,7 +189,7 @@ class _Cards:
 
 def build_population(sc: Scenario, world: World, rng: np.random.Generator) -> Population:
     """Build every account of the scenario and the infrastructure they use."""
-    start = _epoch(sc.start)
+    start = epoch_seconds(sc.start)
     end = start + sc.days * DAY
     blocks = _Blocks()
     cards = _Cards(rng)
@@ -743,5 +743,5 @@ def _campaign_chain(
     )
 
 
-def _epoch(iso: str) -> int:
+def epoch_seconds(iso: str) -> int:
     return int(np.datetime64(iso.replace("Z", ""), "s").astype(np.int64))

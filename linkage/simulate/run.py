@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from linkage.contract import FORMATS
 from linkage.progress import ProgressFn
-from linkage.simulate.population import DAY, KINDS, Population, _epoch, build_population
+from linkage.simulate.population import DAY, KINDS, Population, build_population, epoch_seconds
 from linkage.simulate.scenario import Scenario, load_scenario
 from linkage.simulate.tables import (
     accounts_table,
@@ -79,7 +79,7 @@ def simulate(
     rng = np.random.default_rng([seed, 1])
     world = World(rng=rng)
     pop = build_population(sc, world, rng)
-    start = _epoch(sc.start)
+    start = epoch_seconds(sc.start)
     end = start + sc.days * DAY
     rows = {
         "accounts": write_table(out, "accounts", fmt, accounts_table(pop)),
