@@ -342,6 +342,28 @@ def build_population(sc: Scenario, world: World, rng: np.random.Generator) -> Po
         v = rng.lognormal(math.log(median), sigma, n) * np.clip(active, 0.02, 1.0)
         return np.clip(np.round(v), 1, 20_000).astype(np.int64)
 
+    def set_behaviour(
+        b: dict[str, np.ndarray],
+        chans: tuple[np.ndarray, np.ndarray, np.ndarray],
+        timing: str,
+        mix: tuple[float, ...],
+        *,
+        email: np.ndarray,
+        median: float,
+        sigma: float = sc.legit_requests_sigma,
+    ) -> None:
+        """Channels, rhythm, prompt mix, email domain and volume of a legitimate block."""
+        n = len(b["kind"])
+        b.update(
+            ch_cum=chans[0],
+            ch_start=chans[1],
+            ch_size=chans[2],
+            timing=np.full(n, _TIMING[timing], np.int8),
+            prompt_cum=prompt_mix(n, mix),
+            email_domain=email,
+            n_req=volume(n, median, sigma, b["created"], b["end"]),
+        )
+
     def webmail(n: int) -> np.ndarray:
         return rng.choice(_WEBMAIL, size=n, p=_WEBMAIL_P).astype(object)
 
@@ -357,14 +379,13 @@ def build_population(sc: Scenario, world: World, rng: np.random.Generator) -> Po
     set_mobile(st, sz, n)
     set_pool(st, sz, "vpn", vpn_pool)
     paying = rng.random(n) < sc.paying_frac
-    b.update(
-        ch_cum=cum,
-        ch_start=st,
-        ch_size=sz,
-        timing=np.zeros(n, np.int8),
-        prompt_cum=prompt_mix(n, (0.55, 0.15, 0.15, 0.15, 0, 0)),
-        email_domain=webmail(n),
-        n_req=volume(n, sc.legit_requests_median, sc.legit_requests_sigma, b["created"], b["end"]),
+    set_behaviour(
+        b,
+        (cum, st, sz),
+        "evening",
+        (0.55, 0.15, 0.15, 0.15, 0, 0),
+        email=webmail(n),
+        median=sc.legit_requests_median,
     )
     b["card"][paying] = cards.new(int(paying.sum()), countries=b["country"][paying])
     virt = paying & (rng.random(n) < sc.legit_virtual_card_frac)
@@ -401,16 +422,13 @@ def build_population(sc: Scenario, world: World, rng: np.random.Generator) -> Po
         )
         set_mobile(st, sz, n)
         b["group"][:] = campus
-        b.update(
-            ch_cum=cum,
-            ch_start=st,
-            ch_size=sz,
-            timing=np.zeros(n, np.int8),
-            prompt_cum=prompt_mix(n, (0.3, 0.25, 0.35, 0.1, 0, 0)),
-            email_domain=np.array([f"univ{k}.edu" for k in campus.tolist()], dtype=object),
-            n_req=volume(
-                n, sc.legit_requests_median, sc.legit_requests_sigma, b["created"], b["end"]
-            ),
+        set_behaviour(
+            b,
+            (cum, st, sz),
+            "evening",
+            (0.3, 0.25, 0.35, 0.1, 0, 0),
+            email=np.array([f"univ{k}.edu" for k in campus.tolist()], dtype=object),
+            median=sc.legit_requests_median,
         )
         paying = rng.random(n) < 0.3
         b["card"][paying] = cards.new(int(paying.sum()), countries=b["country"][paying])
@@ -433,16 +451,13 @@ def build_population(sc: Scenario, world: World, rng: np.random.Generator) -> Po
         b["referral"] = np.where(first, -1, ids.referrals(len(fam_sizes))[fam]).astype(np.int32)
         b["phone"] = ids.phones(n)
         b["group"] = fam.astype(np.int32)
-        b.update(
-            ch_cum=cum,
-            ch_start=st,
-            ch_size=sz,
-            timing=np.zeros(n, np.int8),
-            prompt_cum=prompt_mix(n, (0.55, 0.15, 0.15, 0.15, 0, 0)),
-            email_domain=webmail(n),
-            n_req=volume(
-                n, sc.legit_requests_median, sc.legit_requests_sigma, b["created"], b["end"]
-            ),
+        set_behaviour(
+            b,
+            (cum, st, sz),
+            "evening",
+            (0.55, 0.15, 0.15, 0.15, 0, 0),
+            email=webmail(n),
+            median=sc.legit_requests_median,
         )
         b["dev_start"], b["dev_size"] = legit_devices(n)
         blocks.add(**b)
@@ -475,16 +490,13 @@ def build_population(sc: Scenario, world: World, rng: np.random.Generator) -> Po
         b["group"] = comp.astype(np.int32)
         b["legit_template"] = (comp % len(LEGIT_TEMPLATES)).astype(np.int16)
         b["out_tokens"][:] = 900.0
-        b.update(
-            ch_cum=cum,
-            ch_start=st,
-            ch_size=sz,
-            timing=np.full(n, _TIMING["work"], np.int8),
-            prompt_cum=prompt_mix(n, (0.15, 0.5, 0.05, 0.2, 0.1, 0)),
-            email_domain=np.array([f"company{k}.io" for k in comp.tolist()], dtype=object),
-            n_req=volume(
-                n, 3 * sc.legit_requests_median, sc.legit_requests_sigma, b["created"], b["end"]
-            ),
+        set_behaviour(
+            b,
+            (cum, st, sz),
+            "work",
+            (0.15, 0.5, 0.05, 0.2, 0.1, 0),
+            email=np.array([f"company{k}.io" for k in comp.tolist()], dtype=object),
+            median=3 * sc.legit_requests_median,
         )
         b["dev_start"], b["dev_size"] = legit_devices(n)
         blocks.add(**b)
@@ -500,14 +512,14 @@ def build_population(sc: Scenario, world: World, rng: np.random.Generator) -> Po
     b["card"] = cards.new(n, countries=b["country"])
     b["legit_template"] = rng.integers(0, len(LEGIT_TEMPLATES), n).astype(np.int16)
     b["phone"] = ids.phones(n)
-    b.update(
-        ch_cum=cum,
-        ch_start=st,
-        ch_size=sz,
-        timing=np.full(n, _TIMING["automated"], np.int8),
-        prompt_cum=prompt_mix(n, (0.1, 0, 0, 0.1, 0.8, 0)),
-        email_domain=np.array([f"automation{k}.dev" for k in range(n)], dtype=object),
-        n_req=volume(n, 3000, 0.5, b["created"], b["end"]),
+    set_behaviour(
+        b,
+        (cum, st, sz),
+        "automated",
+        (0.1, 0, 0, 0.1, 0.8, 0),
+        email=np.array([f"automation{k}.dev" for k in range(n)], dtype=object),
+        median=3000,
+        sigma=0.5,
     )
     b["dev_start"], b["dev_size"] = legit_devices(n, np.ones(n, np.int64))
     blocks.add(**b)
