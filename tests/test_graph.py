@@ -182,3 +182,15 @@ def test_templates_need_a_shared_skeleton_with_varying_slots(tmp_path):
     assert templates[0][1] == 5
     used = con.execute("SELECT count(DISTINCT aid) FROM events WHERE etype = 'template'").fetchone()
     assert used[0] == 5
+
+
+def test_limit_memory_caps_duckdb():
+    import duckdb
+
+    from linkage.ingest.store import limit_memory
+
+    con = duckdb.connect()
+    limit_memory(con, 1.5)
+    limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    assert limit.replace(" ", "").upper() in {"1.5GB", "1.3GIB", "1.4GIB"}
+    assert con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0] is False

@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 from linkage.detect.leiden import leiden
 from linkage.graph import annotate_ip_kinds, build_events, build_templates, project_pairs
 from linkage.ingest import STORE_FILE, ingest, open_store
+from linkage.ingest.store import limit_memory
 from linkage.progress import ProgressFn
 from linkage.score import account_features, community_features, score_accounts, score_campaigns
 from linkage.settings import DetectSettings
@@ -98,8 +99,7 @@ def detect(
     stages = _Stages(progress)
     stages.run("ingest", lambda: ingest(Path(data_dir), out, progress=progress))
     con = open_store(out / STORE_FILE, read_only=True)
-    con.execute(f"SET memory_limit = '{float(s.memory_limit_gb)}GB'")
-    con.execute("SET preserve_insertion_order = false")
+    limit_memory(con, s.memory_limit_gb)
     try:
         return _detect(con, out, s, stages)
     finally:

@@ -14,6 +14,7 @@ from linkage.evaluate.baselines import BASELINES
 from linkage.evaluate.metrics import adjusted_rand_index, average_precision, precision_recall_f1
 from linkage.graph import annotate_ip_kinds, build_events, build_templates, project_pairs
 from linkage.ingest import STORE_FILE, open_store
+from linkage.ingest.store import limit_memory
 from linkage.settings import DetectSettings
 
 __all__ = ["evaluate", "read_labels"]
@@ -91,6 +92,7 @@ def evaluate(
 
 def _baselines(result_dir: Path, df: pd.DataFrame, settings: DetectSettings) -> dict[str, Any]:
     con = open_store(result_dir / STORE_FILE, read_only=True)
+    limit_memory(con, settings.memory_limit_gb)
     try:
         n = build_events(con)
         build_templates(con)

@@ -25,6 +25,7 @@ __all__ = [
     "create_store",
     "ddl",
     "insert_arrow",
+    "limit_memory",
     "open_store",
 ]
 
@@ -121,6 +122,12 @@ def _configure(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     con.execute("SET TimeZone='UTC'")
     con.execute("SET enable_progress_bar = false")  # stages report their own progress
     return con
+
+
+def limit_memory(con: duckdb.DuckDBPyConnection, gigabytes: float) -> None:
+    """Cap DuckDB's working memory (it spills to disk beyond it) for heavy graph work."""
+    con.execute(f"SET memory_limit = '{float(gigabytes)}GB'")
+    con.execute("SET preserve_insertion_order = false")
 
 
 def create_store(path: Path) -> duckdb.DuckDBPyConnection:
