@@ -23,39 +23,69 @@ __all__ = ["project_pairs"]
 
 
 def project_pairs(con: duckdb.DuckDBPyConnection, settings: DetectSettings) -> int:
-    """Create ``entity_weight``, ``pair_evidence`` and ``edges`` temp tables; return edge count.
+    """Create the projection temp tables; return the number of edges.
 
-    ``entity_weight(eid, etype, ekey, degree, kind, w)`` numbers the entities;
-    ``pair_evidence(src, dst, eid, w)`` refers to them by ``eid`` (integer joins).
+    - ``entities(eid, etype, ekey, degree, uses, first_ts, last_ts, kind)``: every
+      entity, numbered densely in ``(etype, ekey)`` order;
+    - ``links(aid, eid, n, first_ts, last_ts)``: ``events`` by entity id;
+    - ``entity_weight(eid, etype, ekey, degree, kind, w)``: the entities that can
+      link accounts (degree 2 to ``hub_max_degree``) and their weight;
+    - ``pair_evidence(src, dst, eid, w, tcode)`` and ``edges(src, dst, weight,
+      n_entities, signals)``, with ``src < dst``.
 
     Needs ``events`` and ``entity_kind`` (see :mod:`linkage.graph.events`,
     :mod:`linkage.graph.ipintel`).
     """
     s = settings
-    con.register("type_w", pd.DataFrame(list(s.type_weights.items()), columns=["etype", "tw"]))
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE entities AS
+        SELECT (row_number() OVER (ORDER BY e.etype, e.ekey) - 1)::INTEGER AS eid, e.*, k.kind
+        FROM (SELECT etype, ekey, count(*)::INTEGER AS degree, sum(n)::BIGINT AS uses,
+                     min(first_ts) AS first_ts, max(last_ts) AS last_ts
+              FROM events GROUP BY etype, ekey) e
+        LEFT JOIN entity_kind k USING (etype, ekey)
+    """)
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE links AS
+        SELECT v.aid, e.eid, v.n, v.first_ts, v.last_ts
+        FROM events v JOIN entities e USING (etype, ekey)
+    """)
+    types = sorted(r[0] for r in con.execute("SELECT DISTINCT etype FROM entities").fetchall())
+    weights = pd.DataFrame(
+        {
+            "etype": types,
+            "tcode": range(len(types)),
+            "tw": [s.type_weights.get(t, s.type_weights.get("identifier", 1.0)) for t in types],
+        }
+    )
+    con.register("type_w", weights)
     con.register("kind_w", pd.DataFrame(list(s.ip_kind_weights.items()), columns=["kind", "kw"]))
-    default_type = s.type_weights.get("identifier", 1.0)
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE entity_weight AS
-        SELECT (row_number() OVER (ORDER BY e.etype, e.ekey))::INTEGER AS eid,
-               e.etype, e.ekey, e.degree, k.kind,
-               coalesce(t.tw, ?) * coalesce(kw.kw, 1.0) / ln(1 + e.degree) AS w
-        FROM (SELECT etype, ekey, count(*) AS degree FROM events GROUP BY etype, ekey
-              HAVING count(*) BETWEEN 2 AND ?) e
-        LEFT JOIN type_w t USING (etype)
-        LEFT JOIN entity_kind k USING (etype, ekey)
-        LEFT JOIN kind_w kw ON kw.kind = k.kind
+        SELECT e.eid, e.etype, e.ekey, e.degree, e.kind, t.tcode::TINYINT AS tcode,
+               t.tw * coalesce(kw.kw, 1.0) / ln(1 + e.degree) AS w
+        FROM entities e JOIN type_w t USING (etype) LEFT JOIN kind_w kw ON kw.kind = e.kind
+        WHERE e.degree BETWEEN 2 AND ?
         """,
-        [default_type, s.hub_max_degree],
+        [s.hub_max_degree],
     )
+    con.unregister("type_w")
+    con.unregister("kind_w")
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE ev AS
-        SELECT e.aid, w.eid, e.first_ts, e.last_ts, w.w, w.degree,
-               row_number() OVER (PARTITION BY w.eid ORDER BY e.first_ts, e.aid) AS r
-        FROM events e JOIN entity_weight w USING (etype, ekey) WHERE w.w > 0
+        SELECT l.aid, l.eid, l.first_ts, l.last_ts, w.w, w.degree, w.tcode
+        FROM links l JOIN entity_weight w USING (eid) WHERE w.w > 0
         """
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE hub_ev AS
+        SELECT *, row_number() OVER (PARTITION BY eid ORDER BY first_ts, aid) AS r
+        FROM ev WHERE degree > ?
+        """,
+        [s.clique_max_degree],
     )
     near = f"INTERVAL '{float(s.cotemporal_days) * 86400:.0f} seconds'"
     factor = f"""CASE WHEN a.first_ts <= b.last_ts + {near} AND b.first_ts <= a.last_ts + {near}
@@ -63,27 +93,27 @@ def project_pairs(con: duckdb.DuckDBPyConnection, settings: DetectSettings) -> i
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE pair_evidence AS
-        SELECT least(a.aid, b.aid) AS src, greatest(a.aid, b.aid) AS dst, a.eid,
-               a.w * {factor} AS w
-        FROM ev a JOIN ev b ON a.eid = b.eid AND a.aid < b.aid
-        WHERE a.degree <= ?
+        WITH small AS (SELECT * FROM ev WHERE degree <= ?)
+        SELECT a.aid AS src, b.aid AS dst, a.eid, a.w * {factor} AS w, a.tcode
+        FROM small a JOIN small b ON a.eid = b.eid AND a.aid < b.aid
         UNION ALL
-        SELECT least(a.aid, b.aid), greatest(a.aid, b.aid), a.eid, a.w * {factor}
-        FROM (SELECT *, unnest(range(1, ? + 1)) AS off FROM ev WHERE degree > ?) a
-        JOIN ev b ON a.eid = b.eid AND b.r = a.r + a.off
+        SELECT least(a.aid, b.aid), greatest(a.aid, b.aid), a.eid, a.w * {factor}, a.tcode
+        FROM (SELECT *, unnest(range(1, ? + 1)) AS off FROM hub_ev) a
+        JOIN hub_ev b ON a.eid = b.eid AND b.r = a.r + a.off
         """,
-        [s.clique_max_degree, s.hub_neighbours, s.clique_max_degree],
+        [s.clique_max_degree, s.hub_neighbours],
     )
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE edges AS
-        SELECT p.src, p.dst, (sum(round(p.w * 1e9)::BIGINT) / 1e9)::DOUBLE AS weight,
-               count(*) AS n_entities, list(DISTINCT e.etype ORDER BY e.etype) AS signals
-        FROM pair_evidence p JOIN entity_weight e USING (eid)
-        GROUP BY p.src, p.dst HAVING weight >= ?
+        SELECT src, dst, weight, n_entities,
+               list_filter(?::VARCHAR[], lambda x: (mask >> (list_position(?::VARCHAR[], x) - 1))
+                                                   & 1 = 1) AS signals
+        FROM (SELECT src, dst, (sum(round(w * 1e9)::BIGINT) / 1e9)::DOUBLE AS weight,
+                     count(*) AS n_entities, bit_or(1::BIGINT << tcode) AS mask
+              FROM pair_evidence GROUP BY src, dst)
+        WHERE weight >= ?
         """,
-        [s.min_edge_weight],
+        [types, types, s.min_edge_weight],
     )
-    con.unregister("type_w")
-    con.unregister("kind_w")
     return int(con.execute("SELECT count(*) FROM edges").fetchone()[0])  # type: ignore[index]
