@@ -184,13 +184,13 @@ class Investigation:
             [account_id],
         )
         if not rows:
-            raise NotFoundError(f"account {account_id!r} is not in {self.result_dir}")
+            raise NotFoundError(f"account {account_id!r} is not in this result")
         return rows[0]
 
     def _campaign_row(self, campaign_id: str) -> dict[str, Any]:
         i = self._campaign_index.get(campaign_id)
         if i is None:
-            raise NotFoundError(f"campaign {campaign_id!r} is not in {self.result_dir}")
+            raise NotFoundError(f"campaign {campaign_id!r} is not in this result")
         return _campaign_record(self._campaigns.iloc[i])
 
     def _entity_node(self, row: dict[str, Any]) -> dict[str, Any]:
@@ -715,7 +715,7 @@ class Investigation:
             [entity_type, value],
         )
         if not found:
-            raise NotFoundError(f"no {entity_type} {value!r} in {self.result_dir}")
+            raise NotFoundError(f"no {entity_type} {value!r} in this result")
         ent = found[0]
         eid, parent = ent.pop("eid"), ent.pop("parent_eid")
         ent["label"] = ENTITY_LABELS[entity_type]
