@@ -135,3 +135,34 @@ def test_tuning_and_evaluation(
     assert engine["precision"] >= 0.95 and engine["recall"] >= 0.95
     assert all(engine["f1"] > b["f1"] + 0.5 for b in report["baselines"].values())
     print(f"03_tuning_and_evaluation executed in {seconds:.1f} s")
+
+
+def test_investigate_campaign(
+    tmp_path: Path, jupyter_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import networkx as nx
+
+    import linkage
+
+    nb, seconds = run_notebook("02_investigate_campaign.ipynb", tmp_path, jupyter_path, monkeypatch)
+    out = stdout(nb)
+    result = tmp_path / "result"
+    campaigns = pd.read_parquet(result / "campaigns.parquet")
+    top = campaigns.sort_values(["score", "campaign_id"], ascending=[False, True]).campaign_id.iloc[
+        0
+    ]
+    assert f"top campaign: {top}" in out
+    assert images(nb) == 4  # subgraph, timeline, indicators, why linked
+    # the campaign's ban-list rows it wrote are exactly the campaign's flagged accounts
+    accounts = pd.read_parquet(result / "accounts.parquet")
+    want = set(accounts.account_id[(accounts.campaign_id == top) & accounts.flagged])
+    assert want and set(pd.read_csv(tmp_path / f"{top}_banlist.csv").account_id) == want
+    # the GraphML it wrote is the API's subgraph of that campaign
+    graph = nx.read_graphml(tmp_path / f"{top}.graphml")
+    with linkage.open_result(result) as inv:
+        sub = inv.subgraph(top)
+    assert set(graph.nodes) == {n["id"] for n in sub.nodes}
+    assert {n for n, d in graph.nodes(data=True) if d["label"] == "Account"} >= {
+        f"account:{a}" for a in want
+    }
+    print(f"02_investigate_campaign executed in {seconds:.1f} s")
