@@ -93,6 +93,17 @@ def test_notebooks_are_committed_clean_and_say_what_they_need(path: Path) -> Non
     assert "What it needs" in intro and "How long" in intro, path.name
 
 
+def test_every_notebook_is_documented_in_the_readme() -> None:
+    readme = (NOTEBOOKS.parent / "README.md").read_text()
+    names = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
+    assert names == [
+        "01_quickstart.ipynb",
+        "02_investigate_campaign.ipynb",
+        "03_tuning_and_evaluation.ipynb",
+    ]
+    assert all(f"`{name}`" in readme for name in names)
+
+
 def test_quickstart(tmp_path: Path, jupyter_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     nb, seconds = run_notebook("01_quickstart.ipynb", tmp_path, jupyter_path, monkeypatch)
     out = stdout(nb)
