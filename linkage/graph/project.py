@@ -15,11 +15,13 @@ point (1e-9), so they do not depend on the order parallel threads add them.
 from __future__ import annotations
 
 import duckdb
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from linkage.settings import DetectSettings
 
-__all__ = ["project_pairs"]
+__all__ = ["pair_evidence", "project_pairs"]
 
 
 def project_pairs(con: duckdb.DuckDBPyConnection, settings: DetectSettings) -> int:
@@ -30,8 +32,9 @@ def project_pairs(con: duckdb.DuckDBPyConnection, settings: DetectSettings) -> i
     - ``links(aid, eid, n, first_ts, last_ts)``: ``events`` by entity id;
     - ``entity_weight(eid, etype, ekey, degree, kind, w)``: the entities that can
       link accounts (degree 2 to ``hub_max_degree``) and their weight;
-    - ``pair_evidence(src, dst, eid, w, tcode)`` and ``edges(src, dst, weight,
-      n_entities, signals)``, with ``src < dst``.
+    - ``pair_evidence(src, dst, eid, w, tcode)`` (a registered Arrow table, see
+      :func:`pair_evidence`) and ``edges(src, dst, weight, n_entities, signals)``,
+      with ``src < dst``.
 
     Needs ``events`` and ``entity_kind`` (see :mod:`linkage.graph.events`,
     :mod:`linkage.graph.ipintel`).
@@ -72,37 +75,15 @@ def project_pairs(con: duckdb.DuckDBPyConnection, settings: DetectSettings) -> i
     )
     con.unregister("type_w")
     con.unregister("kind_w")
-    con.execute(
+    ev = con.execute(
         """
-        CREATE OR REPLACE TEMP TABLE ev AS
-        SELECT l.aid, l.eid, l.first_ts, l.last_ts, w.w, w.degree, w.tcode
+        SELECT l.aid, l.eid, epoch_us(l.first_ts) AS f, epoch_us(l.last_ts) AS l, w.w,
+               w.tcode
         FROM links l JOIN entity_weight w USING (eid) WHERE w.w > 0
+        ORDER BY l.eid, l.first_ts, l.aid
         """
-    )
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE hub_ev AS
-        SELECT *, row_number() OVER (PARTITION BY eid ORDER BY first_ts, aid) AS r
-        FROM ev WHERE degree > ?
-        """,
-        [s.clique_max_degree],
-    )
-    near = f"INTERVAL '{float(s.cotemporal_days) * 86400:.0f} seconds'"
-    factor = f"""CASE WHEN a.first_ts <= b.last_ts + {near} AND b.first_ts <= a.last_ts + {near}
-                      THEN 1.0 ELSE {float(s.distant_factor)} END"""
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE pair_evidence AS
-        WITH small AS (SELECT * FROM ev WHERE degree <= ?)
-        SELECT a.aid AS src, b.aid AS dst, a.eid, a.w * {factor} AS w, a.tcode
-        FROM small a JOIN small b ON a.eid = b.eid AND a.aid < b.aid
-        UNION ALL
-        SELECT least(a.aid, b.aid), greatest(a.aid, b.aid), a.eid, a.w * {factor}, a.tcode
-        FROM (SELECT *, unnest(range(1, ? + 1)) AS off FROM hub_ev) a
-        JOIN hub_ev b ON a.eid = b.eid AND b.r = a.r + a.off
-        """,
-        [s.clique_max_degree, s.hub_neighbours],
-    )
+    ).fetchnumpy()
+    con.register("pair_evidence", pair_evidence(ev, s))
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE edges AS
@@ -117,3 +98,60 @@ def project_pairs(con: duckdb.DuckDBPyConnection, settings: DetectSettings) -> i
         [types, types, s.min_edge_weight],
     )
     return int(con.execute("SELECT count(*) FROM edges").fetchone()[0])  # type: ignore[index]
+
+
+def pair_evidence(ev: dict[str, np.ndarray], s: DetectSettings) -> pa.Table:
+    """One row per (account pair, shared entity): ``src, dst, eid, w, tcode``.
+
+    ``ev`` holds the weighted account-entity links as arrays ``aid, eid, f, l
+    (first and last use, epoch microseconds), w, tcode``, sorted by entity, then
+    first use, then account. Entities of degree up to ``clique_max_degree`` link
+    all their pairs; larger ones link each account to the next
+    ``hub_neighbours`` accounts in that order. Pairs are generated with array
+    arithmetic into preallocated arrays, never a Python loop over pairs.
+    """
+    n = len(ev["eid"])
+    eid = ev["eid"]
+    starts = np.flatnonzero(np.r_[True, eid[1:] != eid[:-1]]) if n else np.zeros(0, np.int64)
+    degree = np.diff(np.r_[starts, n])
+    small = degree <= s.clique_max_degree
+    k = s.hub_neighbours
+    hub_starts, hub_degree = starts[~small], degree[~small]
+    n_clique = int((degree[small] * (degree[small] - 1) // 2).sum())
+    n_hub = int(sum(np.clip(hub_degree - off, 0, None).sum() for off in range(1, k + 1)))
+    index = np.int32 if n < 2**31 else np.int64
+    first = np.empty(n_clique + n_hub, index)
+    second = np.empty(n_clique + n_hub, index)
+    at = 0
+    for d in np.unique(degree[small]):
+        st = starts[small & (degree == d)]
+        i, j = np.triu_indices(int(d), 1)
+        m = len(st) * len(i)
+        first[at : at + m] = (st[:, None] + i).ravel()
+        second[at : at + m] = (st[:, None] + j).ravel()
+        at += m
+    if len(hub_starts):
+        offset_in_entity = np.arange(hub_degree.sum()) - np.repeat(
+            np.cumsum(hub_degree) - hub_degree, hub_degree
+        )
+        position = np.repeat(hub_starts, hub_degree) + offset_in_entity
+        remaining = np.repeat(hub_degree, hub_degree) - offset_in_entity
+        for off in range(1, k + 1):
+            pos = position[remaining > off]
+            first[at : at + len(pos)] = pos
+            second[at : at + len(pos)] = pos + off
+            at += len(pos)
+    aid, f, last = ev["aid"], ev["f"], ev["l"]
+    a, b = aid[first], aid[second]
+    near = round(float(s.cotemporal_days) * 86400) * 1_000_000
+    close = (f[first] <= last[second] + near) & (f[second] <= last[first] + near)
+    w = ev["w"][first] * np.where(close, 1.0, float(s.distant_factor))
+    return pa.table(
+        {
+            "src": np.minimum(a, b).astype(np.int32),
+            "dst": np.maximum(a, b).astype(np.int32),
+            "eid": eid[first].astype(np.int32),
+            "w": w,
+            "tcode": ev["tcode"][first],
+        }
+    )
