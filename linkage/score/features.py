@@ -1,7 +1,7 @@
 """Per-account and per-community features for campaign scoring, computed in DuckDB.
 
 Needs the temp tables of :mod:`linkage.graph` (``acct``, ``req``, ``acct_hours``,
-``events``, ``entity_kind``, ``prompt_texts``, ``prompt_skeletons``,
+``events``, ``entity_kind``, ``distinct_prompts``, ``prompt_skeletons``,
 ``prompt_templates``, ``edges``) and
 ``member(aid, comm)``.
 """
@@ -36,7 +36,7 @@ def account_features(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
             SELECT s.aid, count(*) AS n_prompts, count(*) FILTER (WHERE t.elicit) AS n_elicit
             FROM prompt_skeletons s JOIN (
                 SELECT prompt_text, regexp_matches(prompt_text, '{ELICITATION_PATTERN}') AS elicit
-                FROM prompt_texts) t USING (prompt_text)
+                FROM distinct_prompts) t USING (prompt_text)
             GROUP BY s.aid),
         h AS (SELECT aid, hr, c FROM acct_hours),
         ent AS (
