@@ -133,15 +133,25 @@ def evaluate(
 def export_banlist(
     result_dir: Annotated[Path, typer.Argument(help="A result directory of `linkage detect`.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="File: .csv, .jsonl, .parquet.")],
+    since: Annotated[
+        Path | None,
+        typer.Option(help="Previous ban list (any format): also write FILE's .diff with changes."),
+    ] = None,
 ) -> None:
-    """One row per flagged account, strongest campaigns first."""
+    """One row per flagged account, strongest campaigns first, plus a manifest (and a diff)."""
     from linkage.export import write_banlist
 
     try:
-        n = write_banlist(result_dir, output)
+        done = write_banlist(result_dir, output, since=since)
     except LinkageError as exc:
         raise _fail(exc) from exc
-    console.print(f"ban list: {n:,} accounts written to {output}")
+    console.print(f"ban list: {done.rows:,} accounts written to {output}")
+    console.print(f"manifest: {done.manifest_path}")
+    if done.diff_path is not None:
+        console.print(
+            f"since {since}: {done.added:,} added, {done.removed:,} removed, "
+            f"{done.changed:,} changed; diff: {done.diff_path}"
+        )
 
 
 @app.command()
@@ -164,7 +174,7 @@ def demo(
     _print_stages(result.stages)
     _print_campaigns(result_dir)
     path = out / "banlist.csv"
-    n = write_banlist(result_dir, path)
+    n = write_banlist(result_dir, path).rows
     console.print(f"{n:,} accounts flagged in {result.campaigns} campaigns")
     console.print(f"ban list written to {path}")
 

@@ -1,5 +1,19 @@
 """Exports for enforcement and sharing."""
 
-from linkage.export.banlist import BANLIST_COLUMNS, banlist, write_banlist
+from linkage.export.banlist import (
+    BANLIST_COLUMNS,
+    BanlistExport,
+    banlist,
+    diff_banlists,
+    read_banlist,
+    write_banlist,
+)
 
-__all__ = ["BANLIST_COLUMNS", "banlist", "write_banlist"]
+__all__ = [
+    "BANLIST_COLUMNS",
+    "BanlistExport",
+    "banlist",
+    "diff_banlists",
+    "read_banlist",
+    "write_banlist",
+]
