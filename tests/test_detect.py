@@ -14,15 +14,11 @@ from linkage.errors import LinkageError
 from linkage.evaluate import evaluate
 from linkage.export import BANLIST_COLUMNS, banlist, write_banlist
 from linkage.settings import DetectSettings
-from linkage.simulate import simulate
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("detect")
-    simulate(root / "data", seed=4, scenario="default")
-    result = detect(root / "data", root / "result")
-    return root, result
+def run(detected):
+    return detected
 
 
 def test_outputs_follow_the_contract(run):
