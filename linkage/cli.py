@@ -154,6 +154,44 @@ def export_banlist(
         )
 
 
+@export_app.command("stix")
+def export_stix(
+    result_dir: Annotated[Path, typer.Argument(help="A result directory of `linkage detect`.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="The bundle, a .json file.")],
+    campaign: Annotated[str | None, typer.Option(help="Only this campaign id.")] = None,
+    min_score: Annotated[
+        float | None, typer.Option(help="Only campaigns scoring at least this.")
+    ] = None,
+    tlp: Annotated[
+        str, typer.Option(help="TLP 2.0 marking: clear, green, amber, amber+strict, red.")
+    ] = "amber",
+    include_accounts: Annotated[
+        bool, typer.Option(help="Also export flagged account ids (user-account objects).")
+    ] = False,
+    producer: Annotated[str, typer.Option(help="Name of the producing identity.")] = "linkage",
+) -> None:
+    """STIX 2.1 bundle: campaigns, their infrastructure as indicators, TLP marking."""
+    from linkage.export.stix import write_stix
+
+    try:
+        done = write_stix(
+            result_dir,
+            output,
+            campaign=campaign,
+            min_score=min_score,
+            tlp=tlp,
+            include_accounts=include_accounts,
+            producer=producer,
+        )
+    except LinkageError as exc:
+        raise _fail(exc) from exc
+    console.print(
+        f"STIX 2.1 bundle: {done.campaigns} campaigns, {done.indicators} indicators, "
+        f"{done.notes} notes, {done.accounts} accounts ({done.objects} objects) "
+        f"written to {output}"
+    )
+
+
 @app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="Working directory for the demo.")] = Path(
