@@ -24,7 +24,9 @@ from linkage.neo4j.cypher import (
 )
 from linkage.progress import ProgressFn
 
-__all__ = ["PushSummary", "push_result"]
+__all__ = ["BOLT_SCHEMES", "PushSummary", "push_result"]
+
+BOLT_SCHEMES = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")
 
 
 @dataclass
@@ -63,6 +65,11 @@ def push_result(
     """Push the whole result (``docs/RESULT_STORE.md``) to the server at ``uri``.
     Raise :class:`LinkageError` when the server cannot be reached or refuses the login
     (the message never contains the password)."""
+    if uri.split("://", 1)[0] not in BOLT_SCHEMES:
+        raise LinkageError(
+            f"--uri {uri!r} is not a Bolt URI: it must start with one of "
+            f"{', '.join(s + '://' for s in BOLT_SCHEMES)}"
+        )
     if batch_size < 1:
         raise LinkageError(f"--batch-size must be at least 1, not {batch_size}")
     start = time.perf_counter()

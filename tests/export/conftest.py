@@ -11,8 +11,8 @@ from linkage import detect, simulate
 
 @pytest.fixture(scope="session")
 def result_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A result directory of `linkage detect` on 1,200 simulated accounts (2 campaigns)."""
+    """A result directory of `linkage detect` on 300 simulated accounts (2 campaigns)."""
     root = tmp_path_factory.mktemp("export-result")
-    simulate(root / "data", accounts=1200, seed=3, scenario="default")
+    simulate(root / "data", accounts=300, seed=3, scenario="default")
     detect(root / "data", root / "result")
     return root / "result"
