@@ -143,10 +143,10 @@ def export_banlist(
     ] = None,
 ) -> None:
     """One row per flagged account, strongest campaigns first, plus a manifest (and a diff)."""
-    from linkage.export import write_banlist
+    from linkage.export import export_banlist
 
     try:
-        done = write_banlist(result_dir, output, since=since)
+        done = export_banlist(result_dir, output, since=since)
     except LinkageError as exc:
         raise _fail(exc) from exc
     console.print(f"ban list: {done.rows:,} accounts written to {output}")
@@ -194,6 +194,36 @@ def export_stix(
         f"{done.notes} notes, {done.accounts} accounts ({done.objects} objects) "
         f"written to {output}"
     )
+
+
+@export_app.command("graph")
+def export_graph(
+    result_dir: Annotated[Path, typer.Argument(help="A result directory of `linkage detect`.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="File: .graphml or .gexf.")],
+    campaign: Annotated[
+        str | None, typer.Option(help="Only this campaign (default: the whole result).")
+    ] = None,
+    max_nodes: Annotated[int, typer.Option(help="Node cap for --campaign.")] = 5000,
+    max_edges: Annotated[int, typer.Option(help="LINKED edge cap for --campaign.")] = 50000,
+) -> None:
+    """GraphML or GEXF for Gephi: node types, relationship types and evidence as attributes."""
+    from linkage.export.graph import write_graph_file
+
+    try:
+        with progress_bar() as progress:
+            done = write_graph_file(
+                result_dir,
+                output,
+                campaign=campaign,
+                max_nodes=max_nodes,
+                max_edges=max_edges,
+                progress=progress,
+            )
+    except LinkageError as exc:
+        raise _fail(exc) from exc
+    console.print(f"{done.nodes:,} nodes and {done.edges:,} edges written to {output}")
+    if done.truncated:
+        console.print(f"capped: {done.sampling}")
 
 
 @neo4j_app.command("push")
@@ -343,7 +373,7 @@ def demo(
     _print_stages(result.stages)
     _print_campaigns(result_dir)
     path = out / "banlist.csv"
-    n = write_banlist(result_dir, path).rows
+    n = write_banlist(result_dir, path)
     console.print(f"{n:,} accounts flagged in {result.campaigns} campaigns")
     console.print(f"ban list written to {path}")
 

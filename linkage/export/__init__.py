@@ -5,6 +5,7 @@ from linkage.export.banlist import (
     BanlistExport,
     banlist,
     diff_banlists,
+    export_banlist,
     read_banlist,
     write_banlist,
 )
@@ -14,6 +15,7 @@ __all__ = [
     "BanlistExport",
     "banlist",
     "diff_banlists",
+    "export_banlist",
     "read_banlist",
     "write_banlist",
 ]

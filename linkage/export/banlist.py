@@ -24,6 +24,7 @@ __all__ = [
     "banlist",
     "banlist_sidecars",
     "diff_banlists",
+    "export_banlist",
     "read_banlist",
     "write_banlist",
 ]
@@ -90,7 +91,7 @@ def banlist(result_dir: str | Path) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class BanlistExport:
-    """What ``write_banlist`` wrote: the list, its manifest and, with ``since``, the diff."""
+    """What ``export_banlist`` wrote: the list, its manifest and, with ``since``, the diff."""
 
     path: Path
     rows: int
@@ -123,6 +124,14 @@ def banlist_sidecars(path: str | Path) -> tuple[Path, Path]:
 
 
 def write_banlist(
+    result_dir: str | Path, path: str | Path, *, since: str | Path | None = None
+) -> int:
+    """Write the ban list, its manifest and (with ``since``) the diff, as
+    :func:`export_banlist` does; return the number of rows."""
+    return export_banlist(result_dir, path, since=since).rows
+
+
+def export_banlist(
     result_dir: str | Path, path: str | Path, *, since: str | Path | None = None
 ) -> BanlistExport:
     """Write the ban list (format from the extension) and its manifest

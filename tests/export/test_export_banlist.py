@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from linkage.cli import app
 from linkage.errors import LinkageError
-from linkage.export import banlist, diff_banlists, read_banlist, write_banlist
+from linkage.export import banlist, diff_banlists, export_banlist, read_banlist, write_banlist
 from linkage.export.atomic import atomic_path, sha256_file
 from linkage.export.banlist import DIFF_COLUMNS, banlist_sidecars
 
@@ -47,7 +47,7 @@ def _previous(result_dir, tmp_path, fmt):
 def test_diff_against_a_previous_list_in_any_format(result_dir, tmp_path, prev_fmt, out_fmt):
     rows, prev, prev_path = _previous(result_dir, tmp_path, prev_fmt)
     out = tmp_path / f"ban.{out_fmt}"
-    done = write_banlist(result_dir, out, since=prev_path)
+    done = export_banlist(result_dir, out, since=prev_path)
     assert (done.rows, done.added, done.removed, done.changed) == (len(rows), 3, 2, 3)
     manifest_path, diff_path = banlist_sidecars(out)
     assert done.diff_path == diff_path and done.manifest_path == manifest_path
@@ -79,7 +79,8 @@ def test_diff_against_a_previous_list_in_any_format(result_dir, tmp_path, prev_f
 
 def test_manifest_describes_the_file(result_dir, tmp_path):
     out = tmp_path / "ban.csv"
-    done = write_banlist(result_dir, out)
+    assert write_banlist(result_dir, out) == len(banlist(result_dir))
+    done = export_banlist(result_dir, out)
     manifest = json.loads(done.manifest_path.read_text())
     settings = json.loads((result_dir / "settings.json").read_text())
     assert manifest["rows"] == done.rows == len(pd.read_csv(out)) > 0
@@ -96,7 +97,7 @@ def test_same_list_since_itself_has_no_changes_even_when_overwritten(result_dir,
     out = tmp_path / "ban.jsonl"
     write_banlist(result_dir, out)
     before = sha256_file(out)
-    done = write_banlist(result_dir, out, since=out)
+    done = export_banlist(result_dir, out, since=out)
     assert (done.added, done.removed, done.changed) == (0, 0, 0)
     manifest = json.loads(done.manifest_path.read_text())
     assert manifest["previous"]["sha256"] == before
