@@ -142,10 +142,10 @@ def export_banlist(
     path = Path(path)
     _check_format(path)
     result_dir = Path(result_dir)
+    rows = banlist(result_dir)  # checks the result directory first
     settings = _read_settings(result_dir)
     previous = read_banlist(since) if since is not None else None
     previous_sha = sha256_file(since) if since is not None else None
-    rows = banlist(result_dir)
     manifest_path, diff_path = banlist_sidecars(path)
     counts = {"added": 0, "removed": 0, "changed": 0}
     diff_info: dict[str, Any] | None = None
