@@ -262,3 +262,22 @@ def test_explore_serves_the_result_until_interrupted(result_dir, tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_password_from_a_hidden_prompt_when_not_in_the_environment(bolt, result_dir):
+    from typer.testing import CliRunner
+
+    from linkage.cli import app
+
+    wrong = "prompted-" + os.urandom(4).hex()
+    r = CliRunner().invoke(
+        app,
+        ["neo4j", "push", str(result_dir), "--uri", bolt.uri, "--user", bolt.user],
+        input=wrong + "\n",
+        env={"NEO4J_PASSWORD": None},
+    )
+    assert r.exit_code == 2
+    text = " ".join(r.output.split())
+    assert f"password for {bolt.user} at {bolt.uri}" in text  # it asked
+    assert "login refused" in text
+    assert wrong not in r.output  # hidden input is not echoed
