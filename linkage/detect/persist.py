@@ -35,9 +35,9 @@ def persist_graph(con: duckdb.DuckDBPyConnection, accounts: pa.Table) -> None:
     """Write the result tables into the store ``con`` (opened read-write).
 
     ``accounts`` is the contract ``accounts.parquet`` table.
-    Needs the detection temp tables ``acct``, ``req``, ``events``,
-    ``entity_kind``, ``entity_weight``, ``pair_evidence``, ``edges`` and
-    ``templates`` (and ``prompt_clusters`` when that stage ran).
+    Needs the detection temp tables ``acct``, ``req``, ``entities``, ``links``,
+    ``entity_weight``, ``pair_evidence``, ``edges`` and ``templates`` (and
+    ``prompt_clusters`` when that stage ran).
     """
     con.register("result_accounts", accounts)
     try:
@@ -75,28 +75,20 @@ def _entities(con: duckdb.DuckDBPyConnection) -> None:
         FROM payments WHERE bin IS NOT NULL GROUP BY instrument_fp
     """)
     con.execute("""
-        CREATE OR REPLACE TEMP TABLE entity_ids AS
-        SELECT (row_number() OVER (ORDER BY etype, ekey) - 1)::INTEGER AS eid, etype, ekey,
-               count(*)::INTEGER AS accounts, sum(n)::BIGINT AS uses,
-               min(first_ts) AS first_seen, max(last_ts) AS last_seen
-        FROM events GROUP BY etype, ekey
-    """)
-    con.execute("""
         CREATE OR REPLACE TABLE graph_entities AS
-        SELECT e.eid, e.etype AS entity_type, e.ekey AS entity, e.accounts, e.uses,
-               e.first_seen, e.last_seen, w.w AS weight, k.kind, p.eid AS parent_eid
-        FROM entity_ids e
-        LEFT JOIN entity_weight w USING (etype, ekey)
-        LEFT JOIN entity_kind k USING (etype, ekey)
-        LEFT JOIN entity_parent ep USING (etype, ekey)
-        LEFT JOIN entity_ids p ON p.etype = ep.ptype AND p.ekey = ep.pkey
+        SELECT e.eid, e.etype AS entity_type, e.ekey AS entity, e.degree AS accounts, e.uses,
+               e.first_ts AS first_seen, e.last_ts AS last_seen, w.w AS weight, e.kind,
+               p.eid AS parent_eid
+        FROM entities e
+        LEFT JOIN entity_weight w ON w.eid = e.eid
+        LEFT JOIN entity_parent ep ON ep.etype = e.etype AND ep.ekey = e.ekey
+        LEFT JOIN entities p ON p.etype = ep.ptype AND p.ekey = ep.pkey
         ORDER BY e.eid
     """)
     con.execute("""
         CREATE OR REPLACE TABLE graph_links AS
-        SELECT v.aid, e.eid, v.n::BIGINT AS uses, v.first_ts AS first_seen, v.last_ts AS last_seen
-        FROM events v JOIN entity_ids e USING (etype, ekey)
-        ORDER BY e.eid, v.aid
+        SELECT aid, eid, n::BIGINT AS uses, first_ts AS first_seen, last_ts AS last_seen
+        FROM links ORDER BY eid, aid
     """)
     con.execute("CREATE INDEX graph_links_aid ON graph_links (aid)")
 
@@ -111,14 +103,12 @@ def _edges(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         """
         CREATE OR REPLACE TABLE graph_evidence AS
-        SELECT p.src, p.dst, i.eid, p.w AS weight
-        FROM (SELECT p.*, row_number() OVER (
+        SELECT src, dst, eid, w AS weight
+        FROM (SELECT p.src, p.dst, p.eid, p.w, row_number() OVER (
                   PARTITION BY p.src, p.dst ORDER BY p.w DESC, p.eid) AS rk
-              FROM pair_evidence p SEMI JOIN edges e ON e.src = p.src AND e.dst = p.dst) p
-        JOIN entity_weight w USING (eid)
-        JOIN entity_ids i USING (etype, ekey)
-        WHERE p.rk <= ?
-        ORDER BY p.src, p.dst, p.w DESC, i.eid
+              FROM pair_evidence p SEMI JOIN edges e ON e.src = p.src AND e.dst = p.dst)
+        WHERE rk <= ?
+        ORDER BY src, dst, weight DESC, eid
         """,
         [MAX_EVIDENCE_PER_EDGE],
     )

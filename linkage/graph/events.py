@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import duckdb
 
+from linkage.errors import LinkageError
+from linkage.ingest.store import STORE_VERSION
+
 __all__ = ["build_events"]
 
 _REQUEST_ENTITIES = (
@@ -22,18 +25,24 @@ _REQUEST_ENTITIES = (
 
 
 def build_events(con: duckdb.DuckDBPyConnection) -> int:
-    """Create ``acct``, ``req`` and ``events`` temp tables; return the number of accounts."""
+    """Create the ``acct`` and ``events`` temp tables and the ``req`` view (requests by
+    ``aid``); return the number of accounts."""
     con.execute("""
         CREATE OR REPLACE TEMP TABLE acct AS
         SELECT (row_number() OVER (ORDER BY account_id) - 1)::INTEGER AS aid,
                account_id, created_at, email_domain, coalesce(status, 'active') AS status, banned_at
         FROM accounts
     """)
+    version = con.execute("SELECT max(store_version) FROM ingest_meta").fetchone()
+    if version is None or version[0] is None or version[0] < STORE_VERSION:
+        raise LinkageError(
+            "the store was written by an older linkage (no requests.aid); run ingest again"
+        )
     con.execute("""
-        CREATE OR REPLACE TEMP TABLE req AS
-        SELECT a.aid, r.ts, r.ip, r.ip_prefix, r.device_fp, r.api_key_id, r.prompt_text,
-               r.input_tokens, r.output_tokens
-        FROM requests r JOIN acct a USING (account_id)
+        CREATE OR REPLACE TEMP VIEW req AS
+        SELECT aid, ts, ip, ip_prefix, device_fp, api_key_id, prompt_text,
+               input_tokens, output_tokens
+        FROM requests
     """)
     parts = [
         f"""SELECT aid, '{etype}' AS etype, {col} AS ekey, count(*) AS n,
