@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from api.config import Settings
 from api.routers import accounts, banlist, campaigns, entities, health, page
 from api.security import KeyStore
-from linkage import LinkageError, NotFoundError, __version__, open_result
+from linkage import Investigation, LinkageError, NotFoundError, __version__, open_result
 
 __all__ = ["LOG_CONFIG", "AuditMiddleware", "app_from_env", "create_app"]
 
@@ -91,11 +91,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        inv.warm()
+        current: Investigation = app.state.investigation
+        if current.closed:  # started again after a shutdown
+            current = open_result(settings.result_dir, threads=settings.duckdb_threads)
+            app.state.investigation = current
+        current.warm()
         try:
             yield
         finally:
-            inv.close()
+            current.close()
 
     app = FastAPI(
         title="linkage investigator API",

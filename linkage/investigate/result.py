@@ -125,9 +125,11 @@ class Investigation:
                     f"{self.result_dir} is not a result directory: {name} is missing "
                     "(run `linkage detect DATA --out RESULT` first)"
                 )
+        if threads is not None:
+            _check_range("threads", threads, 1, 256)
         self._con = open_store(self.result_dir / STORE_FILE, read_only=True)
         if threads is not None:
-            self._con.execute("SET threads = ?", [_check_range("threads", threads, 1, 256)])
+            self._con.execute("SET threads = ?", [threads])
         present = {
             r[0]
             for r in self._con.execute(
@@ -162,6 +164,11 @@ class Investigation:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._closed
 
     def close(self) -> None:
         """Close the connection; later queries raise."""
