@@ -387,25 +387,45 @@ def serve(
         Path | None,
         typer.Option(help="API key file (JSON); default: $LINKAGE_API_KEYS_FILE / _API_KEYS."),
     ] = None,
+    workers: Annotated[
+        int, typer.Option(help="Server processes; each loads the account graph.", min=1, max=16)
+    ] = 1,
 ) -> None:
     """Serve the investigator API and web page over a result, read-only (needs API keys)."""
-    import logging
+    import os
 
     import uvicorn
     from pydantic import ValidationError
 
     from api import Settings, create_app
+    from api.main import LOG_CONFIG
 
     try:
-        settings = Settings(result_dir=result_dir)
+        settings = Settings(result_dir=result_dir.resolve())
         if keys_file is not None:
-            settings = settings.model_copy(update={"api_keys_file": keys_file})
+            settings = settings.model_copy(update={"api_keys_file": keys_file.resolve()})
         application = create_app(settings)
     except (LinkageError, ValidationError) as exc:
         raise _fail(exc) from exc
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    console.print(f"serving {result_dir} on http://{host}:{port}/ (API docs at /docs)")
-    uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
+    console.print(
+        f"serving {result_dir} on http://{host}:{port}/ (API docs at /docs), {workers} worker(s)"
+    )
+    if workers == 1:
+        uvicorn.run(application, host=host, port=port, log_config=LOG_CONFIG, access_log=False)
+        return
+    application.state.investigation.close()  # each worker opens its own
+    os.environ["LINKAGE_RESULT_DIR"] = str(settings.result_dir)
+    if settings.api_keys_file is not None:
+        os.environ["LINKAGE_API_KEYS_FILE"] = str(settings.api_keys_file)
+    uvicorn.run(
+        "api.main:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=LOG_CONFIG,
+        access_log=False,
+    )
 
 
 @app.command("api-key")
