@@ -17,7 +17,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from linkage.export.result import open_result
+from linkage.errors import LinkageError
+from linkage.export.result import open_result_store
 from linkage.schema import ENTITY_LABELS, ENTITY_PARENTS, ENTITY_RELATIONSHIPS, load_schema
 
 __all__ = ["ARRAY_DELIMITER", "GRAPH_TABLES", "NodeSet", "RelationshipSet", "ResultGraph"]
@@ -99,7 +100,7 @@ class ResultGraph:
     def __init__(self, result_dir: str | Path) -> None:
         self.result_dir = Path(result_dir)
         self.schema = load_schema()
-        self._con = open_result(self.result_dir, GRAPH_TABLES)
+        self._con = open_result_store(self.result_dir, GRAPH_TABLES)
         path = str((self.result_dir / "campaigns.parquet").resolve()).replace("'", "''")
         self._campaigns = f"read_parquet('{path}')"
         self.nodes = self._node_sets()
@@ -155,6 +156,19 @@ class ResultGraph:
                 cols.append(f"'{value}' AS \"{header}\"")
             else:
                 cols.append(f'{_csv_value(column, types[column])} AS "{header}"')
+        for column, prop_type in types.items():
+            if prop_type == "list<string>" and column in headers:
+                bad = self._con.execute(
+                    f'SELECT count(*) FROM ({part.sql}) WHERE list_bool_or(list_transform("'
+                    f"{column}\", lambda x: contains(x, '{ARRAY_DELIMITER}')))"
+                ).fetchall()[0][0]
+                if bad:
+                    name = part.label if isinstance(part, NodeSet) else part.type
+                    raise LinkageError(
+                        f"{bad} {name} rows have a {column} element containing "
+                        f"{ARRAY_DELIMITER!r}, the CSV array delimiter; they cannot be "
+                        "written for neo4j-admin import"
+                    )
         target = str(path).replace("'", "''")
         cursor = self._con.cursor()
         try:

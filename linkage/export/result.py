@@ -9,10 +9,12 @@ import duckdb
 from linkage.errors import LinkageError
 from linkage.ingest import STORE_FILE, open_store
 
-__all__ = ["open_result"]
+__all__ = ["open_result_store"]
 
 
-def open_result(result_dir: str | Path, tables: tuple[str, ...] = ()) -> duckdb.DuckDBPyConnection:
+def open_result_store(
+    result_dir: str | Path, tables: tuple[str, ...] = ()
+) -> duckdb.DuckDBPyConnection:
     """A read-only connection to ``RESULT_DIR/linkage.duckdb``; raise :class:`LinkageError`
     naming the directory and the missing file or table when it is not a complete result."""
     result_dir = Path(result_dir)

@@ -43,7 +43,7 @@ import stix2
 
 from linkage.errors import LinkageError
 from linkage.export.atomic import atomic_write_text
-from linkage.export.result import open_result
+from linkage.export.result import open_result_store
 
 __all__ = ["TLP_LEVELS", "StixExport", "stix_bundle", "write_stix"]
 
@@ -228,7 +228,9 @@ def write_stix(
 def _load(
     result_dir: Path, campaign: str | None, min_score: float | None, include_accounts: bool
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame, Any]:
-    con = open_result(result_dir, ("campaign_indicators", "graph_entities", "graph_templates"))
+    con = open_result_store(
+        result_dir, ("campaign_indicators", "graph_entities", "graph_templates")
+    )
     try:
         campaigns = pd.read_parquet(result_dir / "campaigns.parquet")
         if campaign is not None:

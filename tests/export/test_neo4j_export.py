@@ -98,3 +98,23 @@ def test_constraints_style_queries_and_import_script(bulk_dir):
         assert f"--nodes=nodes/{label}.csv" in script
     assert "--array-delimiter='|'" in script
     assert not list(bulk_dir.rglob("*.tmp"))
+
+
+def test_array_delimiter_inside_a_value_is_refused(result_dir, tmp_path):
+    import shutil
+
+    import pandas as pd
+
+    from linkage.errors import LinkageError
+    from linkage.neo4j import export_bulk
+
+    copy = tmp_path / "result"
+    shutil.copytree(result_dir, copy)
+    campaigns = pd.read_parquet(copy / "campaigns.parquet")
+    campaigns.at[0, "reasons"] = ["a | b", *campaigns.reasons[0][1:]]
+    campaigns.to_parquet(copy / "campaigns.parquet")
+    with pytest.raises(
+        LinkageError, match=r"1 Campaign rows have a reasons element containing '\|'"
+    ):
+        export_bulk(copy, tmp_path / "out")
+    assert not list((tmp_path / "out").rglob("Campaign.csv"))
