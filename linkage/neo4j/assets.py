@@ -19,6 +19,7 @@ COLOURS: dict[str, str] = {
     "Identifier": "#E377C2",
     "PromptCluster": "#BCBD22",
     "PromptTemplate": "#7F7F7F",
+    "ActivityRhythm": "#AEC7E8",
 }
 """Node colour per label; a label not listed gets grey."""
 
@@ -35,6 +36,7 @@ CAPTIONS: dict[str, str] = {
     "Identifier": "{key}",
     "PromptCluster": "{label}",
     "PromptTemplate": "{skeleton}",
+    "ActivityRhythm": "{signature}",
 }
 _DIAMETER = {"Campaign": "80px", "Account": "50px"}
 
