@@ -476,7 +476,7 @@ class Investigation:
         return self._linked_records(edge[order], per_edge), len(edge)
 
     def _linked_records(self, edges: np.ndarray, per_edge: int) -> list[dict[str, Any]]:
-        """``LINKED`` edge records for ``graph_edges`` row ids, in the given order."""
+        """``LINKED`` edge records for edge ids (:class:`Adjacency`), in the given order."""
         adj = self.adjacency
         evidence = self._evidence(edges, per_edge)
         out = []
