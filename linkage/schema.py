@@ -34,6 +34,7 @@ ENTITY_LABELS: dict[str, str] = {
     "identifier": "Identifier",
     "template": "PromptTemplate",
     "prompt_cluster": "PromptCluster",
+    "rhythm": "ActivityRhythm",
 }
 """Node label of each ``entity_type`` in the result store (``docs/RESULT_STORE.md``)."""
 
@@ -46,6 +47,7 @@ ENTITY_RELATIONSHIPS: dict[str, str] = {
     "identifier": "HAS_IDENTIFIER",
     "template": "USED_TEMPLATE",
     "prompt_cluster": "SENT_PROMPT_IN",
+    "rhythm": "HAS_RHYTHM",
 }
 """Relationship from ``Account`` to an entity of each ``entity_type``.
 

@@ -13,6 +13,7 @@ from linkage.detect import detect
 from linkage.errors import LinkageError
 from linkage.evaluate import evaluate
 from linkage.export import BANLIST_COLUMNS, banlist, write_banlist
+from linkage.schema import ENTITY_LABELS
 from linkage.settings import DetectSettings
 
 
@@ -68,17 +69,7 @@ def test_every_edge_has_its_evidence(run):
     assert joined.n.notna().all()
     complete = joined[joined.n_entities <= 8]
     assert (complete.w - complete.weight).abs().max() < 1e-6
-    assert set(evidence.entity_type) <= {
-        "ip",
-        "prefix",
-        "device",
-        "api_key",
-        "card",
-        "bin",
-        "email_domain",
-        "identifier",
-        "template",
-    }
+    assert set(evidence.entity_type) <= set(ENTITY_LABELS)
 
 
 def test_detection_quality_on_the_default_scenario(run):

@@ -123,7 +123,10 @@ def arrow_schema(table: str) -> pa.Schema:
 
 def _configure(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     con.execute("SET TimeZone='UTC'")
-    con.execute("SET enable_progress_bar = false")  # stages report their own progress
+    # Stages report their own progress. Inside Jupyter the bar is already off, and DuckDB
+    # refuses to change the setting there at all unless ipywidgets is installed.
+    if con.execute("SELECT current_setting('enable_progress_bar')").fetchall() != [(False,)]:
+        con.execute("SET enable_progress_bar = false")
     return con
 
 

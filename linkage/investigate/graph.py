@@ -104,7 +104,9 @@ def to_networkx(subgraph: Subgraph) -> nx.MultiDiGraph:
     )
     for n in subgraph.nodes:
         attrs = {k: _flat(v) for k, v in n["properties"].items() if v is not None}
-        g.add_node(n["id"], label=n["label"], key=n["key"], **attrs)
+        # an Identifier's key property is itself called ``key`` (the same value)
+        attrs.update(label=n["label"], key=n["key"])
+        g.add_node(n["id"], **attrs)
     for e in subgraph.edges:
         attrs = {k: _flat(v) for k, v in e["properties"].items() if v is not None}
         g.add_edge(e["source"], e["target"], key=e["type"], type=e["type"], **attrs)
