@@ -116,12 +116,18 @@ class Adjacency:
         idx = offsets + np.arange(total)
         return np.repeat(nodes, lengths), self.nbr[idx], self.w[idx], self.edge[idx]
 
+    def mask(self, nodes: np.ndarray) -> np.ndarray:
+        """A boolean array over all accounts, true at ``nodes``."""
+        m = np.zeros(self.n, dtype=bool)
+        m[nodes] = True
+        return m
+
     def edges_among(self, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The edges with both ends in ``nodes``: ``(edge ids, weights, (src, dst))``
         stacked as ``(k,)``, ``(k,)`` and ``(k, 2)`` with ``src < dst``."""
         nodes = np.unique(np.asarray(nodes, dtype=np.int64))
         frm, to, w, edge = self.gather(nodes)
-        keep = (frm < to) & np.isin(to, nodes)
+        keep = (frm < to) & self.mask(nodes)[to]
         return edge[keep], w[keep], np.stack([frm[keep], to[keep]], axis=1)
 
 

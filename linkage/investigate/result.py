@@ -472,7 +472,11 @@ class Investigation:
         if len(aids) < 2:
             return [], 0
         edge, w, ends = self.adjacency.edges_among(np.asarray(aids))
-        order = np.lexsort((ends[:, 1], ends[:, 0], -w))[:max_edges]
+        cand = np.arange(len(w))
+        if len(w) > max_edges:  # only edges at least as heavy as the max_edges-th can be kept
+            kth = np.partition(w, len(w) - max_edges)[len(w) - max_edges]
+            cand = np.flatnonzero(w >= kth)
+        order = cand[np.lexsort((ends[cand, 1], ends[cand, 0], -w[cand]))][:max_edges]
         return self._linked_records(edge[order], per_edge), len(edge)
 
     def _linked_records(self, edges: np.ndarray, per_edge: int) -> list[dict[str, Any]]:
@@ -651,13 +655,15 @@ class Investigation:
         hop_of = {aid: 0, **dict.fromkeys(ranked, 1)}
         if hops == 2 and len(hop1):
             _, to, w, _ = adj.gather(hop1)
-            outside = ~np.isin(to, hop1) & (to != aid)
+            inside = adj.mask(hop1)
+            inside[aid] = True
+            outside = ~inside[to]
             to, w = to[outside], w[outside]
             if len(to):
-                order = np.lexsort((-w, to))
+                order = np.argsort(to, kind="stable")
                 to, w = to[order], w[order]
                 first = np.flatnonzero(np.r_[True, to[1:] != to[:-1]])
-                cand, best = to[first], w[first]
+                cand, best = to[first], np.maximum.reduceat(w, first)
                 order = np.lexsort((cand, -best))
                 ranked += cand[order].tolist()
         total = 1 + len(ranked)
