@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from enum import StrEnum
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
 from api.deps import InvestigationDep, PrincipalDep, SettingsDep
 from api.models import EntityDetail
 from api.routers.campaigns import _check_page
+from linkage.investigate import ENTITY_TYPES
 
 __all__ = ["EntityType", "router"]
 
 router = APIRouter(prefix="/entities", tags=["entities"])
 
-EntityType = Literal[
-    "ip", "prefix", "device", "api_key", "card", "bin",
-    "email_domain", "identifier", "template", "prompt_cluster",
-]  # fmt: skip
+EntityType = StrEnum("EntityType", {t: t for t in ENTITY_TYPES})  # type: ignore[misc]
+"""The entity types of the result store (``linkage.investigate.ENTITY_TYPES``)."""
 
 
 @router.get("/{entity_type}/{value:path}", response_model=EntityDetail, summary="One entity")
@@ -40,7 +40,7 @@ def get_entity(
     """The entity and every account that used it, most uses first, with counts and
     first / last use."""
     _check_page(limit, settings.max_page)
-    e = inv.entity(entity_type, value, limit=limit, offset=offset)
+    e = inv.entity(str(entity_type.value), value, limit=limit, offset=offset)
     return EntityDetail.model_validate(
         {"entity": e["entity"], "data": e["accounts"], "count": e["accounts_total"]}
     )

@@ -5,11 +5,11 @@
 const KEY_STORE = "linkage.apiKey";
 const PAGE = 25;
 const ENTITY_TYPES = ["ip", "prefix", "device", "card", "bin", "email_domain", "api_key",
-  "identifier", "template", "prompt_cluster"];
+  "identifier", "template", "prompt_cluster", "rhythm"];
 const COLORS = {
   Account: "#4f6bed", IP: "#e8833a", IPPrefix: "#f2b880", Device: "#3aa57a",
   ApiKey: "#8d6e63", PaymentInstrument: "#d64545", BIN: "#f08c8c", EmailDomain: "#9b59b6",
-  Identifier: "#16a2b8", PromptTemplate: "#c9a227", PromptCluster: "#7f8c8d",
+  Identifier: "#16a2b8", PromptTemplate: "#c9a227", PromptCluster: "#7f8c8d", ActivityRhythm: "#5d6d7e",
 };
 
 const state = { offset: 0, count: 0, cy: null };

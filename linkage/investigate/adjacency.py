@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 import duckdb
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 
 from linkage.errors import LinkageError
@@ -24,8 +23,9 @@ class Adjacency:
     """CSR adjacency of the undirected account graph.
 
     ``nbr[indptr[a]:indptr[a + 1]]`` are the accounts linked to ``a`` with weights
-    ``w`` and the ``graph_edges`` row ids ``edge``. ``ev_lo[edge]`` / ``ev_n[edge]``
-    give the contiguous ``graph_evidence`` row ids of an edge's evidence, or
+    ``w`` and edge ids ``edge`` (an edge's position in ``edge_src`` / ``edge_dst`` /
+    ``edge_w``...). ``ev_lo[edge]`` / ``ev_n[edge]`` give the first row and the
+    number of rows of the edge's evidence in ``ev_eid`` / ``ev_w``, or
     ``ev_lo is None`` when that table is not stored contiguously per edge.
     """
 
@@ -96,7 +96,7 @@ class Adjacency:
         return np.repeat(edges, k), self.ev_eid[rows], self.ev_w[rows]
 
     def neighbours(self, a: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(accounts, weights, edge row ids)`` of ``a``, heaviest first (ties by aid)."""
+        """``(accounts, weights, edge ids)`` of ``a``, heaviest first (ties by aid)."""
         lo, hi = self.indptr[a], self.indptr[a + 1]
         nbr, w, edge = self.nbr[lo:hi], self.w[lo:hi], self.edge[lo:hi]
         order = np.lexsort((nbr, -w))
@@ -116,39 +116,61 @@ class Adjacency:
         idx = offsets + np.arange(total)
         return np.repeat(nodes, lengths), self.nbr[idx], self.w[idx], self.edge[idx]
 
+    def mask(self, nodes: np.ndarray) -> np.ndarray:
+        """A boolean array over all accounts, true at ``nodes``."""
+        m = np.zeros(self.n, dtype=bool)
+        m[nodes] = True
+        return m
+
     def edges_among(self, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The edges with both ends in ``nodes``: ``(edge row ids, weights, (src, dst))``
+        """The edges with both ends in ``nodes``: ``(edge ids, weights, (src, dst))``
         stacked as ``(k,)``, ``(k,)`` and ``(k, 2)`` with ``src < dst``."""
         nodes = np.unique(np.asarray(nodes, dtype=np.int64))
         frm, to, w, edge = self.gather(nodes)
-        keep = (frm < to) & np.isin(to, nodes)
+        keep = (frm < to) & self.mask(nodes)[to]
         return edge[keep], w[keep], np.stack([frm[keep], to[keep]], axis=1)
 
 
 def load_adjacency(cur: duckdb.DuckDBPyConnection) -> Adjacency:
     """Read ``graph_edges`` (and the layout of ``graph_evidence``) into memory."""
+    campaigns = _distinct(cur, "campaign_id", "graph_accounts")
+    statuses = _distinct(cur, "status", "graph_accounts")
     acc = cur.execute(
-        "SELECT aid, account_id, campaign_id, score, flagged, status FROM graph_accounts "
-        "ORDER BY aid"
-    ).df()
-    n = len(acc)
-    ids = acc.account_id.to_numpy(dtype=object)
-    dense = (acc.aid.to_numpy() == np.arange(n)).all()
+        """
+        SELECT a.aid, a.account_id, coalesce(c.code, -1)::INTEGER AS campaign_code, a.score,
+               coalesce(a.flagged, false) AS flagged, coalesce(s.code, -1)::INTEGER AS status_code
+        FROM graph_accounts a
+        LEFT JOIN (SELECT unnest(?::VARCHAR[]) AS v, generate_subscripts(?::VARCHAR[], 1) - 1
+                   AS code) c ON c.v = a.campaign_id
+        LEFT JOIN (SELECT unnest(?::VARCHAR[]) AS v, generate_subscripts(?::VARCHAR[], 1) - 1
+                   AS code) s ON s.v = a.status
+        ORDER BY a.aid
+        """,
+        [campaigns, campaigns, statuses, statuses],
+    ).fetchnumpy()
+    n = len(acc["aid"])
+    ids = np.asarray(acc["account_id"], dtype=object)
+    dense = np.array_equal(np.asarray(acc["aid"]), np.arange(n))
     if not dense or not (ids[1:] > ids[:-1]).all():
         raise LinkageError(
             "graph_accounts must number accounts densely in account_id order "
             "(docs/RESULT_STORE.md); run `linkage detect` again"
         )
-    codes, campaigns = pd.factorize(acc.campaign_id, sort=True)
-    status_codes, statuses = pd.factorize(acc.status, sort=True)
+    signal_values = _distinct(cur, "array_to_string(signals, ',')", "graph_edges")
     e = cur.execute(
-        "SELECT rowid AS r, src, dst, weight, n_entities, "
-        "array_to_string(signals, ',') AS signals FROM graph_edges ORDER BY rowid"
-    ).df()
-    sig_codes, sig_values = pd.factorize(e.signals.fillna(""), sort=True)
-    rid = np.asarray(e["r"], dtype=np.int64)
-    if len(rid) and not (rid == np.arange(len(rid))).all():
-        raise LinkageError("graph_edges row ids are not dense; run `linkage detect` again")
+        """
+        SELECT e.src, e.dst, e.weight, e.n_entities,
+               coalesce(c.code, -1)::INTEGER AS signals
+        FROM graph_edges e
+        LEFT JOIN (SELECT unnest(?::VARCHAR[]) AS v, generate_subscripts(?::VARCHAR[], 1) - 1
+                   AS code) c ON c.v = array_to_string(e.signals, ',')
+        """,
+        [signal_values, signal_values],
+    ).fetchnumpy()
+    sig_codes = np.asarray(e["signals"], dtype=np.int32)
+    sig_codes[sig_codes < 0] = len(signal_values)  # no signals: the empty set appended below
+    sig_values = [*signal_values, ""]
+    rid = np.arange(len(e["src"]), dtype=np.int64)  # an edge's id: its position here
     src = np.asarray(e["src"], dtype=np.int64)
     dst = np.asarray(e["dst"], dtype=np.int64)
     w = np.asarray(e["weight"], dtype=np.float64)
@@ -159,15 +181,8 @@ def load_adjacency(cur: duckdb.DuckDBPyConnection) -> Adjacency:
     nbr = np.concatenate([dst, src])[order].astype(np.int32)
     weights = np.concatenate([w, w])[order]
     edge = np.concatenate([rid, rid])[order]
-    ev_lo, ev_n = _evidence_layout(cur, n, rid, src, dst)
-    ev_eid = ev_w = None
-    if ev_lo is not None:
-        ev = cur.execute(
-            "SELECT rowid AS r, eid, weight FROM graph_evidence ORDER BY rowid"
-        ).fetchnumpy()
-        if np.array_equal(np.asarray(ev["r"]), np.arange(len(ev["r"]))):
-            ev_eid = np.asarray(ev["eid"], dtype=np.int32)
-            ev_w = np.asarray(ev["weight"], dtype=np.float64)
+    layout = _evidence_layout(cur, n, src, dst)
+    ev_lo, ev_n, ev_eid, ev_w = layout if layout is not None else (None, None, None, None)
     entities: pa.Table = cur.sql(
         "SELECT eid, entity_type, entity, accounts, weight, kind FROM graph_entities ORDER BY eid"
     ).to_arrow_table()
@@ -191,37 +206,52 @@ def load_adjacency(cur: duckdb.DuckDBPyConnection) -> Adjacency:
         edge_signals=sig_codes.astype(np.int32),
         signal_sets=[v.split(",") if v else [] for v in sig_values],
         account_ids=ids,
-        campaign_code=codes.astype(np.int32),
-        campaigns=[str(c) for c in campaigns],
-        score=acc.score.to_numpy(dtype=np.float64, na_value=np.nan),
-        flagged=acc.flagged.fillna(False).to_numpy(dtype=bool),
-        status_code=status_codes.astype(np.int32),
-        statuses=[str(x) for x in statuses],
+        campaign_code=np.asarray(acc["campaign_code"], dtype=np.int32),
+        campaigns=campaigns,
+        score=np.ma.filled(np.ma.asarray(acc["score"], dtype=np.float64), np.nan),
+        flagged=np.asarray(acc["flagged"], dtype=bool),
+        status_code=np.asarray(acc["status_code"], dtype=np.int32),
+        statuses=statuses,
         entities=entities.drop(["eid"]).combine_chunks(),
     )
 
 
 def _evidence_layout(
-    cur: duckdb.DuckDBPyConnection, n: int, rid: np.ndarray, src: np.ndarray, dst: np.ndarray
-) -> tuple[np.ndarray | None, np.ndarray | None]:
-    ev = cur.execute(
-        "SELECT src, dst, min(rowid) AS lo, max(rowid) AS hi, count(*) AS k "
-        "FROM graph_evidence GROUP BY src, dst"
-    ).fetchnumpy()
-    lo = np.asarray(ev["lo"], dtype=np.int64)
-    k = np.asarray(ev["k"], dtype=np.int64)
-    if len(lo) and not np.array_equal(np.asarray(ev["hi"], dtype=np.int64) - lo + 1, k):
-        return None, None
-    size = int(rid.max()) + 1 if len(rid) else 0
-    ev_lo = np.full(size, -1, dtype=np.int64)
-    ev_n = np.zeros(size, dtype=np.int16)
-    edge_key = src * max(n, 1) + dst
-    order = np.argsort(edge_key)
-    key = np.asarray(ev["src"], dtype=np.int64) * max(n, 1) + np.asarray(ev["dst"], dtype=np.int64)
-    pos = np.searchsorted(edge_key[order], key)
-    pos = np.minimum(pos, max(len(order) - 1, 0))
-    found = (len(order) > 0) & (edge_key[order][pos] == key) if len(order) else np.zeros(0, bool)
-    target = rid[order][pos[found]]
-    ev_lo[target] = lo[found]
-    ev_n[target] = k[found]
-    return ev_lo, ev_n
+    cur: duckdb.DuckDBPyConnection, n: int, src: np.ndarray, dst: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """``graph_evidence`` in memory: per edge (position in ``src``/``dst``) the first
+    row and the number of rows of its evidence, and every row's ``eid`` and
+    ``weight``. ``None`` when the rows of an edge are not contiguous."""
+    ev = cur.execute("SELECT src, dst, eid, weight FROM graph_evidence").fetchnumpy()
+    width = max(n, 1)
+    key = np.asarray(ev["src"], dtype=np.int64) * width + np.asarray(ev["dst"], dtype=np.int64)
+    del ev["src"], ev["dst"]
+    if len(key) and not (key[1:] >= key[:-1]).all():
+        return None
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else np.zeros(0, int)
+    counts = np.diff(np.r_[starts, len(key)])
+    run_keys = key[starts]
+    edge_key = src * width + dst
+    order = np.argsort(edge_key, kind="stable")
+    sorted_keys = edge_key[order]
+    ev_lo = np.full(len(src), -1, dtype=np.int64)
+    ev_n = np.zeros(len(src), dtype=np.int16)
+    if len(sorted_keys) and len(run_keys):
+        pos = np.minimum(np.searchsorted(sorted_keys, run_keys), len(sorted_keys) - 1)
+        found = sorted_keys[pos] == run_keys
+        ev_lo[order[pos[found]]] = starts[found]
+        ev_n[order[pos[found]]] = counts[found]
+    return (
+        ev_lo,
+        ev_n,
+        np.asarray(ev["eid"], dtype=np.int32),
+        np.asarray(ev["weight"], dtype=np.float64),
+    )
+
+
+def _distinct(cur: duckdb.DuckDBPyConnection, expr: str, table: str) -> list[str]:
+    """Sorted distinct non-null values of a fixed (never user-given) SQL expression."""
+    rows = cur.execute(
+        f"SELECT DISTINCT {expr} AS v FROM {table} WHERE v IS NOT NULL ORDER BY v"
+    ).fetchall()
+    return [str(r[0]) for r in rows]

@@ -472,36 +472,48 @@ class Investigation:
         if len(aids) < 2:
             return [], 0
         edge, w, ends = self.adjacency.edges_among(np.asarray(aids))
-        order = np.lexsort((ends[:, 1], ends[:, 0], -w))[:max_edges]
+        cand = np.arange(len(w))
+        if len(w) > max_edges:  # only edges at least as heavy as the max_edges-th can be kept
+            kth = np.partition(w, len(w) - max_edges)[len(w) - max_edges]
+            cand = np.flatnonzero(w >= kth)
+        order = cand[np.lexsort((ends[cand, 1], ends[cand, 0], -w[cand]))][:max_edges]
         return self._linked_records(edge[order], per_edge), len(edge)
 
     def _linked_records(self, edges: np.ndarray, per_edge: int) -> list[dict[str, Any]]:
-        """``LINKED`` edge records for ``graph_edges`` row ids, in the given order."""
+        """``LINKED`` edge records for edge ids (:class:`Adjacency`), in the given order."""
         adj = self.adjacency
         evidence = self._evidence(edges, per_edge)
-        out = []
-        for rid in edges.tolist():
-            src, dst = int(adj.edge_src[rid]), int(adj.edge_dst[rid])
-            out.append(
-                {
-                    "source": f"account:{adj.account_ids[src]}",
-                    "target": f"account:{adj.account_ids[dst]}",
-                    "type": "LINKED",
-                    "properties": {
-                        "weight": float(adj.edge_w[rid]),
-                        "n_entities": int(adj.edge_n[rid]),
-                        "signals": adj.signal_sets[adj.edge_signals[rid]],
-                        "evidence": evidence.get((src, dst), []),
-                    },
-                }
-            )
-        return out
+        src, dst = adj.edge_src[edges], adj.edge_dst[edges]
+        columns = zip(
+            src.tolist(),
+            dst.tolist(),
+            adj.account_ids[src].tolist(),
+            adj.account_ids[dst].tolist(),
+            adj.edge_w[edges].tolist(),
+            adj.edge_n[edges].tolist(),
+            adj.edge_signals[edges].tolist(),
+            strict=True,
+        )
+        return [
+            {
+                "source": f"account:{a}",
+                "target": f"account:{b}",
+                "type": "LINKED",
+                "properties": {
+                    "weight": w,
+                    "n_entities": n,
+                    "signals": adj.signal_sets[sig],
+                    "evidence": evidence.get((s, d), []),
+                },
+            }
+            for s, d, a, b, w, n, sig in columns
+        ]
 
     def _evidence(
         self, edges: np.ndarray, per_edge: int = MAX_EVIDENCE
     ) -> dict[tuple[int, int], list[dict[str, Any]]]:
-        """The ``per_edge`` strongest evidence entities of edges (``graph_edges`` row
-        ids): ``(src, dst) -> [{entity_type, entity, label, weight, accounts, kind}]``."""
+        """The ``per_edge`` strongest evidence entities of edges (edge ids):
+        ``(src, dst) -> [{entity_type, entity, label, weight, accounts, kind}]``."""
         if len(edges) == 0:
             return {}
         adj = self.adjacency
@@ -509,10 +521,14 @@ class Investigation:
         found = adj.evidence(edges, per_edge)
         if found is not None:
             e_edge, e_eid, e_w = found
-            ev = [
-                {"src": int(adj.edge_src[x]), "dst": int(adj.edge_dst[x]), "eid": i, "weight": w}
-                for x, i, w in zip(e_edge.tolist(), e_eid.tolist(), e_w.tolist(), strict=True)
-            ]
+            cols = zip(
+                adj.edge_src[e_edge].tolist(),
+                adj.edge_dst[e_edge].tolist(),
+                e_eid.tolist(),
+                e_w.tolist(),
+                strict=True,
+            )
+            ev = [{"src": s, "dst": d, "eid": i, "weight": w} for s, d, i, w in cols]
         else:  # not stored contiguously per edge: join on the pairs
             ev = self._rows(
                 """
@@ -639,13 +655,15 @@ class Investigation:
         hop_of = {aid: 0, **dict.fromkeys(ranked, 1)}
         if hops == 2 and len(hop1):
             _, to, w, _ = adj.gather(hop1)
-            outside = ~np.isin(to, hop1) & (to != aid)
+            inside = adj.mask(hop1)
+            inside[aid] = True
+            outside = ~inside[to]
             to, w = to[outside], w[outside]
             if len(to):
-                order = np.lexsort((-w, to))
+                order = np.argsort(to, kind="stable")
                 to, w = to[order], w[order]
                 first = np.flatnonzero(np.r_[True, to[1:] != to[:-1]])
-                cand, best = to[first], w[first]
+                cand, best = to[first], np.maximum.reduceat(w, first)
                 order = np.lexsort((cand, -best))
                 ranked += cand[order].tolist()
         total = 1 + len(ranked)
