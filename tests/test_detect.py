@@ -82,6 +82,7 @@ def test_every_edge_has_its_evidence(run):
         "email_domain",
         "identifier",
         "template",
+        "prompt_cluster",
     }
 
 
