@@ -73,7 +73,7 @@ class DetectSettings:
     """Number of prompt clusters (fewer when there are few distinct prompts); 0 turns them off."""
     prompt_samples_per_account: int = 8
     """Distinct prompt texts sampled per account (seeded hash order) for clustering."""
-    prompt_max_embeddings: int = 150_000
+    prompt_max_embeddings: int = 100_000
     """At most this many distinct prompts are embedded in all (bounds the stage's time)."""
     prompt_clusters_per_account: int = 2
     """Each account links to at most this many clusters (those most of its prompts fall in)."""

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from linkage.errors import LinkageError
 from linkage.graph import build_events, build_templates
 from linkage.graph.clusters import build_prompt_clusters, spherical_kmeans
 from linkage.ingest import STORE_FILE, ingest, open_store
@@ -103,7 +104,7 @@ def test_spherical_kmeans_finds_separated_groups_and_is_seeded():
     # a fit sample smaller than the data still gives unit centroids for every group
     c3 = spherical_kmeans(x, 4, seed=3, fit_sample=40)
     assert len(set((x @ c3.T).argmax(axis=1))) == 4
-    with pytest.raises(ValueError, match="non-empty"):
+    with pytest.raises(LinkageError, match="non-empty"):
         spherical_kmeans(x[:0], 2, seed=0)
 
 

@@ -19,13 +19,14 @@ import numpy as np
 
 from linkage.embed.base import Embedder, EmbedderError, register_embedder
 
-__all__ = ["MODEL_DIR", "StaticEmbedder"]
+__all__ = ["MAX_CHARS", "MODEL_DIR", "StaticEmbedder"]
 
 MODEL_DIR = Path(str(resources.files("linkage") / "data" / "embedder"))
 """Where the shipped static model lives inside the installed package."""
 
-_MAX_TOKENS = 128
-"""Tokens per prompt beyond this are ignored (the start of a prompt says what it asks)."""
+MAX_CHARS = 400
+"""Characters per prompt beyond this are ignored: the start of a prompt says what it
+asks, and the cost of a prompt stays bounded however long it is."""
 
 
 class StaticEmbedder(Embedder):
@@ -33,7 +34,7 @@ class StaticEmbedder(Embedder):
 
     name = "static"
 
-    def __init__(self, path: str | Path = MODEL_DIR, *, max_tokens: int = _MAX_TOKENS) -> None:
+    def __init__(self, path: str | Path = MODEL_DIR, *, max_chars: int = MAX_CHARS) -> None:
         try:
             from model2vec import StaticModel
         except ImportError as exc:
@@ -51,19 +52,19 @@ class StaticEmbedder(Embedder):
                 "tokenizer.json); reinstall linkage or rebuild it with scripts/distil_embedder.py"
             )
         self.path = folder
-        self.max_tokens = max_tokens
+        self.max_chars = max_chars
         # A local path that exists is read directly: model2vec never calls the Hub for it.
         self._model: Any = StaticModel.from_pretrained(folder)
+        # float16 on disk (half the size); float32 in memory, where averaging is much faster
+        self._model.embedding = np.asarray(self._model.embedding, dtype=np.float32)
 
     @property
     def dim(self) -> int:
         return int(self._model.dim)
 
     def _embed(self, texts: list[str]) -> np.ndarray:
-        return np.asarray(
-            self._model.encode(texts, max_length=self.max_tokens, normalize=True),
-            dtype=np.float32,
-        )
+        cut = [t[: self.max_chars] for t in texts]
+        return np.asarray(self._model.encode(cut, max_length=None, normalize=True), np.float32)
 
 
 register_embedder("static", StaticEmbedder)

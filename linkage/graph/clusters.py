@@ -46,22 +46,26 @@ import pandas as pd
 import pyarrow as pa
 
 from linkage.embed import Embedder, get_embedder
+from linkage.errors import LinkageError
 from linkage.progress import ProgressFn
 from linkage.settings import DetectSettings
 
 __all__ = [
     "CAPABILITIES",
     "KMEANS_FIT_SAMPLE",
+    "KMEANS_INIT_SAMPLE",
     "KMEANS_ITERATIONS",
     "build_prompt_clusters",
     "capability_centroids",
     "spherical_kmeans",
 ]
 
-KMEANS_FIT_SAMPLE = 20_000
+KMEANS_FIT_SAMPLE = 16_000
 """k-means is fitted on at most this many vectors (seeded sample); the rest are assigned."""
-KMEANS_ITERATIONS = 25
+KMEANS_ITERATIONS = 20
 """At most this many Lloyd iterations (it stops earlier when no assignment changes)."""
+KMEANS_INIT_SAMPLE = 4_096
+"""k-means++ seeding picks its centres from a seeded sample of at most this many rows."""
 MIN_POINTS_PER_CLUSTER = 4
 """With few distinct prompts, k shrinks so clusters average at least this many."""
 LABEL_WORDS = 3
@@ -203,39 +207,47 @@ def _has_precomputed(con: duckdb.DuckDBPyConnection) -> bool:
 def _sample_texts(
     con: duckdb.DuckDBPyConnection, s: DetectSettings
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """Distinct texts to embed (``tid`` = position), and ``prompt_sample`` rows pointing at them."""
+    """Distinct texts to embed (``tid`` = position), and ``prompt_sample`` rows pointing at them.
+
+    Texts are grouped by a seeded 64-bit hash (integer grouping is several times
+    faster than grouping long strings); the hash also orders the sample.
+    """
+    seed = int(s.seed)
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE pc_raw AS
-        SELECT aid, prompt_text, n, first_ts, last_ts, rk FROM (
-            SELECT aid, prompt_text, count(*) AS n, min(ts) AS first_ts, max(ts) AS last_ts,
-                   row_number() OVER (PARTITION BY aid ORDER BY hash(prompt_text, $seed::BIGINT))
-                       AS rk
-            FROM req WHERE prompt_text IS NOT NULL AND length(trim(prompt_text)) > 0
-            GROUP BY aid, prompt_text)
-        WHERE rk <= $per_account
-        """.replace("$seed", str(int(s.seed))).replace(
+        SELECT aid, h, prompt_text, n, first_ts, last_ts,
+               row_number() OVER (PARTITION BY aid ORDER BY h) AS rk
+        FROM (SELECT aid, hash(prompt_text, $seed::BIGINT) AS h,
+                     any_value(prompt_text) AS prompt_text, count(*) AS n,
+                     min(ts) AS first_ts, max(ts) AS last_ts
+              FROM req WHERE prompt_text IS NOT NULL GROUP BY aid, h)
+        WHERE trim(prompt_text) <> ''
+        QUALIFY rk <= $per_account
+        """.replace("$seed", str(seed)).replace(
             "$per_account", str(int(s.prompt_samples_per_account))
         )
     )
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE prompt_texts AS
-        SELECT (row_number() OVER (ORDER BY pri, h, prompt_text) - 1)::BIGINT AS tid, prompt_text
-        FROM (SELECT prompt_text, min(rk) AS pri, hash(prompt_text, ?::BIGINT) AS h
-              FROM pc_raw GROUP BY prompt_text ORDER BY pri, h, prompt_text LIMIT ?)
+        SELECT (row_number() OVER (ORDER BY pri, h) - 1)::BIGINT AS tid, h, prompt_text
+        FROM (SELECT h, any_value(prompt_text) AS prompt_text, min(rk) AS pri
+              FROM pc_raw GROUP BY h ORDER BY pri, h LIMIT ?)
         """,
-        [int(s.seed), int(s.prompt_max_embeddings)],
+        [int(s.prompt_max_embeddings)],
     )
     con.execute(
         """
         INSERT INTO prompt_sample
-        SELECT r.aid, t.tid, r.n, r.first_ts, r.last_ts
-        FROM pc_raw r JOIN prompt_texts t USING (prompt_text)
+        SELECT r.aid, t.tid, r.n, r.first_ts, r.last_ts FROM pc_raw r JOIN prompt_texts t USING (h)
         """
     )
     texts = con.sql("SELECT prompt_text FROM prompt_texts ORDER BY tid").to_arrow_table()
     con.execute("DROP TABLE pc_raw")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE prompt_texts AS SELECT tid, prompt_text FROM prompt_texts"
+    )
     return np.asarray(texts.column(0).to_pylist(), dtype=object), None
 
 
@@ -299,10 +311,10 @@ def spherical_kmeans(
 ) -> np.ndarray:
     """Seeded spherical k-means (cosine) on unit rows ``x``: a ``(k', d)`` array of unit centroids.
 
-    k-means++ seeding and Lloyd iterations on a seeded sample of at most
-    ``fit_sample`` rows; ``k' = min(k, distinct rows)``. An emptied cluster is
-    re-seeded with the row farthest from its centroid. Same input and seed,
-    same centroids.
+    k-means++ seeding (on at most ``KMEANS_INIT_SAMPLE`` rows) and Lloyd
+    iterations on a seeded sample of at most ``fit_sample`` rows;
+    ``k' = min(k, distinct rows)``. An emptied cluster is re-seeded with the row
+    farthest from its centroid. Same input and seed, same centroids.
 
     >>> x = np.array([[1, 0], [0.99, 0.14], [0, 1], [0.14, 0.99]], np.float32)
     >>> c = spherical_kmeans(x, 2, seed=0)
@@ -310,11 +322,18 @@ def spherical_kmeans(
     True
     """
     if x.ndim != 2 or len(x) == 0 or k < 1:
-        raise ValueError(f"spherical_kmeans needs a non-empty 2-d array and k >= 1, got {x.shape}")
+        raise LinkageError(
+            f"spherical_kmeans needs a non-empty 2-d array and k >= 1, got shape {x.shape}, k={k}"
+        )
     rng = np.random.default_rng([seed, 0x9C])
     fit = x if len(x) <= fit_sample else x[np.sort(rng.choice(len(x), fit_sample, replace=False))]
     fit = np.ascontiguousarray(fit, dtype=np.float32)
-    c = _kmeans_pp(fit, k, rng)
+    init = (
+        fit
+        if len(fit) <= KMEANS_INIT_SAMPLE
+        else fit[rng.choice(len(fit), KMEANS_INIT_SAMPLE, replace=False)]
+    )
+    c = _kmeans_pp(init, k, rng)
     labels = np.full(len(fit), -1)
     for _ in range(iterations):
         sim = fit @ c.T
