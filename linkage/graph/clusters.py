@@ -28,11 +28,12 @@ capability from its texts. Without precomputed vectors, the embedder named by
 Creates temp tables ``prompt_texts(tid, prompt_text)`` (what was embedded),
 ``prompt_sample(aid, tid, n, first_ts, last_ts)``, ``prompt_text_ids(tid,
 cluster)`` and ``prompt_clusters(cluster_id, size, accounts, label,
-capability)``: ``size`` is the number of sampled requests in the cluster,
-``accounts`` the accounts it links in ``events``, ``label`` its most
-distinctive words and ``capability`` the shipped prompt corpus
-(``coding``, ``reasoning``, ``agentic``, ``everyday``) whose mean embedding is
-nearest to the cluster's.
+capability)``: ``size`` is the number of sampled prompts (requests) in the
+cluster, ``accounts`` the accounts with sampled prompts in it (its
+``prompt_cluster`` entity links only those for which it is among their top
+``prompt_clusters_per_account``), ``label`` its most distinctive words and
+``capability`` the shipped prompt corpus (``coding``, ``reasoning``,
+``agentic``, ``everyday``) whose mean embedding is nearest to the cluster's.
 """
 
 from __future__ import annotations
@@ -168,11 +169,10 @@ def build_prompt_clusters(
         """
         CREATE OR REPLACE TEMP TABLE prompt_clusters AS
         SELECT m.cid AS cluster_id, coalesce(z.size, 0)::BIGINT AS size,
-               coalesce(a.accounts, 0)::BIGINT AS accounts, m.label, m.capability
+               coalesce(z.accounts, 0)::BIGINT AS accounts, m.label, m.capability
         FROM pc_meta_df m
-        LEFT JOIN (SELECT cid, sum(n) AS size FROM pc_events GROUP BY cid) z USING (cid)
-        LEFT JOIN (SELECT ekey AS cid, count(*) AS accounts FROM events
-                   WHERE etype = 'prompt_cluster' GROUP BY ekey) a USING (cid)
+        LEFT JOIN (SELECT cid, sum(n) AS size, count(*) AS accounts FROM pc_events
+                   GROUP BY cid) z USING (cid)
         ORDER BY cluster_id
         """
     )
