@@ -9,6 +9,7 @@ from linkage.errors import ContractError, LinkageError, ScenarioError
 from linkage.evaluate import evaluate
 from linkage.export import banlist, write_banlist
 from linkage.ingest import IngestSummary, ingest, open_store
+from linkage.investigate import Investigation, NotFoundError, Subgraph, open_result, to_networkx
 from linkage.settings import DetectSettings
 from linkage.simulate import SCENARIOS, Scenario, SimulationResult, load_scenario, simulate
 
@@ -20,17 +21,22 @@ __all__ = [
     "DetectSettings",
     "DetectionResult",
     "IngestSummary",
+    "Investigation",
     "LinkageError",
+    "NotFoundError",
     "Scenario",
     "ScenarioError",
     "SimulationResult",
+    "Subgraph",
     "__version__",
     "banlist",
     "detect",
     "evaluate",
     "ingest",
     "load_scenario",
+    "open_result",
     "open_store",
     "simulate",
+    "to_networkx",
     "write_banlist",
 ]

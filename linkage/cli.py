@@ -169,6 +169,52 @@ def demo(
     console.print(f"ban list written to {path}")
 
 
+@app.command()
+def serve(
+    result_dir: Annotated[Path, typer.Argument(help="A result directory of `linkage detect`.")],
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8000,
+    keys_file: Annotated[
+        Path | None,
+        typer.Option(help="API key file (JSON); default: $LINKAGE_API_KEYS_FILE / _API_KEYS."),
+    ] = None,
+) -> None:
+    """Serve the investigator API and web page over a result, read-only (needs API keys)."""
+    import logging
+
+    import uvicorn
+    from pydantic import ValidationError
+
+    from api import Settings, create_app
+
+    try:
+        settings = Settings(result_dir=result_dir)
+        if keys_file is not None:
+            settings = settings.model_copy(update={"api_keys_file": keys_file})
+        application = create_app(settings)
+    except (LinkageError, ValidationError) as exc:
+        raise _fail(exc) from exc
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    console.print(f"serving {result_dir} on http://{host}:{port}/ (API docs at /docs)")
+    uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
+
+
+@app.command("api-key")
+def api_key(
+    name: Annotated[str, typer.Argument(help="Who the key is for (logged, never the key).")],
+    role: Annotated[str, typer.Option(help="investigator or admin.")] = "investigator",
+) -> None:
+    """Make an API key: prints the key once, and the entry for the key file (its hash)."""
+    from api.security import ROLES, hash_key, new_key
+
+    if role not in ROLES:
+        raise _fail(LinkageError(f"role must be one of {', '.join(ROLES)}, got {role!r}"))
+    key = new_key()
+    entry = {"name": name, "role": role, "sha256": hash_key(key)}
+    typer.echo(f"key (give it to {name}; it is not stored): {key}")
+    typer.echo(f"key file entry: {json.dumps(entry)}")
+
+
 def _table(title: str, columns: tuple[str, ...], left: tuple[str, ...]) -> Table:
     table = Table(title=title)
     for col in columns:

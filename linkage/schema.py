@@ -10,9 +10,57 @@ from typing import Any
 
 from linkage.errors import LinkageError
 
-__all__ = ["PROPERTY_TYPES", "GraphSchema", "NodeType", "RelationshipType", "load_schema"]
+__all__ = [
+    "ENTITY_LABELS",
+    "ENTITY_PARENTS",
+    "ENTITY_RELATIONSHIPS",
+    "PROPERTY_TYPES",
+    "GraphSchema",
+    "NodeType",
+    "RelationshipType",
+    "load_schema",
+]
 
 PROPERTY_TYPES = frozenset({"string", "integer", "float", "boolean", "datetime", "list<string>"})
+
+ENTITY_LABELS: dict[str, str] = {
+    "ip": "IP",
+    "prefix": "IPPrefix",
+    "device": "Device",
+    "api_key": "ApiKey",
+    "card": "PaymentInstrument",
+    "bin": "BIN",
+    "email_domain": "EmailDomain",
+    "identifier": "Identifier",
+    "template": "PromptTemplate",
+    "prompt_cluster": "PromptCluster",
+    "rhythm": "ActivityRhythm",
+}
+"""Node label of each ``entity_type`` in the result store (``docs/RESULT_STORE.md``)."""
+
+ENTITY_RELATIONSHIPS: dict[str, str] = {
+    "ip": "USED_IP",
+    "device": "USED_DEVICE",
+    "api_key": "USED_API_KEY",
+    "card": "PAID_WITH",
+    "email_domain": "SIGNED_UP_WITH",
+    "identifier": "HAS_IDENTIFIER",
+    "template": "USED_TEMPLATE",
+    "prompt_cluster": "SENT_PROMPT_IN",
+    "rhythm": "HAS_RHYTHM",
+}
+"""Relationship from ``Account`` to an entity of each ``entity_type``.
+
+``prefix`` and ``bin`` have none: in the property graph accounts reach them
+through their IPs and instruments (see :data:`ENTITY_PARENTS`), although the
+store's ``graph_links`` lists them too, for look-ups.
+"""
+
+ENTITY_PARENTS: dict[str, tuple[str, str]] = {
+    "ip": ("prefix", "IN_PREFIX"),
+    "card": ("bin", "HAS_BIN"),
+}
+"""``entity_type -> (parent type, relationship)``: ``graph_entities.parent_eid``."""
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ def _type_weights() -> dict[str, float]:
         "email_domain": 0.4,
         "bin": 0.2,
         "prompt_cluster": 0.3,
+        "rhythm": 0.5,
     }
 
 

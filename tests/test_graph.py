@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from linkage.errors import LinkageError
 from linkage.graph import annotate_ip_kinds, build_events, build_templates, project_pairs
 from linkage.ingest import STORE_FILE, ingest, open_store
 from linkage.settings import DetectSettings
@@ -194,3 +195,12 @@ def test_limit_memory_caps_duckdb():
     limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
     assert limit.replace(" ", "").upper() in {"1.5GB", "1.3GIB", "1.4GIB"}
     assert con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0] is False
+
+
+def test_a_store_from_an_older_ingest_is_refused_with_advice(tmp_path):
+    con = build_store(tmp_path, [{"account_id": "a", "ts": iso(T0), "ip": "192.0.2.1"}])
+    con.close()
+    con = open_store(tmp_path / "out" / STORE_FILE, read_only=False)
+    con.execute("UPDATE ingest_meta SET store_version = 1")
+    with pytest.raises(LinkageError, match="run ingest again"):
+        build_events(con)

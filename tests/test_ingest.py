@@ -353,7 +353,13 @@ def test_store_contents_are_normalised(ingested) -> None:  # type: ignore[no-unt
         ("a1", dt.datetime(2026, 4, 22, 8, 15, tzinfo=utc), "fp_abc", "411111", "US", 12.5)
     ]
     meta = con.execute("SELECT store_version, contract_version, embedding_dim FROM ingest_meta")
-    assert meta.fetchall() == [(1, "1", 3)]
+    assert meta.fetchall() == [(2, "1", 3)]
+    # requests.aid is the account's position among the kept account ids, sorted
+    kept = [
+        r[0] for r in con.execute("SELECT account_id FROM accounts ORDER BY account_id").fetchall()
+    ]
+    pairs = con.execute("SELECT DISTINCT account_id, aid FROM requests").fetchall()
+    assert pairs and all(kept[aid] == account for account, aid in pairs)
     types = dict(
         con.execute(
             "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = 'requests'"

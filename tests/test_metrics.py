@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from linkage.evaluate import adjusted_rand_index, average_precision, precision_recall_f1
+from linkage.evaluate import (
+    adjusted_rand_index,
+    average_precision,
+    precision_recall_curve,
+    precision_recall_f1,
+)
 
 
 def test_ari_known_values():
@@ -28,3 +33,15 @@ def test_average_precision():
         pytest.approx(0.8333333333)
     )
     assert average_precision(np.array([1, 1, 0]), np.array([0.9, 0.8, 0.1])) == 1.0
+
+
+def test_precision_recall_curve_matches_flagging_at_each_threshold():
+    rng = np.random.default_rng(7)
+    truth = rng.random(300) < 0.2
+    score = np.round(np.where(truth, rng.random(300) + 0.3, rng.random(300)), 2)  # with ties
+    precision, recall, thresholds = precision_recall_curve(truth, score)
+    assert len(thresholds) == len(np.unique(score))
+    assert np.all(np.diff(thresholds) < 0) and np.all(np.diff(recall) >= 0)
+    for p, r, t in zip(precision, recall, thresholds, strict=True):
+        assert (p, r) == pytest.approx(precision_recall_f1(truth, score >= t)[:2])
+    assert recall[-1] == 1.0 and precision[-1] == pytest.approx(truth.mean())

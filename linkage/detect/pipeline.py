@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from linkage.detect.leiden import leiden
+from linkage.detect.persist import persist_graph
 from linkage.graph import annotate_ip_kinds, build_events, build_templates, project_pairs
 from linkage.graph.clusters import build_prompt_clusters
 from linkage.ingest import STORE_FILE, ingest, open_store
@@ -31,8 +32,6 @@ from linkage.score import account_features, community_features, score_accounts, 
 from linkage.settings import DetectSettings
 
 __all__ = ["DetectionResult", "detect"]
-
-MAX_EVIDENCE_PER_EDGE = 8
 
 
 @dataclass
@@ -99,7 +98,7 @@ def detect(
     out = Path(out_dir)
     stages = _Stages(progress)
     stages.run("ingest", lambda: ingest(Path(data_dir), out, progress=progress))
-    con = open_store(out / STORE_FILE, read_only=True)
+    con = open_store(out / STORE_FILE, read_only=False)
     limit_memory(con, s.memory_limit_gb)
     try:
         return _detect(con, out, s, stages)
@@ -147,7 +146,10 @@ def _detect(
         return feats, camps
 
     feats, camps = stages.run("scoring", scoring)
-    result = stages.run("write", lambda: _write(con, out, s, membership, feats, camps, n_edges))
+    result, accounts = stages.run(
+        "write", lambda: _write(con, out, s, membership, feats, camps, n_edges)
+    )
+    stages.run("graph store", lambda: _write_graph(con, out, accounts))
     result.stages = stages.records
     (out / "detect_summary.json").write_text(json.dumps(result.to_dict(), indent=2) + "\n")
     return result
@@ -174,7 +176,7 @@ def _write(
     feats: pd.DataFrame,
     camps: pd.DataFrame,
     n_edges: int,
-) -> DetectionResult:
+) -> tuple[DetectionResult, pa.Table]:
     reported = camps[camps.score >= s.report_threshold].copy()
     ids = (
         con.execute(
@@ -216,23 +218,24 @@ def _write(
         }
     ).sort_by([("score", "descending"), ("campaign_id", "ascending")])
     pq.write_table(campaigns, out / "campaigns.parquet")
+    s.save(out / "settings.json")
+    result = DetectionResult(out, len(feats), len(reported), int(flagged.sum()), n_edges)
+    return result, accounts
+
+
+def _write_graph(con: duckdb.DuckDBPyConnection, out: Path, accounts: pa.Table) -> None:
+    """The investigation tables in the store, and the evidence files derived from them."""
+    persist_graph(con, accounts)
     con.execute(f"""
         COPY (SELECT a.account_id AS src, b.account_id AS dst, e.weight, e.n_entities, e.signals
-              FROM edges e JOIN acct a ON a.aid = e.src JOIN acct b ON b.aid = e.dst
+              FROM graph_edges e JOIN acct a ON a.aid = e.src JOIN acct b ON b.aid = e.dst
               ORDER BY src, dst)
         TO '{_sql_path(out / "edges.parquet")}' (FORMAT parquet)
     """)
     con.execute(f"""
-        COPY (SELECT a.account_id AS src, b.account_id AS dst, w.etype AS entity_type,
-                     w.ekey AS entity, p.w AS weight
-              FROM (SELECT p.*, row_number() OVER (
-                        PARTITION BY p.src, p.dst ORDER BY p.w DESC, p.eid) AS rk
-                    FROM pair_evidence p SEMI JOIN edges e ON e.src = p.src AND e.dst = p.dst) p
-              JOIN entity_weight w USING (eid)
-              JOIN acct a ON a.aid = p.src JOIN acct b ON b.aid = p.dst
-              WHERE rk <= {MAX_EVIDENCE_PER_EDGE}
+        COPY (SELECT a.account_id AS src, b.account_id AS dst, g.entity_type, g.entity, v.weight
+              FROM graph_evidence v JOIN graph_entities g USING (eid)
+              JOIN acct a ON a.aid = v.src JOIN acct b ON b.aid = v.dst
               ORDER BY src, dst, weight DESC, entity_type, entity)
         TO '{_sql_path(out / "evidence.parquet")}' (FORMAT parquet)
     """)
-    s.save(out / "settings.json")
-    return DetectionResult(out, len(feats), len(reported), int(flagged.sum()), n_edges)

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["adjusted_rand_index", "average_precision", "precision_recall_f1"]
+__all__ = [
+    "adjusted_rand_index",
+    "average_precision",
+    "precision_recall_curve",
+    "precision_recall_f1",
+]
 
 
 def _comb2(x: np.ndarray) -> float:
@@ -46,6 +51,30 @@ def precision_recall_f1(truth: np.ndarray, predicted: np.ndarray) -> tuple[float
     return float(precision), float(recall), float(f1)
 
 
+def precision_recall_curve(
+    truth: np.ndarray, score: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Precision and recall when flagging every account scoring at least each threshold;
+    one point per distinct score, highest threshold first (``thresholds`` descending).
+
+    >>> p, r, t = precision_recall_curve(np.array([0, 0, 1, 1]), np.array([0.1, 0.4, 0.35, 0.8]))
+    >>> p.tolist(), r.tolist(), t.tolist()
+    ([1.0, 0.5, 0.6666666666666666, 0.5], [0.5, 0.5, 1.0, 1.0], [0.8, 0.4, 0.35, 0.1])
+    """
+    truth = np.asarray(truth, bool)
+    score = np.asarray(score, np.float64)
+    if len(truth) != len(score):
+        raise ValueError("truth and score differ in length")
+    order = np.argsort(-score, kind="stable")
+    s, y = score[order], truth[order]
+    # group tied scores: one threshold per distinct score
+    last = np.r_[np.flatnonzero(np.diff(s)), len(s) - 1] if len(s) else np.array([], np.int64)
+    tp = np.cumsum(y)[last].astype(np.float64)
+    precision = tp / (last + 1)
+    recall = tp / truth.sum() if truth.any() else np.zeros(len(last))
+    return precision, recall, s[last]
+
+
 def average_precision(truth: np.ndarray, score: np.ndarray) -> float:
     """Average precision of a ranking by ``score`` (higher first), step-wise as in scikit-learn.
 
@@ -55,13 +84,5 @@ def average_precision(truth: np.ndarray, score: np.ndarray) -> float:
     truth = np.asarray(truth, bool)
     if not truth.any():
         return 0.0
-    score = np.asarray(score, np.float64)
-    order = np.argsort(-score, kind="stable")
-    s, y = score[order], truth[order]
-    # group tied scores: one threshold per distinct score
-    last = np.r_[np.flatnonzero(np.diff(s)), len(s) - 1]
-    tp = np.cumsum(y)[last]
-    fp = (last + 1) - tp
-    precision = tp / (tp + fp)
-    recall = tp / truth.sum()
+    precision, recall, _ = precision_recall_curve(truth, score)
     return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))

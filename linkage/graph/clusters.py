@@ -260,12 +260,10 @@ def _sample_precomputed(
         CREATE OR REPLACE TEMP TABLE prompt_texts AS
         SELECT (row_number() OVER (ORDER BY rk, h, aid, ts) - 1)::BIGINT AS tid,
                aid, ts, prompt_text, prompt_embedding
-        FROM (SELECT a.aid, r.ts, r.prompt_text, r.prompt_embedding,
-                     hash(a.aid, r.ts, ?::BIGINT) AS h,
-                     row_number() OVER (PARTITION BY a.aid ORDER BY hash(a.aid, r.ts, ?::BIGINT),
-                                        r.ts) AS rk
-              FROM requests r JOIN acct a USING (account_id)
-              WHERE r.prompt_embedding IS NOT NULL)
+        FROM (SELECT aid, ts, prompt_text, prompt_embedding, hash(aid, ts, ?::BIGINT) AS h,
+                     row_number() OVER (PARTITION BY aid ORDER BY hash(aid, ts, ?::BIGINT), ts)
+                         AS rk
+              FROM requests WHERE prompt_embedding IS NOT NULL)
         WHERE rk <= ? ORDER BY rk, h, aid, ts LIMIT ?
         """,
         [

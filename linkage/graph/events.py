@@ -2,6 +2,11 @@
 email domain and identifier, how often and when (prompt templates are added by
 :func:`linkage.graph.templates.build_templates`).
 
+An account's activity rhythm is an entity too: ``rhythm`` with key ``h`` plus the
+24-bit mask of the hours of day (UTC) in which it is active. Accounts run by
+one scheduler share a rare mask; the 24/7 mask and office-hours masks are
+shared by thousands and weigh little, like any other hub.
+
 Everything stays in DuckDB; the result is the temp table ``events(aid, etype,
 ekey, n, first_ts, last_ts)`` plus ``acct(aid, account_id, ...)``, where
 ``aid`` is a dense integer id (accounts ordered by ``account_id``).
@@ -11,7 +16,17 @@ from __future__ import annotations
 
 import duckdb
 
-__all__ = ["build_events"]
+from linkage.errors import LinkageError
+from linkage.ingest.store import STORE_VERSION
+
+__all__ = ["RHYTHM_HOUR_SHARE", "RHYTHM_MIN_REQUESTS", "build_events"]
+
+RHYTHM_MIN_REQUESTS = 24
+"""Accounts with fewer requests get no activity-rhythm signature."""
+
+RHYTHM_HOUR_SHARE = 0.03
+"""An hour of day belongs to an account's rhythm when it holds this share of its
+requests (and at least 2)."""
 
 _REQUEST_ENTITIES = (
     ("ip", "ip"),
@@ -22,18 +37,24 @@ _REQUEST_ENTITIES = (
 
 
 def build_events(con: duckdb.DuckDBPyConnection) -> int:
-    """Create ``acct``, ``req`` and ``events`` temp tables; return the number of accounts."""
+    """Create the ``acct`` and ``events`` temp tables and the ``req`` view (requests by
+    ``aid``); return the number of accounts."""
     con.execute("""
         CREATE OR REPLACE TEMP TABLE acct AS
         SELECT (row_number() OVER (ORDER BY account_id) - 1)::INTEGER AS aid,
                account_id, created_at, email_domain, coalesce(status, 'active') AS status, banned_at
         FROM accounts
     """)
+    version = con.execute("SELECT max(store_version) FROM ingest_meta").fetchone()
+    if version is None or version[0] is None or version[0] < STORE_VERSION:
+        raise LinkageError(
+            "the store was written by an older linkage (no requests.aid); run ingest again"
+        )
     con.execute("""
-        CREATE OR REPLACE TEMP TABLE req AS
-        SELECT a.aid, r.ts, r.ip, r.ip_prefix, r.device_fp, r.api_key_id, r.prompt_text,
-               r.input_tokens, r.output_tokens
-        FROM requests r JOIN acct a USING (account_id)
+        CREATE OR REPLACE TEMP VIEW req AS
+        SELECT aid, ts, ip, ip_prefix, device_fp, api_key_id, prompt_text,
+               input_tokens, output_tokens
+        FROM requests
     """)
     parts = [
         f"""SELECT aid, '{etype}' AS etype, {col} AS ekey, count(*) AS n,
@@ -53,5 +74,17 @@ def build_events(con: duckdb.DuckDBPyConnection) -> int:
                   coalesce(min(i.ts), min(a.created_at)), coalesce(max(i.ts), min(a.created_at))
            FROM identifiers i JOIN acct a USING (account_id) GROUP BY a.aid, i.kind, i.value""",
     ]
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE acct_hours AS
+        SELECT aid, hour(ts) AS hr, count(*) AS c, min(ts) AS first_ts, max(ts) AS last_ts
+        FROM req GROUP BY aid, hour(ts)
+    """)
+    parts.append(
+        f"""SELECT aid, 'rhythm', printf('h%06x', bit_or(1::BIGINT << hr) FILTER (
+                       WHERE c >= greatest(2, {RHYTHM_HOUR_SHARE} * total))),
+                   sum(c), min(first_ts), max(last_ts)
+            FROM (SELECT *, sum(c) OVER (PARTITION BY aid) AS total FROM acct_hours)
+            WHERE total >= {RHYTHM_MIN_REQUESTS} GROUP BY aid"""
+    )
     con.execute("CREATE OR REPLACE TEMP TABLE events AS " + " UNION ALL ".join(parts))
     return int(con.execute("SELECT count(*) FROM acct").fetchone()[0])  # type: ignore[index]

@@ -15,75 +15,143 @@ point (1e-9), so they do not depend on the order parallel threads add them.
 from __future__ import annotations
 
 import duckdb
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from linkage.settings import DetectSettings
 
-__all__ = ["project_pairs"]
+__all__ = ["pair_evidence", "project_pairs"]
 
 
 def project_pairs(con: duckdb.DuckDBPyConnection, settings: DetectSettings) -> int:
-    """Create ``entity_weight``, ``pair_evidence`` and ``edges`` temp tables; return edge count.
+    """Create the projection temp tables; return the number of edges.
 
-    ``entity_weight(eid, etype, ekey, degree, kind, w)`` numbers the entities;
-    ``pair_evidence(src, dst, eid, w)`` refers to them by ``eid`` (integer joins).
+    - ``entities(eid, etype, ekey, degree, uses, first_ts, last_ts, kind)``: every
+      entity, numbered densely in ``(etype, ekey)`` order;
+    - ``links(aid, eid, n, first_ts, last_ts)``: ``events`` by entity id;
+    - ``entity_weight(eid, etype, ekey, degree, kind, w)``: the entities that can
+      link accounts (degree 2 to ``hub_max_degree``) and their weight;
+    - ``pair_evidence(src, dst, eid, w, tcode)`` (a registered Arrow table, see
+      :func:`pair_evidence`) and ``edges(src, dst, weight, n_entities, signals)``,
+      with ``src < dst``.
 
     Needs ``events`` and ``entity_kind`` (see :mod:`linkage.graph.events`,
     :mod:`linkage.graph.ipintel`).
     """
     s = settings
-    con.register("type_w", pd.DataFrame(list(s.type_weights.items()), columns=["etype", "tw"]))
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE entities AS
+        SELECT (row_number() OVER (ORDER BY e.etype, e.ekey) - 1)::INTEGER AS eid, e.*, k.kind
+        FROM (SELECT etype, ekey, count(*)::INTEGER AS degree, sum(n)::BIGINT AS uses,
+                     min(first_ts) AS first_ts, max(last_ts) AS last_ts
+              FROM events GROUP BY etype, ekey) e
+        LEFT JOIN entity_kind k USING (etype, ekey)
+    """)
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE links AS
+        SELECT v.aid, e.eid, v.n, v.first_ts, v.last_ts
+        FROM events v JOIN entities e USING (etype, ekey)
+    """)
+    types = sorted(r[0] for r in con.execute("SELECT DISTINCT etype FROM entities").fetchall())
+    weights = pd.DataFrame(
+        {
+            "etype": types,
+            "tcode": range(len(types)),
+            "tw": [s.type_weights.get(t, s.type_weights.get("identifier", 1.0)) for t in types],
+        }
+    )
+    con.register("type_w", weights)
     con.register("kind_w", pd.DataFrame(list(s.ip_kind_weights.items()), columns=["kind", "kw"]))
-    default_type = s.type_weights.get("identifier", 1.0)
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE entity_weight AS
-        SELECT (row_number() OVER (ORDER BY e.etype, e.ekey))::INTEGER AS eid,
-               e.etype, e.ekey, e.degree, k.kind,
-               coalesce(t.tw, ?) * coalesce(kw.kw, 1.0) / ln(1 + e.degree) AS w
-        FROM (SELECT etype, ekey, count(*) AS degree FROM events GROUP BY etype, ekey
-              HAVING count(*) BETWEEN 2 AND ?) e
-        LEFT JOIN type_w t USING (etype)
-        LEFT JOIN entity_kind k USING (etype, ekey)
-        LEFT JOIN kind_w kw ON kw.kind = k.kind
+        SELECT e.eid, e.etype, e.ekey, e.degree, e.kind, t.tcode::TINYINT AS tcode,
+               t.tw * coalesce(kw.kw, 1.0) / ln(1 + e.degree) AS w
+        FROM entities e JOIN type_w t USING (etype) LEFT JOIN kind_w kw ON kw.kind = e.kind
+        WHERE e.degree BETWEEN 2 AND ?
         """,
-        [default_type, s.hub_max_degree],
-    )
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE ev AS
-        SELECT e.aid, w.eid, e.first_ts, e.last_ts, w.w, w.degree,
-               row_number() OVER (PARTITION BY w.eid ORDER BY e.first_ts, e.aid) AS r
-        FROM events e JOIN entity_weight w USING (etype, ekey) WHERE w.w > 0
-        """
-    )
-    near = f"INTERVAL '{float(s.cotemporal_days) * 86400:.0f} seconds'"
-    factor = f"""CASE WHEN a.first_ts <= b.last_ts + {near} AND b.first_ts <= a.last_ts + {near}
-                      THEN 1.0 ELSE {float(s.distant_factor)} END"""
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE pair_evidence AS
-        SELECT least(a.aid, b.aid) AS src, greatest(a.aid, b.aid) AS dst, a.eid,
-               a.w * {factor} AS w
-        FROM ev a JOIN ev b ON a.eid = b.eid AND a.aid < b.aid
-        WHERE a.degree <= ?
-        UNION ALL
-        SELECT least(a.aid, b.aid), greatest(a.aid, b.aid), a.eid, a.w * {factor}
-        FROM (SELECT *, unnest(range(1, ? + 1)) AS off FROM ev WHERE degree > ?) a
-        JOIN ev b ON a.eid = b.eid AND b.r = a.r + a.off
-        """,
-        [s.clique_max_degree, s.hub_neighbours, s.clique_max_degree],
-    )
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE edges AS
-        SELECT p.src, p.dst, (sum(round(p.w * 1e9)::BIGINT) / 1e9)::DOUBLE AS weight,
-               count(*) AS n_entities, list(DISTINCT e.etype ORDER BY e.etype) AS signals
-        FROM pair_evidence p JOIN entity_weight e USING (eid)
-        GROUP BY p.src, p.dst HAVING weight >= ?
-        """,
-        [s.min_edge_weight],
+        [s.hub_max_degree],
     )
     con.unregister("type_w")
     con.unregister("kind_w")
+    ev = con.execute(
+        """
+        SELECT l.aid, l.eid, epoch_us(l.first_ts) AS f, epoch_us(l.last_ts) AS l, w.w,
+               w.tcode
+        FROM links l JOIN entity_weight w USING (eid) WHERE w.w > 0
+        ORDER BY l.eid, l.first_ts, l.aid
+        """
+    ).fetchnumpy()
+    con.register("pair_evidence", pair_evidence(ev, s))
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE edges AS
+        SELECT src, dst, weight, n_entities,
+               list_filter(?::VARCHAR[], lambda x: (mask >> (list_position(?::VARCHAR[], x) - 1))
+                                                   & 1 = 1) AS signals
+        FROM (SELECT src, dst, (sum(round(w * 1e9)::BIGINT) / 1e9)::DOUBLE AS weight,
+                     count(*) AS n_entities, bit_or(1::BIGINT << tcode) AS mask
+              FROM pair_evidence GROUP BY src, dst)
+        WHERE weight >= ?
+        """,
+        [types, types, s.min_edge_weight],
+    )
     return int(con.execute("SELECT count(*) FROM edges").fetchone()[0])  # type: ignore[index]
+
+
+def pair_evidence(ev: dict[str, np.ndarray], s: DetectSettings) -> pa.Table:
+    """One row per (account pair, shared entity): ``src, dst, eid, w, tcode``.
+
+    ``ev`` holds the weighted account-entity links as arrays ``aid, eid, f, l
+    (first and last use, epoch microseconds), w, tcode``, sorted by entity, then
+    first use, then account. Entities of degree up to ``clique_max_degree`` link
+    all their pairs; larger ones link each account to the next
+    ``hub_neighbours`` accounts in that order. Pairs are generated with array
+    arithmetic into preallocated arrays, never a Python loop over pairs.
+    """
+    n = len(ev["eid"])
+    eid = ev["eid"]
+    starts = np.flatnonzero(np.r_[True, eid[1:] != eid[:-1]]) if n else np.zeros(0, np.int64)
+    degree = np.diff(np.r_[starts, n])
+    small = degree <= s.clique_max_degree
+    k = s.hub_neighbours
+    hub_starts, hub_degree = starts[~small], degree[~small]
+    n_clique = int((degree[small] * (degree[small] - 1) // 2).sum())
+    n_hub = int(sum(np.clip(hub_degree - off, 0, None).sum() for off in range(1, k + 1)))
+    index = np.int32 if n < 2**31 else np.int64
+    first = np.empty(n_clique + n_hub, index)
+    second = np.empty(n_clique + n_hub, index)
+    at = 0
+    for d in np.unique(degree[small]):
+        st = starts[small & (degree == d)]
+        i, j = np.triu_indices(int(d), 1)
+        m = len(st) * len(i)
+        first[at : at + m] = (st[:, None] + i).ravel()
+        second[at : at + m] = (st[:, None] + j).ravel()
+        at += m
+    if len(hub_starts):
+        offset_in_entity = np.arange(hub_degree.sum()) - np.repeat(
+            np.cumsum(hub_degree) - hub_degree, hub_degree
+        )
+        position = np.repeat(hub_starts, hub_degree) + offset_in_entity
+        remaining = np.repeat(hub_degree, hub_degree) - offset_in_entity
+        for off in range(1, k + 1):
+            pos = position[remaining > off]
+            first[at : at + len(pos)] = pos
+            second[at : at + len(pos)] = pos + off
+            at += len(pos)
+    aid, f, last = ev["aid"], ev["f"], ev["l"]
+    a, b = aid[first], aid[second]
+    near = round(float(s.cotemporal_days) * 86400) * 1_000_000
+    close = (f[first] <= last[second] + near) & (f[second] <= last[first] + near)
+    w = ev["w"][first] * np.where(close, 1.0, float(s.distant_factor))
+    return pa.table(
+        {
+            "src": np.minimum(a, b).astype(np.int32),
+            "dst": np.maximum(a, b).astype(np.int32),
+            "eid": eid[first].astype(np.int32),
+            "w": w,
+            "tcode": ev["tcode"][first],
+        }
+    )

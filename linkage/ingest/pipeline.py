@@ -126,7 +126,8 @@ def _ingest_table(
 
 
 def _account_index(con: duckdb.DuckDBPyConnection) -> pd.Index:
-    ids = con.sql("SELECT account_id FROM accounts").to_arrow_table().column(0)
+    """Kept account ids in sorted order: an id's position is its dense ``aid``."""
+    ids = con.sql("SELECT account_id FROM accounts ORDER BY account_id").to_arrow_table().column(0)
     return pd.Index(ids.to_pandas())
 
 

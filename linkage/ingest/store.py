@@ -3,7 +3,9 @@
 The store holds the contract tables after validation and normalisation (see
 ``STORE_TABLES`` for the columns) plus ``ingest_meta``, one row with the store
 layout version, the contract version and the embedding dimension. Every
-connection runs with ``TimeZone='UTC'``.
+connection runs with ``TimeZone='UTC'``. ``requests.aid`` is the dense account
+number (the account's position among all kept account ids in sorted order), so
+later stages need no join on the account id string.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ __all__ = [
 ]
 
 STORE_FILE = "linkage.duckdb"
-STORE_VERSION = 1
+STORE_VERSION = 2
 
 _TS = pa.timestamp("us", tz="UTC")
 
@@ -60,6 +62,7 @@ STORE_TABLES: dict[str, tuple[StoreColumn, ...]] = {
     ),
     "requests": (
         _col("account_id", "VARCHAR", pa.string(), False),
+        _col("aid", "INTEGER", pa.int32(), False),
         _col("ts", "TIMESTAMPTZ", _TS, False),
         _col("ip", "VARCHAR", pa.string(), False),
         _col("ip_version", "TINYINT", pa.int8(), False),
@@ -120,7 +123,10 @@ def arrow_schema(table: str) -> pa.Schema:
 
 def _configure(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     con.execute("SET TimeZone='UTC'")
-    con.execute("SET enable_progress_bar = false")  # stages report their own progress
+    # Stages report their own progress. Inside Jupyter the bar is already off, and DuckDB
+    # refuses to change the setting there at all unless ipywidgets is installed.
+    if con.execute("SELECT current_setting('enable_progress_bar')").fetchall() != [(False,)]:
+        con.execute("SET enable_progress_bar = false")
     return con
 
 

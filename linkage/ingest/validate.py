@@ -135,6 +135,7 @@ class Context:
     """State carried across batches and tables of one ingest run."""
 
     accounts: pd.Index | None = None
+    """Kept account ids, sorted; the position of an id is its ``aid``."""
     ip: IpNormalizer = field(default_factory=IpNormalizer)
     embedding_dim: int | None = None
     duplicates: DuplicateTracker = field(default_factory=DuplicateTracker)
@@ -203,10 +204,12 @@ class _Batch:
         self.flags.flag(card_value_mask(arr), f"raw card number in {name}")
         return arr
 
-    def known_account(self, ids: pa.Array) -> None:
+    def known_account(self, ids: pa.Array) -> np.ndarray:
+        """Flag ids that are not kept accounts; return each id's ``aid`` (its position
+        among the kept account ids in sorted order; -1 when unknown)."""
         accounts = self.ctx.accounts
         if accounts is None:
-            return
+            return np.full(len(ids), -1, np.int32)
         pos = accounts.get_indexer(ids.to_pandas())
         unknown = (pos < 0) & _valid(ids)
 
@@ -214,6 +217,7 @@ class _Batch:
             return [f"unknown account: {v}" for v in ids.take(pa.array(idx)).to_pylist()]
 
         self.flags.flag(unknown, "unknown account", detail)
+        return pos.astype(np.int32)
 
 
 def _accounts(b: _Batch) -> dict[str, pa.Array]:
@@ -269,7 +273,7 @@ def _requests(b: _Batch) -> dict[str, pa.Array]:
         "input_tokens": b.integer("input_tokens"),
         "output_tokens": b.integer("output_tokens"),
     }
-    b.known_account(account_id)
+    out["aid"] = pa.array(b.known_account(account_id))
     b.cards_redacted = redacted
     return out
 

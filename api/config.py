@@ -1,0 +1,40 @@
+"""Service settings, read from the environment (``LINKAGE_*``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings"]
+
+
+class Settings(BaseSettings):
+    """Everything the service needs; each field also reads ``LINKAGE_<FIELD>``.
+
+    Keys come from ``api_keys_file`` (JSON, see :mod:`api.security`) and/or
+    ``api_keys`` (``name:role:key`` entries separated by commas); the service
+    refuses to start without any.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="LINKAGE_", extra="ignore")
+
+    result_dir: Path = Field(description="A result directory of `linkage detect`.")
+    api_keys_file: Path | None = Field(
+        default=None, description="JSON file of API keys: names, roles and SHA-256 hashes."
+    )
+    api_keys: SecretStr | None = Field(
+        default=None, description="Comma-separated `name:role:key` entries."
+    )
+    max_page: int = Field(default=200, ge=1, le=1000, description="Largest page size.")
+    max_graph_nodes: int = Field(
+        default=1000, ge=2, le=5000, description="Largest node cap a graph request may ask."
+    )
+    max_graph_edges: int = Field(
+        default=10000,
+        ge=1,
+        le=50000,
+        description="Largest LINKED edge cap a graph request may ask.",
+    )
+    audit_logger: str = Field(default="linkage.audit", description="Logger name of the audit log.")

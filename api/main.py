@@ -1,0 +1,113 @@
+"""The FastAPI app: routers, error handlers, the audit log and the static page."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from api.config import Settings
+from api.routers import accounts, banlist, campaigns, entities, health, page
+from api.security import KeyStore
+from linkage import LinkageError, NotFoundError, __version__, open_result
+
+__all__ = ["AuditMiddleware", "create_app"]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class AuditMiddleware:
+    """One log line per HTTP request: who (the key's name, never the key), method,
+    route template, path, status and milliseconds."""
+
+    def __init__(self, app: ASGIApp, logger: logging.Logger) -> None:
+        self.app = app
+        self.logger = logger
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        began = time.perf_counter()
+        status = 500
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            principal = scope.get("state", {}).get("principal")
+            route = scope.get("route")
+            self.logger.info(
+                "who=%s method=%s route=%s path=%s status=%d ms=%.1f",
+                principal.name if principal else "-",
+                scope.get("method", "-"),
+                getattr(route, "path", "-"),
+                scope.get("path", "-"),
+                status,
+                (time.perf_counter() - began) * 1000,
+            )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The service over ``settings.result_dir``; settings default to the environment.
+
+    Opens the result read-only and loads the keys now, so a bad directory or key
+    configuration fails at start with a clear :class:`LinkageError`.
+    """
+    settings = settings or Settings()  # type: ignore[call-arg]
+    keys = KeyStore.load(
+        settings.api_keys_file,
+        settings.api_keys.get_secret_value() if settings.api_keys else None,
+    )
+    inv = open_result(settings.result_dir)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        inv.warm()
+        try:
+            yield
+        finally:
+            inv.close()
+
+    app = FastAPI(
+        title="linkage investigator API",
+        version=__version__,
+        description=(
+            "Campaigns, accounts, shared infrastructure and the evidence linking them, "
+            "from one `linkage detect` result. Every route but `/health` needs an API key "
+            "in the `X-API-Key` header; `/banlist` needs the admin role."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.keys = keys
+    app.state.investigation = inv
+    for module in (health, campaigns, accounts, entities, banlist, page):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=page.STATIC_DIR), name="static")
+
+    @app.exception_handler(NotFoundError)
+    async def not_found(_: Request, exc: NotFoundError) -> JSONResponse:
+        return JSONResponse(status_code=404, content={"detail": str(exc)})
+
+    @app.exception_handler(LinkageError)
+    async def bad_request(_: Request, exc: LinkageError) -> JSONResponse:
+        return JSONResponse(status_code=422, content={"detail": str(exc)})
+
+    app.add_middleware(AuditMiddleware, logger=logging.getLogger(settings.audit_logger))
+    return app

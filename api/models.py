@@ -1,0 +1,208 @@
+"""Response models, layered Base / Public / ListPublic(data, count).
+
+Timestamps are ISO-8601 UTC text (``2026-10-01T00:53:22.655769Z``), days ``YYYY-MM-DD``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+__all__ = [
+    "AccountDetail",
+    "AccountEntity",
+    "AccountPublic",
+    "CampaignBase",
+    "CampaignDetail",
+    "CampaignPublic",
+    "CampaignRef",
+    "CampaignsPublic",
+    "DayActivity",
+    "EntityAccount",
+    "EntityDetail",
+    "EntityPublic",
+    "Evidence",
+    "GraphEdge",
+    "GraphNode",
+    "Health",
+    "Indicator",
+    "Link",
+    "SubgraphPublic",
+]
+
+
+class CampaignBase(BaseModel):
+    campaign_id: str
+    size: int = Field(description="Member accounts.")
+    score: float = Field(description="Campaign score in [0, 1].")
+    reasons: list[str] = Field(description="Why it scored so, strongest first.")
+    first_seen: str | None
+    last_seen: str | None
+    request_count: int
+
+
+class CampaignPublic(CampaignBase):
+    pass
+
+
+class CampaignsPublic(BaseModel):
+    data: list[CampaignPublic]
+    count: int = Field(description="Campaigns matching the filters (all pages).")
+
+
+class DayActivity(BaseModel):
+    day: str
+    requests: int
+    accounts: int = Field(description="Distinct active member accounts that day.")
+
+
+class Indicator(BaseModel):
+    entity_type: str
+    entity: str
+    label: str = Field(description="Node label in the graph schema.")
+    members: int = Field(description="Campaign members that used it.")
+    member_share: float
+    outside_accounts: int = Field(description="Accounts outside the campaign that used it.")
+    uses: int
+    rank: int
+
+
+class CampaignDetail(CampaignBase):
+    flagged: int = Field(description="Members flagged for banning.")
+    timeline: list[DayActivity]
+    indicators: dict[str, list[Indicator]] = Field(
+        description="Per entity type, the infrastructure shared by the most members."
+    )
+
+
+class GraphNode(BaseModel):
+    id: str = Field(description="`account:<id>` or `<entity_type>:<value>`.")
+    label: str = Field(description="Node label of schema/graph_schema.json.")
+    key: str
+    properties: dict[str, Any]
+
+
+class GraphEdge(BaseModel):
+    source: str
+    target: str
+    type: str = Field(description="Relationship type of schema/graph_schema.json.")
+    properties: dict[str, Any]
+
+
+class SubgraphPublic(BaseModel):
+    kind: str = Field(description="`campaign` or `neighbourhood`.")
+    center: str
+    nodes: list[GraphNode]
+    edges: list[GraphEdge]
+    total_nodes: int = Field(description="Nodes before the node cap.")
+    total_edges: int = Field(description="Edges before the LINKED edge cap.")
+    max_nodes: int
+    max_edges: int
+    truncated: bool
+    sampling: str | None = Field(description="How the shown part was chosen, when capped.")
+    params: dict[str, Any]
+
+
+class AccountPublic(BaseModel):
+    account_id: str
+    created_at: str | None
+    email_domain: str | None
+    country: str | None
+    status: str | None
+    banned_at: str | None
+    request_count: int
+    first_seen: str | None
+    last_seen: str | None
+    campaign_id: str | None
+    score: float | None
+    flagged: bool | None
+
+
+class CampaignRef(BaseModel):
+    campaign_id: str
+    score: float
+    size: int
+    reasons: list[str]
+
+
+class Evidence(BaseModel):
+    entity_type: str
+    entity: str
+    label: str
+    weight: float = Field(description="Its contribution to the link.")
+    accounts: int = Field(description="Accounts that used it.")
+    kind: str | None
+
+
+class Link(BaseModel):
+    account_id: str
+    campaign_id: str | None
+    score: float | None
+    flagged: bool | None
+    weight: float
+    n_entities: int
+    signals: list[str]
+    evidence: list[Evidence] = Field(description="Why linked: the strongest shared entities.")
+
+
+class AccountEntity(BaseModel):
+    entity_type: str
+    entity: str
+    label: str
+    accounts: int
+    weight: float | None
+    kind: str | None
+    uses: int
+    first_seen: str | None
+    last_seen: str | None
+
+
+class AccountDetail(BaseModel):
+    account: AccountPublic
+    campaign: CampaignRef | None
+    links: list[Link]
+    links_total: int
+    entities: list[AccountEntity]
+    entities_total: int
+
+
+class EntityRef(BaseModel):
+    entity_type: str
+    entity: str
+
+
+class EntityPublic(BaseModel):
+    entity_type: str
+    entity: str
+    label: str
+    accounts: int
+    uses: int
+    first_seen: str | None
+    last_seen: str | None
+    weight: float | None
+    kind: str | None
+    parent: EntityRef | None
+
+
+class EntityAccount(BaseModel):
+    account_id: str
+    campaign_id: str | None
+    score: float | None
+    flagged: bool | None
+    status: str | None
+    uses: int
+    first_seen: str | None
+    last_seen: str | None
+
+
+class EntityDetail(BaseModel):
+    entity: EntityPublic
+    data: list[EntityAccount]
+    count: int = Field(description="Accounts that used it (all pages).")
+
+
+class Health(BaseModel):
+    status: str
+    campaigns: int
+    version: str

@@ -1,0 +1,53 @@
+"""``/accounts``: one account with why it is linked, and its neighbourhood."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from api.deps import InvestigationDep, PrincipalDep, SettingsDep
+from api.models import AccountDetail, SubgraphPublic
+from api.routers.campaigns import _check_graph
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/accounts", tags=["accounts"])
+
+AccountId = Annotated[
+    str, Path(min_length=1, max_length=128, description="An account id as in the input data.")
+]
+
+
+@router.get("/{account_id}", response_model=AccountDetail, summary="One account")
+def get_account(
+    inv: InvestigationDep,
+    _: PrincipalDep,
+    account_id: AccountId,
+    max_links: Annotated[int, Query(ge=1, le=500, description="Linked accounts shown.")] = 50,
+    max_entities: Annotated[int, Query(ge=1, le=500, description="Entities shown.")] = 50,
+) -> AccountDetail:
+    """Campaign, score, reasons, the accounts it is linked to with the evidence behind
+    each link ("why linked"), and the entities it used."""
+    return AccountDetail.model_validate(
+        inv.account(account_id, max_links=max_links, max_entities=max_entities)
+    )
+
+
+@router.get(
+    "/{account_id}/neighborhood", response_model=SubgraphPublic, summary="An account's ego graph"
+)
+def get_neighborhood(
+    inv: InvestigationDep,
+    settings: SettingsDep,
+    _: PrincipalDep,
+    account_id: AccountId,
+    hops: Annotated[int, Query(ge=1, le=2, description="1 or 2.")] = 1,
+    max_nodes: Annotated[int, Query(ge=1, le=5000, description="Node cap.")] = 200,
+    max_edges: Annotated[int, Query(ge=1, le=50000, description="LINKED edge cap.")] = 2000,
+) -> SubgraphPublic:
+    """The accounts within `hops` LINKED edges, bounded by `max_nodes` (nearest and
+    most strongly linked first) and `max_edges` (heaviest first)."""
+    _check_graph(max_nodes, max_edges, settings.max_graph_nodes, settings.max_graph_edges)
+    g = inv.neighbourhood(account_id, hops=hops, max_nodes=max_nodes, max_edges=max_edges)
+    return SubgraphPublic.model_validate(g.to_dict())

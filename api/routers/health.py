@@ -1,0 +1,20 @@
+"""``/health``: liveness, no key needed."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.deps import InvestigationDep
+from api.models import Health
+from linkage import __version__
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health", response_model=Health, summary="Liveness")
+def health(inv: InvestigationDep) -> Health:
+    """The service is up and its result is readable."""
+    _, count = inv.campaigns(limit=1)
+    return Health(status="ok", campaigns=count, version=__version__)

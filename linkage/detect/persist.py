@@ -1,0 +1,168 @@
+"""Leave the investigation graph in the result store.
+
+Detection works on temp tables; this module turns them into the persistent
+``graph_*``, ``campaign_daily`` and ``campaign_indicators`` tables that the
+service, the exports and the notebooks read (``docs/RESULT_STORE.md``).
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pyarrow as pa
+
+__all__ = ["INDICATORS_PER_TYPE", "MAX_EVIDENCE_PER_EDGE", "RESULT_TABLES", "persist_graph"]
+
+MAX_EVIDENCE_PER_EDGE = 8
+"""Strongest shared entities kept per edge."""
+
+INDICATORS_PER_TYPE = 25
+"""Entities kept per campaign and entity type in ``campaign_indicators``."""
+
+RESULT_TABLES = (
+    "graph_accounts",
+    "graph_entities",
+    "graph_links",
+    "graph_edges",
+    "graph_evidence",
+    "graph_templates",
+    "graph_prompt_clusters",
+    "campaign_daily",
+    "campaign_indicators",
+)
+
+
+def persist_graph(con: duckdb.DuckDBPyConnection, accounts: pa.Table) -> None:
+    """Write the result tables into the store ``con`` (opened read-write).
+
+    ``accounts`` is the contract ``accounts.parquet`` table.
+    Needs the detection temp tables ``acct``, ``req``, ``entities``, ``links``,
+    ``entity_weight``, ``pair_evidence``, ``edges`` and ``templates`` (and
+    ``prompt_clusters`` when that stage ran).
+    """
+    con.register("result_accounts", accounts)
+    try:
+        _accounts(con)
+    finally:
+        con.unregister("result_accounts")
+    _entities(con)
+    _edges(con)
+    _prompts(con)
+    _campaigns(con)
+
+
+def _accounts(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("""
+        CREATE OR REPLACE TABLE graph_accounts AS
+        WITH activity AS (
+            SELECT aid, count(*) AS n, min(ts) AS first_seen, max(ts) AS last_seen
+            FROM req GROUP BY aid)
+        SELECT a.aid, a.account_id, a.created_at, a.email_domain, s.country, a.status,
+               a.banned_at, coalesce(x.n, 0)::BIGINT AS request_count, x.first_seen,
+               x.last_seen, r.campaign_id, r.score, r.flagged
+        FROM acct a JOIN accounts s USING (account_id) JOIN result_accounts r USING (account_id)
+        LEFT JOIN activity x USING (aid)
+        ORDER BY a.aid
+    """)
+
+
+def _entities(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE entity_parent AS
+        SELECT 'ip' AS etype, ip AS ekey, 'prefix' AS ptype, any_value(ip_prefix) AS pkey
+        FROM req WHERE ip IS NOT NULL AND ip_prefix IS NOT NULL GROUP BY ip
+        UNION ALL
+        SELECT 'card', instrument_fp, 'bin', any_value(bin)
+        FROM payments WHERE bin IS NOT NULL GROUP BY instrument_fp
+    """)
+    con.execute("""
+        CREATE OR REPLACE TABLE graph_entities AS
+        SELECT e.eid, e.etype AS entity_type, e.ekey AS entity, e.degree AS accounts, e.uses,
+               e.first_ts AS first_seen, e.last_ts AS last_seen, w.w AS weight, e.kind,
+               p.eid AS parent_eid
+        FROM entities e
+        LEFT JOIN entity_weight w ON w.eid = e.eid
+        LEFT JOIN entity_parent ep ON ep.etype = e.etype AND ep.ekey = e.ekey
+        LEFT JOIN entities p ON p.etype = ep.ptype AND p.ekey = ep.pkey
+        ORDER BY e.eid
+    """)
+    con.execute("""
+        CREATE OR REPLACE TABLE graph_links AS
+        SELECT aid, eid, n::BIGINT AS uses, first_ts AS first_seen, last_ts AS last_seen
+        FROM links ORDER BY eid, aid
+    """)
+    con.execute("CREATE INDEX graph_links_aid ON graph_links (aid)")
+
+
+def _edges(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("""
+        CREATE OR REPLACE TABLE graph_edges AS
+        SELECT src, dst, weight, n_entities::BIGINT AS n_entities, signals
+        FROM edges ORDER BY src, dst
+    """)
+    con.execute("CREATE INDEX graph_edges_dst ON graph_edges (dst)")
+    con.execute(
+        """
+        CREATE OR REPLACE TABLE graph_evidence AS
+        SELECT src, dst, eid, w AS weight
+        FROM (SELECT p.src, p.dst, p.eid, p.w, row_number() OVER (
+                  PARTITION BY p.src, p.dst ORDER BY p.w DESC, p.eid) AS rk
+              FROM pair_evidence p SEMI JOIN edges e ON e.src = p.src AND e.dst = p.dst)
+        WHERE rk <= ?
+        ORDER BY src, dst, weight DESC, eid
+        """,
+        [MAX_EVIDENCE_PER_EDGE],
+    )
+
+
+def _prompts(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("""
+        CREATE OR REPLACE TABLE graph_templates AS
+        SELECT template_id, skeleton, prompts::BIGINT AS prompts,
+               distinct_prompts::BIGINT AS distinct_prompts, accounts::BIGINT AS accounts
+        FROM templates ORDER BY template_id
+    """)
+    has_clusters = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'prompt_clusters' AND temporary"
+    ).fetchone()
+    source = (
+        "SELECT cluster_id, size::BIGINT AS size, accounts::BIGINT AS accounts, label, capability "
+        "FROM prompt_clusters"
+        if has_clusters and has_clusters[0]
+        else "SELECT NULL::VARCHAR AS cluster_id, NULL::BIGINT AS size, NULL::BIGINT AS accounts, "
+        "NULL::VARCHAR AS label, NULL::VARCHAR AS capability WHERE false"
+    )
+    con.execute(f"CREATE OR REPLACE TABLE graph_prompt_clusters AS {source} ORDER BY cluster_id")
+
+
+def _campaigns(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("""
+        CREATE OR REPLACE TABLE campaign_daily AS
+        WITH days AS (SELECT aid, ts::DATE AS day, count(*) AS n FROM req GROUP BY aid, day)
+        SELECT g.campaign_id, d.day, sum(d.n)::BIGINT AS requests, count(*)::BIGINT AS accounts
+        FROM days d JOIN graph_accounts g USING (aid)
+        GROUP BY g.campaign_id, d.day
+        ORDER BY g.campaign_id NULLS FIRST, d.day
+    """)
+    con.execute(
+        """
+        CREATE OR REPLACE TABLE campaign_indicators AS
+        WITH members AS (
+            SELECT aid, campaign_id, count(*) OVER (PARTITION BY campaign_id) AS size
+            FROM graph_accounts WHERE campaign_id IS NOT NULL),
+        shared AS (
+            SELECT m.campaign_id, l.eid, any_value(m.size) AS size, count(*) AS members,
+                   sum(l.uses) AS uses
+            FROM graph_links l JOIN members m USING (aid)
+            GROUP BY m.campaign_id, l.eid HAVING count(*) >= 2),
+        ranked AS (
+            SELECT s.campaign_id, s.eid, e.entity_type, e.entity, s.members::BIGINT AS members,
+                   s.members / s.size AS member_share,
+                   (e.accounts - s.members)::BIGINT AS outside_accounts, s.uses::BIGINT AS uses,
+                   row_number() OVER (PARTITION BY s.campaign_id, e.entity_type
+                                      ORDER BY s.members DESC, e.entity)::INTEGER AS rank
+            FROM shared s JOIN graph_entities e USING (eid))
+        SELECT * FROM ranked WHERE rank <= ?
+        ORDER BY campaign_id, entity_type, rank
+        """,
+        [INDICATORS_PER_TYPE],
+    )
