@@ -74,7 +74,7 @@ LABEL_TEXTS = 200
 """Words for a cluster's label come from at most this many of its texts."""
 CAPABILITY_TEXTS = 16
 """In precomputed mode, at most this many texts per cluster name its capability."""
-CORPUS_TEXTS = 600
+CORPUS_TEXTS = 250
 """Texts per shipped corpus (evenly spaced) that define its capability centroid."""
 _EMBED_BATCH = 8_192
 CAPABILITIES = {
