@@ -197,6 +197,12 @@ def test_precomputed_embeddings_are_used_when_present(tmp_path):
     assert len(first) == 1 and len(second) == 1 and first != second
     caps = con.execute("SELECT DISTINCT capability FROM prompt_clusters").fetchall()
     assert caps == [("everyday",)]  # named from the texts by the shipped embedder
+    # the cap takes every account's first sampled request before anyone's second
+    build_events(con)
+    capped = DetectSettings(prompt_cluster_k=2, prompt_max_embeddings=12)
+    build_prompt_clusters(con, capped)
+    per_account = con.execute("SELECT aid, count(*) FROM prompt_sample GROUP BY aid").fetchall()
+    assert len(per_account) == 12 and all(c == 1 for _, c in per_account)
 
 
 def test_detect_runs_the_stage_after_templates(tmp_path):

@@ -254,25 +254,33 @@ def _sample_texts(
 def _sample_precomputed(
     con: duckdb.DuckDBPyConnection, s: DetectSettings
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Sampled requests carrying a precomputed embedding (``tid`` = position), and the vectors."""
+    """Sampled requests carrying a precomputed embedding (``tid`` = position), and the vectors.
+
+    Requests are ranked by ``(aid, ts)`` and row id alone; only the chosen rows'
+    vectors are then read, so memory stays bounded however many rows carry one.
+    """
+    seed = int(s.seed)
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE pc_pick AS
+        SELECT rid, aid, ts, h, rk FROM (
+            SELECT rowid AS rid, aid, ts, hash(aid, ts, ?::BIGINT) AS h,
+                   row_number() OVER (PARTITION BY aid ORDER BY hash(aid, ts, ?::BIGINT), rowid)
+                       AS rk
+            FROM requests WHERE prompt_embedding IS NOT NULL)
+        WHERE rk <= ? ORDER BY rk, h, rid LIMIT ?
+        """,
+        [seed, seed, int(s.prompt_samples_per_account), int(s.prompt_max_embeddings)],
+    )
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE prompt_texts AS
-        SELECT (row_number() OVER (ORDER BY rk, h, aid, ts) - 1)::BIGINT AS tid,
-               aid, ts, prompt_text, prompt_embedding
-        FROM (SELECT aid, ts, prompt_text, prompt_embedding, hash(aid, ts, ?::BIGINT) AS h,
-                     row_number() OVER (PARTITION BY aid ORDER BY hash(aid, ts, ?::BIGINT), ts)
-                         AS rk
-              FROM requests WHERE prompt_embedding IS NOT NULL)
-        WHERE rk <= ? ORDER BY rk, h, aid, ts LIMIT ?
-        """,
-        [
-            int(s.seed),
-            int(s.seed),
-            int(s.prompt_samples_per_account),
-            int(s.prompt_max_embeddings),
-        ],
+        SELECT (row_number() OVER (ORDER BY p.rk, p.h, p.rid) - 1)::BIGINT AS tid,
+               p.aid, p.ts, r.prompt_text, r.prompt_embedding
+        FROM pc_pick p JOIN requests r ON r.rowid = p.rid
+        """
     )
+    con.execute("DROP TABLE pc_pick")
     con.execute("INSERT INTO prompt_sample SELECT aid, tid, 1, ts, ts FROM prompt_texts")
     tbl = con.sql(
         "SELECT prompt_text, prompt_embedding FROM prompt_texts ORDER BY tid"
