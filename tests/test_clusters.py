@@ -164,6 +164,7 @@ def test_stage_is_deterministic_per_seed_and_bounded_by_settings(tmp_path):
     build_events(con)
     assert build_prompt_clusters(con, off) == 0
     assert con.execute("SELECT count(*) FROM prompt_clusters").fetchone()[0] == 0
+    assert con.execute("SELECT count(*) FROM prompt_texts").fetchone()[0] == 0
     assert (
         con.execute("SELECT count(*) FROM events WHERE etype = 'prompt_cluster'").fetchone()[0] == 0
     )
@@ -227,3 +228,16 @@ def test_new_settings_round_trip(tmp_path):
     s = DetectSettings(prompt_cluster_k=7, prompt_max_embeddings=1000, prompt_embedder="static")
     s.save(tmp_path / "s.json")
     assert DetectSettings.load(tmp_path / "s.json") == s
+
+
+def test_no_prompt_text_gives_no_clusters(tmp_path):
+    rows = [
+        {"account_id": f"acc{i}", "ts": iso(T0 + timedelta(hours=i)), "ip": "192.0.2.7"}
+        for i in range(4)
+    ]
+    con = make_store(tmp_path, rows)
+    assert build_prompt_clusters(con, DetectSettings()) == 0
+    assert con.execute("SELECT count(*) FROM prompt_clusters").fetchone()[0] == 0
+    assert (
+        con.execute("SELECT count(*) FROM events WHERE etype = 'prompt_cluster'").fetchone()[0] == 0
+    )

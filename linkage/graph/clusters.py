@@ -192,6 +192,7 @@ def _empty_tables(con: duckdb.DuckDBPyConnection) -> None:
            first_ts TIMESTAMPTZ, last_ts TIMESTAMPTZ)"""
     )
     con.execute("CREATE OR REPLACE TEMP TABLE prompt_text_ids (tid BIGINT, cluster INTEGER)")
+    con.execute("CREATE OR REPLACE TEMP TABLE prompt_texts (tid BIGINT, prompt_text VARCHAR)")
 
 
 def _has_precomputed(con: duckdb.DuckDBPyConnection) -> bool:
