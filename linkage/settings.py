@@ -61,6 +61,10 @@ class DetectSettings:
     accounts on either side in order of first use: pairs grow linearly, not quadratically."""
     hub_max_degree: int = 200_000
     """Entities shared by more accounts than this are ignored for linking."""
+    min_entity_weight: float = 0.01
+    """Entities weighing less than this link nobody: a mobile carrier NAT shared by
+    thousands adds about 0.005 to each pair, could never make an edge of
+    ``min_edge_weight`` on its own scale, and would cost most of the pairs."""
     cotemporal_days: float = 3.0
     """Two accounts using an entity within this many days of each other count fully..."""
     distant_factor: float = 0.3

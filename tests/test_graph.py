@@ -204,3 +204,34 @@ def test_a_store_from_an_older_ingest_is_refused_with_advice(tmp_path):
     con.execute("UPDATE ingest_meta SET store_version = 1")
     with pytest.raises(LinkageError, match="run ingest again"):
         build_events(con)
+
+
+def test_pair_generation_does_not_depend_on_the_chunk_size(monkeypatch):
+    from linkage.graph import project
+
+    rng = np.random.default_rng(9)
+    degrees = rng.integers(2, 30, size=40)
+    eid = np.repeat(np.arange(len(degrees), dtype=np.int32), degrees)
+    n = len(eid)
+    first = np.sort(rng.integers(0, 10**12, size=n))
+    ev = {
+        "aid": rng.permutation(n).astype(np.int32),
+        "eid": eid,
+        "f": first,
+        "l": first + rng.integers(0, 10**11, size=n),
+        "w": rng.random(n),
+        "tcode": rng.integers(0, 5, size=n).astype(np.int8),
+    }
+    s = DetectSettings(clique_max_degree=12, hub_neighbours=3)
+    whole = project.pair_evidence(ev, s).to_pandas()
+    monkeypatch.setattr(project, "PAIR_CHUNK", 7)
+    chunked = project.pair_evidence(ev, s).to_pandas()
+    key = ["src", "dst", "eid"]
+    assert len(whole) == len(chunked) > 0
+    pd.testing.assert_frame_equal(
+        whole.sort_values(key).reset_index(drop=True),
+        chunked.sort_values(key).reset_index(drop=True),
+    )
+    small = degrees[degrees <= 12]
+    hubs = degrees[degrees > 12]
+    assert len(whole) == (small * (small - 1) // 2).sum() + sum((hubs - o).sum() for o in (1, 2, 3))

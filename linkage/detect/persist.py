@@ -35,9 +35,9 @@ def persist_graph(con: duckdb.DuckDBPyConnection, accounts: pa.Table) -> None:
     """Write the result tables into the store ``con`` (opened read-write).
 
     ``accounts`` is the contract ``accounts.parquet`` table.
-    Needs the detection temp tables ``acct``, ``req``, ``entities``, ``links``,
-    ``entity_weight``, ``pair_evidence``, ``edges`` and ``templates`` (and
-    ``prompt_clusters`` when that stage ran).
+    Needs the detection temp tables ``acct``, ``acct_feat``, ``req``, ``entities``,
+    ``links``, ``entity_weight``, ``pair_evidence``, ``edges`` and ``templates``
+    (and ``prompt_clusters`` when that stage ran).
     """
     con.register("result_accounts", accounts)
     try:
@@ -53,14 +53,11 @@ def persist_graph(con: duckdb.DuckDBPyConnection, accounts: pa.Table) -> None:
 def _accounts(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("""
         CREATE OR REPLACE TABLE graph_accounts AS
-        WITH activity AS (
-            SELECT aid, count(*) AS n, min(ts) AS first_seen, max(ts) AS last_seen
-            FROM req GROUP BY aid)
         SELECT a.aid, a.account_id, a.created_at, a.email_domain, s.country, a.status,
-               a.banned_at, coalesce(x.n, 0)::BIGINT AS request_count, x.first_seen,
-               x.last_seen, r.campaign_id, r.score, r.flagged
+               a.banned_at, x.n_req::BIGINT AS request_count, x.first_ts AS first_seen,
+               x.last_ts AS last_seen, r.campaign_id, r.score, r.flagged
         FROM acct a JOIN accounts s USING (account_id) JOIN result_accounts r USING (account_id)
-        LEFT JOIN activity x USING (aid)
+        JOIN acct_feat x USING (aid)
         ORDER BY a.aid
     """)
 
@@ -68,8 +65,12 @@ def _accounts(con: duckdb.DuckDBPyConnection) -> None:
 def _entities(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("""
         CREATE OR REPLACE TEMP TABLE entity_parent AS
-        SELECT 'ip' AS etype, ip AS ekey, 'prefix' AS ptype, any_value(ip_prefix) AS pkey
-        FROM req WHERE ip IS NOT NULL AND ip_prefix IS NOT NULL GROUP BY ip
+        SELECT 'ip' AS etype, ekey, 'prefix' AS ptype,
+               regexp_replace(ekey, '[.][0-9]+$', '.0/24') AS pkey
+        FROM entities WHERE etype = 'ip' AND NOT contains(ekey, ':')
+        UNION ALL
+        SELECT 'ip', ip, 'prefix', any_value(ip_prefix)
+        FROM req WHERE ip_version = 6 GROUP BY ip
         UNION ALL
         SELECT 'card', instrument_fp, 'bin', any_value(bin)
         FROM payments WHERE bin IS NOT NULL GROUP BY instrument_fp

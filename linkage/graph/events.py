@@ -52,7 +52,7 @@ def build_events(con: duckdb.DuckDBPyConnection) -> int:
         )
     con.execute("""
         CREATE OR REPLACE TEMP VIEW req AS
-        SELECT aid, ts, ip, ip_prefix, device_fp, api_key_id, prompt_text,
+        SELECT aid, ts, ip, ip_version, ip_prefix, device_fp, api_key_id, prompt_text,
                input_tokens, output_tokens
         FROM requests
     """)

@@ -24,12 +24,15 @@ def annotate_ip_kinds(con: duckdb.DuckDBPyConnection) -> None:
         SELECT prefix_len, ({_V4_INT.format(c="network")}) >> (32 - prefix_len) AS key, kind
         FROM ip_intel WHERE ip_version = 4
     """)
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE addr AS
+        SELECT DISTINCT etype, ekey FROM events WHERE etype IN ('ip', 'prefix')
+    """)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE addr4 AS
-        SELECT DISTINCT etype, ekey,
-               ({_V4_INT.format(c="split_part(ekey, '/', 1)")}) AS num,
+        SELECT etype, ekey, ({_V4_INT.format(c="split_part(ekey, '/', 1)")}) AS num,
                CASE WHEN etype = 'prefix' THEN 24 ELSE 32 END AS own_len
-        FROM events WHERE etype IN ('ip', 'prefix') AND NOT contains(ekey, ':')
+        FROM addr WHERE NOT contains(ekey, ':')
     """)
     lengths = [r[0] for r in con.execute("SELECT DISTINCT prefix_len FROM intel4").fetchall()]
     matches = [
@@ -45,8 +48,7 @@ def annotate_ip_kinds(con: duckdb.DuckDBPyConnection) -> None:
         CREATE OR REPLACE TEMP TABLE entity_kind AS
         WITH m AS ({union})
         SELECT e.etype, e.ekey, coalesce(arg_max(m.kind, m.prefix_len), 'unknown') AS kind
-        FROM (SELECT DISTINCT etype, ekey FROM events WHERE etype IN ('ip', 'prefix')) e
-        LEFT JOIN m USING (etype, ekey) GROUP BY e.etype, e.ekey
+        FROM addr e LEFT JOIN m USING (etype, ekey) GROUP BY e.etype, e.ekey
     """)
     con.unregister("v6_matches")
 
@@ -63,10 +65,7 @@ def _match_v6(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
             by_len.setdefault(int(plen), {})[
                 int(ipaddress.IPv6Address(network)) >> (128 - plen)
             ] = kind
-        addrs = con.execute(
-            "SELECT DISTINCT etype, ekey FROM events "
-            "WHERE etype IN ('ip', 'prefix') AND contains(ekey, ':')"
-        ).fetchall()
+        addrs = con.execute("SELECT etype, ekey FROM addr WHERE contains(ekey, ':')").fetchall()
         for etype, ekey in addrs:
             net = ipaddress.IPv6Network(ekey, strict=False)
             value = int(net.network_address)

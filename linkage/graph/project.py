@@ -8,6 +8,9 @@ ones (hubs: carrier NAT, popular devices, busy proxy exits) link each account
 only to its ``hub_neighbours`` nearest accounts on either side in order of
 first use. So the pair count is bounded by
 ``sum(d^2 / 2 for d <= clique_max_degree) + hub_neighbours * sum(d for hubs)``.
+Entities weighing less than ``min_entity_weight`` (mobile carrier NAT, campus
+exits: thousands of accounts, about 0.005 each) link nobody; at a million
+accounts they were a sixth of all pairs and never decided an edge.
 Every edge keeps its per-entity evidence. Edge weights are summed in fixed
 point (1e-9), so they do not depend on the order parallel threads add them.
 """
@@ -30,8 +33,9 @@ def project_pairs(con: duckdb.DuckDBPyConnection, settings: DetectSettings) -> i
     - ``entities(eid, etype, ekey, degree, uses, first_ts, last_ts, kind)``: every
       entity, numbered densely in ``(etype, ekey)`` order;
     - ``links(aid, eid, n, first_ts, last_ts)``: ``events`` by entity id;
-    - ``entity_weight(eid, etype, ekey, degree, kind, w)``: the entities that can
-      link accounts (degree 2 to ``hub_max_degree``) and their weight;
+    - ``entity_weight(eid, etype, ekey, degree, kind, tcode, w)``: the entities that
+      link accounts (degree 2 to ``hub_max_degree``, weight at least
+      ``min_entity_weight``) and their weight;
     - ``pair_evidence(src, dst, eid, w, tcode)`` (a registered Arrow table, see
       :func:`pair_evidence`) and ``edges(src, dst, weight, n_entities, signals)``,
       with ``src < dst``.
@@ -66,12 +70,14 @@ def project_pairs(con: duckdb.DuckDBPyConnection, settings: DetectSettings) -> i
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE entity_weight AS
-        SELECT e.eid, e.etype, e.ekey, e.degree, e.kind, t.tcode::TINYINT AS tcode,
-               t.tw * coalesce(kw.kw, 1.0) / ln(1 + e.degree) AS w
-        FROM entities e JOIN type_w t USING (etype) LEFT JOIN kind_w kw ON kw.kind = e.kind
-        WHERE e.degree BETWEEN 2 AND ?
+        SELECT * FROM (
+            SELECT e.eid, e.etype, e.ekey, e.degree, e.kind, t.tcode::TINYINT AS tcode,
+                   t.tw * coalesce(kw.kw, 1.0) / ln(1 + e.degree) AS w
+            FROM entities e JOIN type_w t USING (etype) LEFT JOIN kind_w kw ON kw.kind = e.kind
+            WHERE e.degree BETWEEN 2 AND ?)
+        WHERE w >= ?
         """,
-        [s.hub_max_degree],
+        [s.hub_max_degree, s.min_entity_weight],
     )
     con.unregister("type_w")
     con.unregister("kind_w")
@@ -100,6 +106,10 @@ def project_pairs(con: duckdb.DuckDBPyConnection, settings: DetectSettings) -> i
     return int(con.execute("SELECT count(*) FROM edges").fetchone()[0])  # type: ignore[index]
 
 
+PAIR_CHUNK = 4_000_000
+"""Pairs generated per step: bounds the temporary arrays of :func:`pair_evidence`."""
+
+
 def pair_evidence(ev: dict[str, np.ndarray], s: DetectSettings) -> pa.Table:
     """One row per (account pair, shared entity): ``src, dst, eid, w, tcode``.
 
@@ -108,7 +118,8 @@ def pair_evidence(ev: dict[str, np.ndarray], s: DetectSettings) -> pa.Table:
     first use, then account. Entities of degree up to ``clique_max_degree`` link
     all their pairs; larger ones link each account to the next
     ``hub_neighbours`` accounts in that order. Pairs are generated with array
-    arithmetic into preallocated arrays, never a Python loop over pairs.
+    arithmetic, at most :data:`PAIR_CHUNK` at a time, straight into the output
+    arrays: never a Python loop over pairs, and memory stays near the output's.
     """
     n = len(ev["eid"])
     eid = ev["eid"]
@@ -117,19 +128,17 @@ def pair_evidence(ev: dict[str, np.ndarray], s: DetectSettings) -> pa.Table:
     small = degree <= s.clique_max_degree
     k = s.hub_neighbours
     hub_starts, hub_degree = starts[~small], degree[~small]
-    n_clique = int((degree[small] * (degree[small] - 1) // 2).sum())
-    n_hub = int(sum(np.clip(hub_degree - off, 0, None).sum() for off in range(1, k + 1)))
-    index = np.int32 if n < 2**31 else np.int64
-    first = np.empty(n_clique + n_hub, index)
-    second = np.empty(n_clique + n_hub, index)
-    at = 0
+    total = int((degree[small] * (degree[small] - 1) // 2).sum()) + int(
+        sum(np.clip(hub_degree - off, 0, None).sum() for off in range(1, k + 1))
+    )
+    out = _PairWriter(ev, s, total)
     for d in np.unique(degree[small]):
-        st = starts[small & (degree == d)]
         i, j = np.triu_indices(int(d), 1)
-        m = len(st) * len(i)
-        first[at : at + m] = (st[:, None] + i).ravel()
-        second[at : at + m] = (st[:, None] + j).ravel()
-        at += m
+        st = starts[small & (degree == d)]
+        step = max(1, PAIR_CHUNK // len(i))
+        for c in range(0, len(st), step):
+            chunk = st[c : c + step, None]
+            out.write((chunk + i).ravel(), (chunk + j).ravel())
     if len(hub_starts):
         offset_in_entity = np.arange(hub_degree.sum()) - np.repeat(
             np.cumsum(hub_degree) - hub_degree, hub_degree
@@ -138,20 +147,40 @@ def pair_evidence(ev: dict[str, np.ndarray], s: DetectSettings) -> pa.Table:
         remaining = np.repeat(hub_degree, hub_degree) - offset_in_entity
         for off in range(1, k + 1):
             pos = position[remaining > off]
-            first[at : at + len(pos)] = pos
-            second[at : at + len(pos)] = pos + off
-            at += len(pos)
-    aid, f, last = ev["aid"], ev["f"], ev["l"]
-    a, b = aid[first], aid[second]
-    near = round(float(s.cotemporal_days) * 86400) * 1_000_000
-    close = (f[first] <= last[second] + near) & (f[second] <= last[first] + near)
-    w = ev["w"][first] * np.where(close, 1.0, float(s.distant_factor))
-    return pa.table(
-        {
-            "src": np.minimum(a, b).astype(np.int32),
-            "dst": np.maximum(a, b).astype(np.int32),
-            "eid": eid[first].astype(np.int32),
-            "w": w,
-            "tcode": ev["tcode"][first],
-        }
-    )
+            for c in range(0, len(pos), PAIR_CHUNK):
+                out.write(pos[c : c + PAIR_CHUNK], pos[c : c + PAIR_CHUNK] + off)
+    return out.table()
+
+
+class _PairWriter:
+    """Preallocated output columns of :func:`pair_evidence`, filled chunk by chunk."""
+
+    def __init__(self, ev: dict[str, np.ndarray], s: DetectSettings, total: int) -> None:
+        self.ev = ev
+        self.near = round(float(s.cotemporal_days) * 86400) * 1_000_000
+        self.distant = float(s.distant_factor)
+        self.at = 0
+        self.src = np.empty(total, np.int32)
+        self.dst = np.empty(total, np.int32)
+        self.eid = np.empty(total, np.int32)
+        self.w = np.empty(total, np.float64)
+        self.tcode = np.empty(total, ev["tcode"].dtype)
+
+    def write(self, first: np.ndarray, second: np.ndarray) -> None:
+        """Add the pairs (``first[i]``, ``second[i]``) of positions in ``ev``."""
+        ev, at, m = self.ev, self.at, len(first)
+        a, b = ev["aid"][first], ev["aid"][second]
+        np.minimum(a, b, out=self.src[at : at + m])
+        np.maximum(a, b, out=self.dst[at : at + m])
+        self.eid[at : at + m] = ev["eid"][first]
+        f, last = ev["f"], ev["l"]
+        close = (f[first] <= last[second] + self.near) & (f[second] <= last[first] + self.near)
+        self.w[at : at + m] = ev["w"][first] * np.where(close, 1.0, self.distant)
+        self.tcode[at : at + m] = ev["tcode"][first]
+        self.at += m
+
+    def table(self) -> pa.Table:
+        assert self.at == len(self.src), "pair count mismatch"
+        return pa.table(
+            {"src": self.src, "dst": self.dst, "eid": self.eid, "w": self.w, "tcode": self.tcode}
+        )

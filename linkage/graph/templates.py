@@ -20,20 +20,26 @@ MIN_DISTINCT_SHARE = 0.5
 def build_templates(con: duckdb.DuckDBPyConnection) -> int:
     """Find templates; add them to ``events`` as ``template`` entities; return their count.
 
-    Creates ``prompt_skeletons``, ``templates`` and ``prompt_templates(aid, ts,
+    Creates ``distinct_prompts(prompt_text, skeleton)`` (each distinct text once),
+    ``prompt_skeletons``, ``templates`` and ``prompt_templates(aid, ts,
     template_id)``. Needs ``req`` and ``events`` from
     :func:`linkage.graph.events.build_events`.
     """
     con.execute(
         """
-        CREATE OR REPLACE TEMP TABLE prompt_skeletons AS
-        SELECT aid, ts, prompt_text,
+        CREATE OR REPLACE TEMP TABLE distinct_prompts AS
+        SELECT prompt_text,
                array_to_string(string_split_regex(
                    trim(regexp_replace(lower(prompt_text), '[0-9]+', '0', 'g')), '\\s+'
                )[1:$k], ' ') AS skeleton
-        FROM req WHERE prompt_text IS NOT NULL
+        FROM (SELECT DISTINCT prompt_text FROM req WHERE prompt_text IS NOT NULL)
         """.replace("$k", str(SKELETON_TOKENS))
     )
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE prompt_skeletons AS
+        SELECT r.aid, r.ts, r.prompt_text, p.skeleton
+        FROM req r JOIN distinct_prompts p USING (prompt_text)
+    """)
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE templates AS

@@ -258,9 +258,19 @@ class IpNormalizer:
     def __call__(self, arr: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array, np.ndarray]:
         """Normalise trimmed IP strings: (ip, ip_version, ip_prefix, unparseable mask).
 
-        Canonical dotted-quad IPv4 (the common case) is handled in Arrow; other
-        distinct strings go through ``ipaddress`` once each (cached).
+        Each distinct string of the batch is normalised once: canonical
+        dotted-quad IPv4 (the common case) in Arrow, others with ``ipaddress``
+        (cached across batches).
         """
+        encoded = pc.dictionary_encode(arr)
+        ip, version, prefix, bad = self._distinct(encoded.dictionary)
+        idx = encoded.indices
+        valid = _valid(idx)
+        bad_rows = np.zeros(len(arr), dtype=bool)
+        bad_rows[valid] = bad[np.asarray(idx.drop_null().to_numpy(), dtype=np.int64)]
+        return pc.take(ip, idx), pc.take(version, idx), pc.take(prefix, idx), bad_rows
+
+    def _distinct(self, arr: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array, np.ndarray]:
         valid = _valid(arr)
         v4 = _bool_mask(pc.match_substring_regex(arr, _V4_RE))
         ip = pc.if_else(pa.array(v4), arr, pa.scalar(None, pa.string()))

@@ -210,8 +210,12 @@ class _Batch:
         accounts = self.ctx.accounts
         if accounts is None:
             return np.full(len(ids), -1, np.int32)
-        pos = accounts.get_indexer(ids.to_pandas())
-        unknown = (pos < 0) & _valid(ids)
+        encoded = pc.dictionary_encode(ids)
+        distinct = accounts.get_indexer(encoded.dictionary.to_pandas())
+        valid = _valid(ids)
+        pos = np.full(len(ids), -1, np.int64)
+        pos[valid] = distinct[np.asarray(encoded.indices.drop_null().to_numpy(), dtype=np.int64)]
+        unknown = (pos < 0) & valid
 
         def detail(idx: np.ndarray) -> list[str]:
             return [f"unknown account: {v}" for v in ids.take(pa.array(idx)).to_pylist()]

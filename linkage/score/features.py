@@ -1,7 +1,8 @@
 """Per-account and per-community features for campaign scoring, computed in DuckDB.
 
-Needs the temp tables of :mod:`linkage.graph` (``acct``, ``req``, ``events``,
-``entity_kind``, ``prompt_skeletons``, ``prompt_templates``, ``edges``) and
+Needs the temp tables of :mod:`linkage.graph` (``acct``, ``req``, ``acct_hours``,
+``events``, ``entity_kind``, ``distinct_prompts``, ``prompt_skeletons``,
+``prompt_templates``, ``edges``) and
 ``member(aid, comm)``.
 """
 
@@ -29,13 +30,15 @@ def account_features(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         CREATE OR REPLACE TEMP TABLE acct_feat AS
         WITH r AS (
             SELECT aid, count(*) AS n_req, min(ts) AS first_ts, max(ts) AS last_ts,
-                   count(prompt_text) AS n_prompts,
-                   count(*) FILTER (WHERE regexp_matches(prompt_text, '{ELICITATION_PATTERN}'))
-                       AS n_elicit,
                    avg(output_tokens) AS out_tokens
             FROM req GROUP BY aid),
-        h AS (
-            SELECT aid, hour(ts) AS hr, count(*) AS c FROM req GROUP BY aid, hour(ts)),
+        p AS (
+            SELECT s.aid, count(*) AS n_prompts, count(*) FILTER (WHERE t.elicit) AS n_elicit
+            FROM prompt_skeletons s JOIN (
+                SELECT prompt_text, regexp_matches(prompt_text, '{ELICITATION_PATTERN}') AS elicit
+                FROM distinct_prompts) t USING (prompt_text)
+            GROUP BY s.aid),
+        h AS (SELECT aid, hr, c FROM acct_hours),
         ent AS (
             SELECT aid, -sum(p * ln(p)) / ln(24) AS hour_entropy FROM (
                 SELECT aid, c / sum(c) OVER (PARTITION BY aid) AS p FROM h) GROUP BY aid),
@@ -47,12 +50,12 @@ def account_features(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         tpl AS (SELECT aid, count(*) AS n_templated FROM prompt_templates GROUP BY aid)
         SELECT a.aid, a.account_id, a.created_at, a.status = 'banned' AS banned, a.banned_at,
                coalesce(r.n_req, 0) AS n_req, r.first_ts, r.last_ts,
-               coalesce(r.n_prompts, 0) AS n_prompts, coalesce(r.n_elicit, 0) AS n_elicit,
+               coalesce(p.n_prompts, 0) AS n_prompts, coalesce(p.n_elicit, 0) AS n_elicit,
                coalesce(tpl.n_templated, 0) AS n_templated,
                coalesce(ent.hour_entropy, 0) AS hour_entropy,
                coalesce(infra.infra_share, 0) AS infra_share,
                date_diff('hour', a.created_at, r.first_ts) / 24.0 AS age_at_first_days
-        FROM acct a LEFT JOIN r USING (aid) LEFT JOIN ent USING (aid)
+        FROM acct a LEFT JOIN r USING (aid) LEFT JOIN p USING (aid) LEFT JOIN ent USING (aid)
         LEFT JOIN infra USING (aid) LEFT JOIN tpl USING (aid)
         """
     )
