@@ -37,4 +37,7 @@ class Settings(BaseSettings):
         le=50000,
         description="Largest LINKED edge cap a graph request may ask.",
     )
+    duckdb_threads: int = Field(
+        default=1, ge=1, le=64, description="DuckDB threads (look-ups are small: 1 is fastest)."
+    )
     audit_logger: str = Field(default="linkage.audit", description="Logger name of the audit log.")

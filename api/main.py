@@ -15,9 +15,22 @@ from fastapi.staticfiles import StaticFiles
 from api.config import Settings
 from api.routers import accounts, banlist, campaigns, entities, health, page
 from api.security import KeyStore
-from linkage import LinkageError, NotFoundError, __version__, open_result
+from linkage import Investigation, LinkageError, NotFoundError, __version__, open_result
 
-__all__ = ["AuditMiddleware", "create_app"]
+__all__ = ["LOG_CONFIG", "AuditMiddleware", "app_from_env", "create_app"]
+
+LOG_CONFIG: dict[str, Any] = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(process)d %(name)s %(message)s"}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {
+        "linkage.audit": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+        "uvicorn": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
+        "uvicorn.error": {"level": "INFO"},
+    },
+}
+"""Logging for `linkage serve` (every worker): the audit log and uvicorn's own lines."""
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -74,15 +87,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.api_keys_file,
         settings.api_keys.get_secret_value() if settings.api_keys else None,
     )
-    inv = open_result(settings.result_dir)
+    inv = open_result(settings.result_dir, threads=settings.duckdb_threads)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        inv.warm()
+        current: Investigation = app.state.investigation
+        if current.closed:  # started again after a shutdown
+            current = open_result(settings.result_dir, threads=settings.duckdb_threads)
+            app.state.investigation = current
+        current.warm()
         try:
             yield
         finally:
-            inv.close()
+            current.close()
 
     app = FastAPI(
         title="linkage investigator API",
@@ -111,3 +128,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.add_middleware(AuditMiddleware, logger=logging.getLogger(settings.audit_logger))
     return app
+
+
+def app_from_env() -> FastAPI:
+    """The app from ``LINKAGE_*`` environment settings (uvicorn's factory for workers)."""
+    return create_app(Settings())  # type: ignore[call-arg]

@@ -19,6 +19,10 @@ app = typer.Typer(
 )
 export_app = typer.Typer(help="Export results for enforcement and sharing.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
+neo4j_app = typer.Typer(
+    help="Push results to Neo4j or write its import files.", no_args_is_help=True
+)
+app.add_typer(neo4j_app, name="neo4j")
 
 
 def _fail(exc: Exception) -> typer.Exit:
@@ -133,15 +137,220 @@ def evaluate(
 def export_banlist(
     result_dir: Annotated[Path, typer.Argument(help="A result directory of `linkage detect`.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="File: .csv, .jsonl, .parquet.")],
+    since: Annotated[
+        Path | None,
+        typer.Option(help="Previous ban list (any format): also write FILE's .diff with changes."),
+    ] = None,
 ) -> None:
-    """One row per flagged account, strongest campaigns first."""
-    from linkage.export import write_banlist
+    """One row per flagged account, strongest campaigns first, plus a manifest (and a diff)."""
+    from linkage.export import export_banlist
 
     try:
-        n = write_banlist(result_dir, output)
+        done = export_banlist(result_dir, output, since=since)
     except LinkageError as exc:
         raise _fail(exc) from exc
-    console.print(f"ban list: {n:,} accounts written to {output}")
+    console.print(f"ban list: {done.rows:,} accounts written to {output}")
+    console.print(f"manifest: {done.manifest_path}")
+    if done.diff_path is not None:
+        console.print(
+            f"since {since}: {done.added:,} added, {done.removed:,} removed, "
+            f"{done.changed:,} changed; diff: {done.diff_path}"
+        )
+
+
+@export_app.command("stix")
+def export_stix(
+    result_dir: Annotated[Path, typer.Argument(help="A result directory of `linkage detect`.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="The bundle, a .json file.")],
+    campaign: Annotated[str | None, typer.Option(help="Only this campaign id.")] = None,
+    min_score: Annotated[
+        float | None, typer.Option(help="Only campaigns scoring at least this.")
+    ] = None,
+    tlp: Annotated[
+        str, typer.Option(help="TLP 2.0 marking: clear, green, amber, amber+strict, red.")
+    ] = "amber",
+    include_accounts: Annotated[
+        bool, typer.Option(help="Also export flagged account ids (user-account objects).")
+    ] = False,
+    producer: Annotated[str, typer.Option(help="Name of the producing identity.")] = "linkage",
+) -> None:
+    """STIX 2.1 bundle: campaigns, their infrastructure as indicators, TLP marking."""
+    from linkage.export.stix import write_stix
+
+    try:
+        done = write_stix(
+            result_dir,
+            output,
+            campaign=campaign,
+            min_score=min_score,
+            tlp=tlp,
+            include_accounts=include_accounts,
+            producer=producer,
+        )
+    except LinkageError as exc:
+        raise _fail(exc) from exc
+    console.print(
+        f"STIX 2.1 bundle: {done.campaigns} campaigns, {done.indicators} indicators, "
+        f"{done.notes} notes, {done.accounts} accounts ({done.objects} objects) "
+        f"written to {output}"
+    )
+
+
+@export_app.command("graph")
+def export_graph(
+    result_dir: Annotated[Path, typer.Argument(help="A result directory of `linkage detect`.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="File: .graphml or .gexf.")],
+    campaign: Annotated[
+        str | None, typer.Option(help="Only this campaign (default: the whole result).")
+    ] = None,
+    max_nodes: Annotated[int, typer.Option(help="Node cap for --campaign.")] = 5000,
+    max_edges: Annotated[int, typer.Option(help="LINKED edge cap for --campaign.")] = 50000,
+) -> None:
+    """GraphML or GEXF for Gephi: node types, relationship types and evidence as attributes."""
+    from linkage.export.graph import write_graph_file
+
+    try:
+        with progress_bar() as progress:
+            done = write_graph_file(
+                result_dir,
+                output,
+                campaign=campaign,
+                max_nodes=max_nodes,
+                max_edges=max_edges,
+                progress=progress,
+            )
+    except LinkageError as exc:
+        raise _fail(exc) from exc
+    console.print(f"{done.nodes:,} nodes and {done.edges:,} edges written to {output}")
+    if done.truncated:
+        console.print(f"capped: {done.sampling}")
+
+
+@neo4j_app.command("push")
+def neo4j_push(
+    result_dir: Annotated[Path, typer.Argument(help="A result directory of `linkage detect`.")],
+    uri: Annotated[str, typer.Option(help="Bolt URI, e.g. bolt://localhost:7687.")],
+    user: Annotated[str, typer.Option(help="User name.")] = "neo4j",
+    database: Annotated[
+        str | None, typer.Option(help="Database (default: the server's default).")
+    ] = None,
+    batch_size: Annotated[int, typer.Option(help="Rows per UNWIND batch.")] = 2000,
+) -> None:
+    """MERGE the result's graph into a Neo4j-compatible server (idempotent). The password
+    comes from the environment variable NEO4J_PASSWORD, else from a hidden prompt."""
+    import os
+
+    from linkage.neo4j import push_result
+
+    password = os.environ.get("NEO4J_PASSWORD")
+    if password is None:
+        password = typer.prompt(f"password for {user} at {uri}", hide_input=True)
+    try:
+        with progress_bar() as progress:
+            summary = push_result(
+                result_dir,
+                uri,
+                user,
+                password,
+                database=database,
+                batch_size=batch_size,
+                progress=progress,
+            )
+    except LinkageError as exc:
+        raise _fail(exc) from exc
+    _print_push(summary.to_dict())
+
+
+@neo4j_app.command("export")
+def neo4j_export(
+    result_dir: Annotated[Path, typer.Argument(help="A result directory of `linkage detect`.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Directory for the files.")],
+) -> None:
+    """CSV files for neo4j-admin import, constraints, a Browser style sheet, saved queries."""
+    from linkage.neo4j import export_bulk
+
+    try:
+        with progress_bar() as progress:
+            done = export_bulk(result_dir, output, progress=progress)
+    except LinkageError as exc:
+        raise _fail(exc) from exc
+    console.print(
+        f"{sum(done.nodes.values()):,} nodes and {sum(done.relationships.values()):,} "
+        f"relationships in {len(done.files)} files under {output}; import with "
+        f"{output / 'import.sh'}"
+    )
+
+
+@app.command()
+def explore(
+    result_dir: Annotated[Path, typer.Argument(help="A result directory of `linkage detect`.")],
+    port: Annotated[int | None, typer.Option(help="Bolt port (default: a free one).")] = None,
+    root: Annotated[
+        Path | None, typer.Option(help="Server directory (default: temporary, removed on exit).")
+    ] = None,
+) -> None:
+    """Start a local Bolt server (ArcadeDB, extra `linkage[explore]`), load the result and
+    wait for Neo4j Browser until Ctrl-C. The password is NEO4J_PASSWORD or a random one."""
+    import os
+    import signal
+    import threading
+
+    from linkage.neo4j import BoltServer, push_result, style_command
+
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        server = BoltServer(root, port=port, password=os.environ.get("NEO4J_PASSWORD"))
+        console.print("starting the local Bolt server ...")
+        with server:
+            with progress_bar() as progress:
+                summary = push_result(
+                    result_dir,
+                    server.uri,
+                    server.user,
+                    server.password,
+                    database=server.database,
+                    progress=progress,
+                )
+            _print_push(summary.to_dict())
+            from linkage.schema import load_schema
+
+            shown_password = (
+                "(as in NEO4J_PASSWORD)" if "NEO4J_PASSWORD" in os.environ else server.password
+            )
+            print(
+                "Neo4j Browser (https://browser.neo4j.io or a local one): connect to\n"
+                f"  URL:      {server.uri}\n"
+                f"  user:     {server.user}\n"
+                f"  password: {shown_password}\n"
+                f"  database: {server.database}\n"
+                "then paste this style command:\n"
+                f"{style_command(load_schema())}\n"
+                "Press Ctrl-C to stop the server.",
+                flush=True,
+            )
+            try:
+                while not stop.wait(0.5):
+                    pass
+            except KeyboardInterrupt:
+                pass
+            console.print("stopping the Bolt server ...")
+    except LinkageError as exc:
+        raise _fail(exc) from exc
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    console.print("stopped")
+
+
+def _print_push(summary: dict[str, Any]) -> None:
+    table = _table(f"pushed to {summary['uri']}", ("label or type", "rows"), ("label or type",))
+    for name, n in {**summary["nodes"], **summary["relationships"]}.items():
+        table.add_row(name, f"{n:,}")
+    console.print(table)
+    console.print(
+        f"{summary['constraints']} constraints, {sum(summary['nodes'].values()):,} nodes, "
+        f"{sum(summary['relationships'].values()):,} relationships in {summary['seconds']:.1f} s"
+    )
 
 
 @app.command()
@@ -178,25 +387,45 @@ def serve(
         Path | None,
         typer.Option(help="API key file (JSON); default: $LINKAGE_API_KEYS_FILE / _API_KEYS."),
     ] = None,
+    workers: Annotated[
+        int, typer.Option(help="Server processes; each loads the account graph.", min=1, max=16)
+    ] = 1,
 ) -> None:
     """Serve the investigator API and web page over a result, read-only (needs API keys)."""
-    import logging
+    import os
 
     import uvicorn
     from pydantic import ValidationError
 
     from api import Settings, create_app
+    from api.main import LOG_CONFIG
 
     try:
-        settings = Settings(result_dir=result_dir)
+        settings = Settings(result_dir=result_dir.resolve())
         if keys_file is not None:
-            settings = settings.model_copy(update={"api_keys_file": keys_file})
+            settings = settings.model_copy(update={"api_keys_file": keys_file.resolve()})
         application = create_app(settings)
     except (LinkageError, ValidationError) as exc:
         raise _fail(exc) from exc
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    console.print(f"serving {result_dir} on http://{host}:{port}/ (API docs at /docs)")
-    uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
+    console.print(
+        f"serving {result_dir} on http://{host}:{port}/ (API docs at /docs), {workers} worker(s)"
+    )
+    if workers == 1:
+        uvicorn.run(application, host=host, port=port, log_config=LOG_CONFIG, access_log=False)
+        return
+    application.state.investigation.close()  # each worker opens its own
+    os.environ["LINKAGE_RESULT_DIR"] = str(settings.result_dir)
+    if settings.api_keys_file is not None:
+        os.environ["LINKAGE_API_KEYS_FILE"] = str(settings.api_keys_file)
+    uvicorn.run(
+        "api.main:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=LOG_CONFIG,
+        access_log=False,
+    )
 
 
 @app.command("api-key")

@@ -4,6 +4,7 @@ checked against independent sources: the contract outputs (``accounts.parquet``,
 
 from __future__ import annotations
 
+import dataclasses
 from concurrent.futures import ThreadPoolExecutor
 
 import networkx as nx
@@ -300,3 +301,24 @@ def test_bad_result_dirs_and_closed_investigations(tmp_path, result):
     inv.close()
     with pytest.raises(LinkageError, match="closed"):
         inv.campaigns()
+
+
+def test_evidence_read_from_the_store_matches_the_in_memory_layout(result, inv, tables):
+    """When graph_evidence is not contiguous per edge, the layer joins on the pairs
+    instead: same answers."""
+    flagged = tables["accounts"][tables["accounts"].flagged].sort_values("account_id")
+    aid = str(flagged.account_id.iloc[3])
+    cid = biggest_campaign(tables)
+    with open_result(result, threads=1) as other:
+        other._adjacency = dataclasses.replace(
+            inv.adjacency, ev_lo=None, ev_n=None, ev_eid=None, ev_w=None
+        )
+        assert other.account(aid) == inv.account(aid)
+        assert other.subgraph(cid, max_nodes=60, max_edges=100) == inv.subgraph(
+            cid, max_nodes=60, max_edges=100
+        )
+        assert other.neighbourhood(aid, hops=2, evidence_per_edge=8) == inv.neighbourhood(
+            aid, hops=2, evidence_per_edge=8
+        )
+    with pytest.raises(LinkageError, match="threads must be between"):
+        open_result(result, threads=0)

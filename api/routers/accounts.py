@@ -44,10 +44,19 @@ def get_neighborhood(
     account_id: AccountId,
     hops: Annotated[int, Query(ge=1, le=2, description="1 or 2.")] = 1,
     max_nodes: Annotated[int, Query(ge=1, le=5000, description="Node cap.")] = 200,
-    max_edges: Annotated[int, Query(ge=1, le=50000, description="LINKED edge cap.")] = 2000,
+    max_edges: Annotated[int, Query(ge=1, le=50000, description="LINKED edge cap.")] = 1000,
+    evidence_per_edge: Annotated[
+        int, Query(ge=1, le=8, description="Strongest shared entities per LINKED edge.")
+    ] = 1,
 ) -> SubgraphPublic:
     """The accounts within `hops` LINKED edges, bounded by `max_nodes` (nearest and
     most strongly linked first) and `max_edges` (heaviest first)."""
     _check_graph(max_nodes, max_edges, settings.max_graph_nodes, settings.max_graph_edges)
-    g = inv.neighbourhood(account_id, hops=hops, max_nodes=max_nodes, max_edges=max_edges)
+    g = inv.neighbourhood(
+        account_id,
+        hops=hops,
+        max_nodes=max_nodes,
+        max_edges=max_edges,
+        evidence_per_edge=evidence_per_edge,
+    )
     return SubgraphPublic.model_validate(g.to_dict())

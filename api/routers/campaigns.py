@@ -72,6 +72,9 @@ def get_subgraph(
     campaign_id: CampaignId,
     max_nodes: Annotated[int, Query(ge=2, le=5000, description="Node cap.")] = 300,
     max_edges: Annotated[int, Query(ge=1, le=50000, description="LINKED edge cap.")] = 3000,
+    evidence_per_edge: Annotated[
+        int, Query(ge=1, le=8, description="Strongest shared entities per LINKED edge.")
+    ] = 3,
     format: Annotated[
         Literal["json", "graphml", "gexf"], Query(description="json, graphml or gexf.")
     ] = "json",
@@ -79,7 +82,9 @@ def get_subgraph(
     """Member accounts, the entities binding them and the LINKED evidence edges; over
     the caps a deterministic sample, stated in `truncated` and `sampling`."""
     _check_graph(max_nodes, max_edges, settings.max_graph_nodes, settings.max_graph_edges)
-    g = inv.subgraph(campaign_id, max_nodes=max_nodes, max_edges=max_edges)
+    g = inv.subgraph(
+        campaign_id, max_nodes=max_nodes, max_edges=max_edges, evidence_per_edge=evidence_per_edge
+    )
     if format != "json":
         return Response(
             content=graph_bytes(g, format),

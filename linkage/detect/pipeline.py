@@ -224,18 +224,22 @@ def _write(
 
 
 def _write_graph(con: duckdb.DuckDBPyConnection, out: Path, accounts: pa.Table) -> None:
-    """The investigation tables in the store, and the evidence files derived from them."""
+    """The investigation tables in the store, and the evidence files derived from them.
+
+    The files are sorted on integer ids: ``aid`` follows ``account_id`` and ``eid``
+    follows ``(entity_type, entity)``, so the order is that of the names.
+    """
     persist_graph(con, accounts)
     con.execute(f"""
         COPY (SELECT a.account_id AS src, b.account_id AS dst, e.weight, e.n_entities, e.signals
               FROM graph_edges e JOIN acct a ON a.aid = e.src JOIN acct b ON b.aid = e.dst
-              ORDER BY src, dst)
+              ORDER BY e.src, e.dst)
         TO '{_sql_path(out / "edges.parquet")}' (FORMAT parquet)
     """)
     con.execute(f"""
         COPY (SELECT a.account_id AS src, b.account_id AS dst, g.entity_type, g.entity, v.weight
               FROM graph_evidence v JOIN graph_entities g USING (eid)
               JOIN acct a ON a.aid = v.src JOIN acct b ON b.aid = v.dst
-              ORDER BY src, dst, weight DESC, entity_type, entity)
+              ORDER BY v.src, v.dst, v.weight DESC, v.eid)
         TO '{_sql_path(out / "evidence.parquet")}' (FORMAT parquet)
     """)

@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
-import os
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from linkage.errors import LinkageError
+from linkage.export.atomic import atomic_path, atomic_write_text, sha256_file
 from linkage.ingest import STORE_FILE, open_store
 
-__all__ = ["BANLIST_COLUMNS", "banlist", "write_banlist"]
+__all__ = [
+    "BANLIST_COLUMNS",
+    "DIFF_COLUMNS",
+    "BanlistExport",
+    "banlist",
+    "banlist_sidecars",
+    "diff_banlists",
+    "export_banlist",
+    "read_banlist",
+    "write_banlist",
+]
 
 BANLIST_COLUMNS = (
     "account_id",
@@ -25,6 +39,19 @@ BANLIST_COLUMNS = (
     "request_count",
 )
 FORMATS = (".csv", ".jsonl", ".parquet")
+DIFF_KEYS = ("account_id", "campaign_id", "score", "reasons")
+"""The columns a diff compares (a previous ban list must have them)."""
+DIFF_COLUMNS = (
+    "change",
+    "account_id",
+    "campaign_id",
+    "previous_campaign_id",
+    "score",
+    "previous_score",
+    "reasons",
+    "previous_reasons",
+)
+"""Columns of the diff file; ``change`` is ``added``, ``removed`` or ``changed``."""
 
 
 def banlist(result_dir: str | Path) -> pd.DataFrame:
@@ -62,39 +89,235 @@ def banlist(result_dir: str | Path) -> pd.DataFrame:
     return rows[list(BANLIST_COLUMNS)].reset_index(drop=True)
 
 
-def write_banlist(result_dir: str | Path, path: str | Path) -> int:
-    """Write the ban list; the format follows the extension. Atomic: a crash never
-    leaves a half-written file. Returns the number of rows."""
+@dataclass(frozen=True)
+class BanlistExport:
+    """What ``export_banlist`` wrote: the list, its manifest and, with ``since``, the diff."""
+
+    path: Path
+    rows: int
+    manifest_path: Path
+    diff_path: Path | None = None
+    added: int = 0
+    removed: int = 0
+    changed: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": str(self.path),
+            "rows": self.rows,
+            "manifest_path": str(self.manifest_path),
+            "diff_path": None if self.diff_path is None else str(self.diff_path),
+            "added": self.added,
+            "removed": self.removed,
+            "changed": self.changed,
+        }
+
+
+def banlist_sidecars(path: str | Path) -> tuple[Path, Path]:
+    """The manifest and diff files that go with ban list ``path``:
+    ``ban.csv`` -> ``ban.manifest.json``, ``ban.diff.csv``."""
     path = Path(path)
-    if path.suffix not in FORMATS:
-        raise LinkageError(f"{path}: ban list format must be one of {', '.join(FORMATS)}")
-    rows = banlist(result_dir)
-    tmp = path.with_name(f".{path.name}.tmp")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    return (
+        path.with_name(f"{path.stem}.manifest.json"),
+        path.with_name(f"{path.stem}.diff{path.suffix}"),
+    )
+
+
+def write_banlist(
+    result_dir: str | Path, path: str | Path, *, since: str | Path | None = None
+) -> int:
+    """Write the ban list, its manifest and (with ``since``) the diff, as
+    :func:`export_banlist` does; return the number of rows."""
+    return export_banlist(result_dir, path, since=since).rows
+
+
+def export_banlist(
+    result_dir: str | Path, path: str | Path, *, since: str | Path | None = None
+) -> BanlistExport:
+    """Write the ban list (format from the extension) and its manifest
+    (``<stem>.manifest.json``: rows, sha256, settings and flag threshold, created time,
+    source result); with ``since`` (a previous ban list in any of the three formats) also
+    the diff ``<stem>.diff<ext>`` of added, removed and changed rows. Every file is
+    written atomically: a crash never leaves a half-written or mixed file."""
+    path = Path(path)
+    _check_format(path)
+    result_dir = Path(result_dir)
+    rows = banlist(result_dir)  # checks the result directory first
+    settings = _read_settings(result_dir)
+    previous = read_banlist(since) if since is not None else None
+    previous_sha = sha256_file(since) if since is not None else None
+    manifest_path, diff_path = banlist_sidecars(path)
+    counts = {"added": 0, "removed": 0, "changed": 0}
+    diff_info: dict[str, Any] | None = None
+    if previous is not None:
+        diff = diff_banlists(previous, rows)
+        counts.update(diff.change.value_counts().to_dict())
+        _write_rows(diff, diff_path)
+        diff_info = {"file": diff_path.name, "sha256": sha256_file(diff_path), **counts}
+    _write_rows(rows, path)
+    manifest = {
+        "kind": "linkage ban list",
+        "linkage_version": _version(),
+        "file": path.name,
+        "format": path.suffix.lstrip("."),
+        "rows": len(rows),
+        "sha256": sha256_file(path),
+        "created_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "result_dir": str(result_dir.resolve()),
+        "flag_threshold": settings.get("flag_threshold"),
+        "report_threshold": settings.get("report_threshold"),
+        "settings": settings,
+        "previous": None
+        if since is None or previous is None
+        else {"file": str(Path(since).resolve()), "sha256": previous_sha, "rows": len(previous)},
+        "diff": diff_info,
+    }
+    atomic_write_text(manifest_path, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    return BanlistExport(
+        path, len(rows), manifest_path, diff_path if previous is not None else None, **counts
+    )
+
+
+def read_banlist(path: str | Path) -> pd.DataFrame:
+    """Read a ban list written by linkage (``.csv``, ``.jsonl`` or ``.parquet``) into the
+    columns a diff needs, with ``reasons`` as lists. Raise :class:`LinkageError` naming
+    the file and what is wrong (unreadable, missing column, duplicate account)."""
+    path = Path(path)
+    _check_format(path)
+    if not path.is_file():
+        raise LinkageError(f"{path}: previous ban list does not exist")
     try:
         if path.suffix == ".parquet":
-            table = pa.Table.from_pandas(rows, preserve_index=False)
-            pq.write_table(table, tmp)
+            df = pd.read_parquet(path)
+        elif path.suffix == ".csv":
+            df = pd.read_csv(path, dtype={"account_id": str, "campaign_id": str, "reasons": str})
+        else:
+            df = pd.read_json(path, lines=True, dtype={"account_id": str, "campaign_id": str})
+    except (OSError, ValueError, pa.ArrowException) as exc:
+        raise LinkageError(f"{path}: cannot read previous ban list: {exc}") from exc
+    for col in DIFF_KEYS:
+        if col not in df.columns:
+            raise LinkageError(
+                f"{path}: previous ban list has no column {col!r} "
+                f"(a ban list has {', '.join(BANLIST_COLUMNS)})"
+            )
+    df = df[list(DIFF_KEYS)].copy()
+    dup = df.account_id[df.account_id.duplicated()]
+    if len(dup):
+        raise LinkageError(f"{path}: account {dup.iloc[0]!r} appears more than once")
+    df["reasons"] = df.reasons.map(_reasons_list)
+    df["score"] = pd.to_numeric(df.score, errors="raise").astype("float64")
+    return df.reset_index(drop=True)
+
+
+def diff_banlists(previous: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame:
+    """Rows ``added`` (flagged now, not before), ``removed`` (no longer flagged) and
+    ``changed`` (campaign, score or reasons differ), ordered by change then account id.
+    Scores count as equal within 1e-9 (text formats round-trip floats)."""
+    cur = current[list(DIFF_KEYS)].copy()
+    cur["reasons"] = cur.reasons.map(_reasons_list)
+    both = cur.merge(
+        previous[list(DIFF_KEYS)],
+        on="account_id",
+        how="outer",
+        suffixes=("", "_prev"),
+        indicator=True,
+    ).rename(
+        columns={
+            "campaign_id_prev": "previous_campaign_id",
+            "score_prev": "previous_score",
+            "reasons_prev": "previous_reasons",
+        }
+    )
+    same_reasons = [
+        "; ".join(a) == "; ".join(b) if isinstance(a, list) and isinstance(b, list) else False
+        for a, b in zip(both.reasons, both.previous_reasons, strict=True)
+    ]
+    differs = (
+        (both.campaign_id != both.previous_campaign_id)
+        | ((both.score - both.previous_score).abs() > 1e-9)
+        | ~pd.Series(same_reasons, index=both.index)
+    )
+    both["change"] = None
+    both.loc[both._merge == "left_only", "change"] = "added"
+    both.loc[both._merge == "right_only", "change"] = "removed"
+    both.loc[(both._merge == "both") & differs, "change"] = "changed"
+    out = both[both.change.notna()].copy()
+    order = {"added": 0, "removed": 1, "changed": 2}
+    out = out.sort_values(
+        ["change", "account_id"], key=lambda s: s.map(order) if s.name == "change" else s
+    )
+    return out[list(DIFF_COLUMNS)].reset_index(drop=True)
+
+
+def _write_rows(rows: pd.DataFrame, path: Path) -> None:
+    """Write a ban list or diff frame atomically in the format of ``path``'s extension."""
+    list_cols = [c for c in rows.columns if c.endswith("reasons")]
+    time_cols = [c for c in rows.columns if c in ("first_seen", "last_seen")]
+    with atomic_path(path) as tmp:
+        if path.suffix == ".parquet":
+            pq.write_table(pa.Table.from_pandas(rows, preserve_index=False), tmp)
         elif path.suffix == ".csv":
             text = rows.assign(
-                reasons=rows.reasons.map(lambda r: "; ".join(r)),
-                first_seen=rows.first_seen.map(_iso),
-                last_seen=rows.last_seen.map(_iso),
+                **{c: rows[c].map(_join) for c in list_cols},
+                **{c: rows[c].map(_iso) for c in time_cols},
             )
             text.to_csv(tmp, index=False)
         else:
             with tmp.open("w", encoding="utf-8") as fh:
                 for rec in rows.to_dict(orient="records"):
-                    rec["reasons"] = list(rec["reasons"])
-                    rec["first_seen"], rec["last_seen"] = (
-                        _iso(rec["first_seen"]),
-                        _iso(rec["last_seen"]),
-                    )
+                    for c in list_cols:
+                        rec[c] = None if _isna(rec[c]) else list(rec[c])
+                    for c in time_cols:
+                        rec[c] = _iso(rec[c])
+                    for k, v in rec.items():
+                        if _isna(v):
+                            rec[k] = None
                     fh.write(json.dumps(rec) + "\n")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return len(rows)
+
+
+def _check_format(path: Path) -> None:
+    if path.suffix not in FORMATS:
+        raise LinkageError(f"{path}: ban list format must be one of {', '.join(FORMATS)}")
+
+
+def _read_settings(result_dir: Path) -> dict[str, Any]:
+    path = result_dir / "settings.json"
+    try:
+        settings: dict[str, Any] = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise LinkageError(
+            f"{path}: cannot read the detection settings ({exc}); run `linkage detect` first"
+        ) from exc
+    return settings
+
+
+def _reasons_list(value: object) -> list[str]:
+    """Reasons as a list, whichever format they were read from."""
+    if _isna(value):
+        return []
+    if isinstance(value, str):
+        return [r for r in value.split("; ") if r]
+    return [str(r) for r in value]  # type: ignore[attr-defined]
+
+
+def _join(value: object) -> object:
+    if _isna(value):
+        return None
+    return "; ".join(value)  # type: ignore[arg-type]
+
+
+def _isna(value: object) -> bool:
+    """A scalar missing value (None, NaN, NaT); a list or array never is."""
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return False
+    return bool(pd.isna(value))  # type: ignore[call-overload]
+
+
+def _version() -> str:
+    from linkage import __version__
+
+    return __version__
 
 
 def _iso(ts: object) -> str | None:

@@ -104,9 +104,14 @@ def to_networkx(subgraph: Subgraph) -> nx.MultiDiGraph:
     )
     for n in subgraph.nodes:
         attrs = {k: _flat(v) for k, v in n["properties"].items() if v is not None}
-        # an Identifier's key property is itself called ``key`` (the same value)
-        attrs.update(label=n["label"], key=n["key"])
-        g.add_node(n["id"], **attrs)
+        # a property named like a reserved attribute (an Identifier's ``key``, a
+        # PromptCluster's ``label``) is kept as ``<name>_property`` when it differs
+        for name in ("label", "key"):
+            if name in attrs:
+                value = attrs.pop(name)
+                if value != n[name]:
+                    attrs[f"{name}_property"] = value
+        g.add_node(n["id"], label=n["label"], key=n["key"], **attrs)
     for e in subgraph.edges:
         attrs = {k: _flat(v) for k, v in e["properties"].items() if v is not None}
         g.add_edge(e["source"], e["target"], key=e["type"], type=e["type"], **attrs)
@@ -114,12 +119,17 @@ def to_networkx(subgraph: Subgraph) -> nx.MultiDiGraph:
 
 
 def graph_bytes(subgraph: Subgraph, fmt: str = "graphml") -> bytes:
-    """The subgraph serialised as GraphML or GEXF (UTF-8 XML)."""
+    """The subgraph serialised as GraphML or GEXF (UTF-8 XML). In GEXF the edge
+    attribute ``type`` (the relationship type) is named ``relationship``."""
     g = to_networkx(subgraph)
     buf = io.BytesIO()
     if fmt == "graphml":
         nx.write_graphml(g, buf, encoding="utf-8")
     elif fmt == "gexf":
+        # GEXF reserves an edge's ``type`` for directed/undirected/mutual: the
+        # relationship type goes in ``relationship`` there
+        for _, _, data in g.edges(data=True):
+            data["relationship"] = data.pop("type")
         nx.write_gexf(g, buf, encoding="utf-8")
     else:
         raise LinkageError(f"graph format {fmt!r} is not one of {', '.join(GRAPH_FORMATS)}")

@@ -61,6 +61,9 @@ MAX_EDGES_LIMIT = 50000
 MAX_PAGE = 1000
 """Largest page (``limit``) a list query accepts."""
 
+MAX_EVIDENCE = 8
+"""Evidence entities stored per edge (``graph_evidence``)."""
+
 _REQUIRED_TABLES = (
     "graph_accounts",
     "graph_entities",
@@ -92,14 +95,15 @@ class NotFoundError(LinkageError):
     """An id, account or entity that is not in the result."""
 
 
-def open_result(result_dir: str | Path) -> Investigation:
+def open_result(result_dir: str | Path, *, threads: int | None = None) -> Investigation:
     """Open a result directory of ``linkage detect`` for read-only queries.
 
     Use it as a context manager (``with open_result(d) as inv: ...``) or call
-    :meth:`Investigation.close`. Raises :class:`LinkageError` when the directory is
-    not a result or predates the investigation tables.
+    :meth:`Investigation.close`. ``threads`` caps DuckDB's threads (a service doing
+    many small look-ups at once is faster with 1). Raises :class:`LinkageError` when
+    the directory is not a result or predates the investigation tables.
     """
-    return Investigation(result_dir)
+    return Investigation(result_dir, threads=threads)
 
 
 def _check_range(name: str, value: int, low: int, high: int) -> int:
@@ -113,7 +117,7 @@ def _check_range(name: str, value: int, low: int, high: int) -> int:
 class Investigation:
     """Read-only queries over one result directory (see :func:`open_result`)."""
 
-    def __init__(self, result_dir: str | Path) -> None:
+    def __init__(self, result_dir: str | Path, *, threads: int | None = None) -> None:
         self.result_dir = Path(result_dir)
         for name in ("campaigns.parquet", STORE_FILE):
             if not (self.result_dir / name).is_file():
@@ -121,7 +125,11 @@ class Investigation:
                     f"{self.result_dir} is not a result directory: {name} is missing "
                     "(run `linkage detect DATA --out RESULT` first)"
                 )
+        if threads is not None:
+            _check_range("threads", threads, 1, 256)
         self._con = open_store(self.result_dir / STORE_FILE, read_only=True)
+        if threads is not None:
+            self._con.execute("SET threads = ?", [threads])
         present = {
             r[0]
             for r in self._con.execute(
@@ -157,6 +165,11 @@ class Investigation:
     ) -> None:
         self.close()
 
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._closed
+
     def close(self) -> None:
         """Close the connection; later queries raise."""
         if not self._closed:
@@ -179,9 +192,13 @@ class Investigation:
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
     def _aid(self, account_id: str) -> dict[str, Any]:
-        rows = self._rows(
-            f"SELECT aid, {_ACCOUNT_COLUMNS} FROM graph_accounts WHERE account_id = ?",
-            [account_id],
+        aid = self.adjacency.aid(account_id)
+        rows = (
+            []
+            if aid is None
+            else self._rows(
+                f"SELECT aid, {_ACCOUNT_COLUMNS} FROM graph_accounts WHERE aid = ?", [aid]
+            )
         )
         if not rows:
             raise NotFoundError(f"account {account_id!r} is not in this result")
@@ -252,12 +269,9 @@ class Investigation:
         by the most members (``members``, ``member_share``, ``outside_accounts``)."""
         _check_range("indicators_per_type", indicators_per_type, 1, 25)
         row = self._campaign_row(campaign_id)
-        counts = self._rows(
-            "SELECT count(*) FILTER (WHERE flagged) AS flagged FROM graph_accounts "
-            "WHERE campaign_id = ?",
-            [campaign_id],
-        )
-        row["flagged"] = int(counts[0]["flagged"] or 0)
+        adj = self.adjacency
+        code = adj.campaigns.index(campaign_id) if campaign_id in adj.campaigns else -2
+        row["flagged"] = int((adj.flagged & (adj.campaign_code == code)).sum())
         row["timeline"] = self._rows(
             "SELECT strftime(day, '%Y-%m-%d') AS day, requests, accounts FROM campaign_daily "
             "WHERE campaign_id = ? ORDER BY day",
@@ -294,7 +308,13 @@ class Investigation:
         )[0]["n"]
         return rows, int(total)
 
-    def subgraph(self, campaign_id: str, max_nodes: int = 300, max_edges: int = 3000) -> Subgraph:
+    def subgraph(
+        self,
+        campaign_id: str,
+        max_nodes: int = 300,
+        max_edges: int = 3000,
+        evidence_per_edge: int = 3,
+    ) -> Subgraph:
         """The campaign's property graph: its member accounts (``Account``), the
         entities that bind them (used by at least two members), each member's
         relationship to them (``USED_IP``, ``PAID_WITH``, ...), and ``LINKED``
@@ -305,11 +325,13 @@ class Investigation:
         Over ``max_nodes``, keeps the members with the highest score (ties by
         account id), leaving a third of the cap to entities, which are taken by how
         many kept members share them (ties by type and value). ``max_edges`` caps
-        the ``LINKED`` edges, heaviest first. Deterministic; ``sampling`` says what
-        was left out.
+        the ``LINKED`` edges, heaviest first; each carries its ``evidence_per_edge``
+        strongest shared entities (all of them: :meth:`account`). Deterministic;
+        ``sampling`` says what was left out.
         """
         _check_range("max_nodes", max_nodes, 2, MAX_NODES_LIMIT)
         _check_range("max_edges", max_edges, 1, MAX_EDGES_LIMIT)
+        _check_range("evidence_per_edge", evidence_per_edge, 1, MAX_EVIDENCE)
         self._campaign_row(campaign_id)
         members = self._rows(
             f"SELECT aid, {_ACCOUNT_COLUMNS} FROM graph_accounts WHERE campaign_id = ? "
@@ -399,7 +421,7 @@ class Investigation:
                         "properties": {},
                     }
                 )
-        linked, total_linked = self._linked_among(kept_aids, max_edges)
+        linked, total_linked = self._linked_among(kept_aids, max_edges, evidence_per_edge)
         edges.extend(linked)
         if total_linked > len(linked):
             truncated = True
@@ -415,7 +437,12 @@ class Investigation:
             max_edges=max_edges,
             truncated=truncated,
             sampling="; ".join(notes) or None,
-            params={"campaign_id": campaign_id, "max_nodes": max_nodes, "max_edges": max_edges},
+            params={
+                "campaign_id": campaign_id,
+                "max_nodes": max_nodes,
+                "max_edges": max_edges,
+                "evidence_per_edge": evidence_per_edge,
+            },
         )
 
     # -- the account graph ---------------------------------------------------------
@@ -436,85 +463,65 @@ class Investigation:
         """Load what the first graph query would load (the adjacency), now."""
         _ = self.adjacency
 
-    def _linked_among(self, aids: list[int], max_edges: int) -> tuple[list[dict[str, Any]], int]:
+    def _linked_among(
+        self, aids: list[int], max_edges: int, per_edge: int = MAX_EVIDENCE
+    ) -> tuple[list[dict[str, Any]], int]:
         """``LINKED`` edges among ``aids``, heaviest first (ties by the two aids), at
-        most ``max_edges``, each with its evidence; and how many there were."""
+        most ``max_edges``, each with its ``per_edge`` strongest evidence entities; and
+        how many there were."""
         if len(aids) < 2:
             return [], 0
         edge, w, ends = self.adjacency.edges_among(np.asarray(aids))
         order = np.lexsort((ends[:, 1], ends[:, 0], -w))[:max_edges]
-        return self._linked_records(edge[order].tolist()), len(edge)
+        return self._linked_records(edge[order], per_edge), len(edge)
 
-    def _linked_records(self, edge_ids: list[int]) -> list[dict[str, Any]]:
+    def _linked_records(self, edges: np.ndarray, per_edge: int) -> list[dict[str, Any]]:
         """``LINKED`` edge records for ``graph_edges`` row ids, in the given order."""
-        if not edge_ids:
-            return []
-        rows = self._rows(
-            """
-            SELECT rowid AS r, src, dst, weight, n_entities, signals
-            FROM graph_edges WHERE rowid = ANY(?::BIGINT[])
-            """,
-            [edge_ids],
-        )
-        by_id = {r["r"]: r for r in rows}
-        names = self._account_ids({a for r in rows for a in (r["src"], r["dst"])})
-        evidence = self._evidence(edge_ids, [(r["src"], r["dst"]) for r in rows])
+        adj = self.adjacency
+        evidence = self._evidence(edges, per_edge)
         out = []
-        for rid in edge_ids:
-            r = by_id[rid]
+        for rid in edges.tolist():
+            src, dst = int(adj.edge_src[rid]), int(adj.edge_dst[rid])
             out.append(
                 {
-                    "source": f"account:{names[r['src']]}",
-                    "target": f"account:{names[r['dst']]}",
+                    "source": f"account:{adj.account_ids[src]}",
+                    "target": f"account:{adj.account_ids[dst]}",
                     "type": "LINKED",
                     "properties": {
-                        "weight": r["weight"],
-                        "n_entities": r["n_entities"],
-                        "signals": list(r["signals"]),
-                        "evidence": evidence.get((r["src"], r["dst"]), []),
+                        "weight": float(adj.edge_w[rid]),
+                        "n_entities": int(adj.edge_n[rid]),
+                        "signals": adj.signal_sets[adj.edge_signals[rid]],
+                        "evidence": evidence.get((src, dst), []),
                     },
                 }
             )
         return out
 
-    def _account_ids(self, aids: set[int]) -> dict[int, str]:
-        rows = self._rows(
-            "SELECT aid, account_id FROM graph_accounts WHERE aid = ANY(?::INTEGER[])",
-            [sorted(aids)],
-        )
-        return {r["aid"]: r["account_id"] for r in rows}
-
     def _evidence(
-        self, edge_ids: list[int], pairs: list[tuple[int, int]]
+        self, edges: np.ndarray, per_edge: int = MAX_EVIDENCE
     ) -> dict[tuple[int, int], list[dict[str, Any]]]:
-        """The evidence entities of edges (by ``graph_edges`` row id and ``(src, dst)``),
-        strongest first: ``(src, dst) -> [{entity_type, entity, label, weight, ...}]``."""
+        """The ``per_edge`` strongest evidence entities of edges (``graph_edges`` row
+        ids): ``(src, dst) -> [{entity_type, entity, label, weight, accounts, kind}]``."""
+        if len(edges) == 0:
+            return {}
         adj = self.adjacency
-        if adj.ev_lo is not None and adj.ev_n is not None:
-            ids = np.asarray(edge_ids, dtype=np.int64)
-            lo, k = adj.ev_lo[ids], adj.ev_n[ids].astype(np.int64)
-            lo, k = lo[k > 0], k[k > 0]
-            rowids = (np.repeat(lo - np.cumsum(k) + k, k) + np.arange(int(k.sum()))).tolist()
-            ev = self._rows(
-                "SELECT src, dst, eid, weight FROM graph_evidence WHERE rowid = ANY(?::BIGINT[])",
-                [rowids],
-            )
+        edges = np.asarray(edges, dtype=np.int64)
+        found = adj.evidence(edges, per_edge)
+        if found is not None:
+            e_edge, e_eid, e_w = found
+            ev = [
+                {"src": int(adj.edge_src[x]), "dst": int(adj.edge_dst[x]), "eid": i, "weight": w}
+                for x, i, w in zip(e_edge.tolist(), e_eid.tolist(), e_w.tolist(), strict=True)
+            ]
         else:  # not stored contiguously per edge: join on the pairs
             ev = self._rows(
                 """
                 WITH p AS (SELECT unnest(?::INTEGER[]) AS src, unnest(?::INTEGER[]) AS dst)
                 SELECT v.src, v.dst, v.eid, v.weight FROM graph_evidence v JOIN p USING (src, dst)
                 """,
-                [[p[0] for p in pairs], [p[1] for p in pairs]],
+                [adj.edge_src[edges].tolist(), adj.edge_dst[edges].tolist()],
             )
-        ents = {
-            r["eid"]: r
-            for r in self._rows(
-                "SELECT eid, entity_type, entity, accounts, kind FROM graph_entities "
-                "WHERE eid = ANY(?::INTEGER[])",
-                [sorted({r["eid"] for r in ev})],
-            )
-        }
+        ents = self._entities_by_eid({r["eid"] for r in ev})
         out: dict[tuple[int, int], list[dict[str, Any]]] = {}
         for r in ev:
             e = ents[r["eid"]]
@@ -528,9 +535,13 @@ class Investigation:
                     "kind": e["kind"],
                 }
             )
-        for items in out.values():
+        for key, items in out.items():
             items.sort(key=lambda x: (-x["weight"], x["entity_type"], x["entity"]))
+            out[key] = items[:per_edge]
         return out
+
+    def _entities_by_eid(self, eids: set[int]) -> dict[int, dict[str, Any]]:
+        return self.adjacency.entity_rows(sorted(eids))
 
     # -- accounts -----------------------------------------------------------------
 
@@ -549,25 +560,35 @@ class Investigation:
         if acc["campaign_id"] is not None and acc["campaign_id"] in self._campaign_index:
             c = self._campaign_row(acc["campaign_id"])
             out["campaign"] = {k: c[k] for k in ("campaign_id", "score", "size", "reasons")}
-        nbr, _, edge = self.adjacency.neighbours(aid)
+        adj = self.adjacency
+        nbr, _, edge = adj.neighbours(aid)
         out["links_total"] = len(nbr)
-        out["links"] = self._links(aid, nbr[:max_links].tolist(), edge[:max_links].tolist())
-        links = self._rows(
+        nbr, edge = nbr[:max_links], edge[:max_links]
+        evidence = self._evidence(edge)
+        links = []
+        for other, rid in zip(nbr.tolist(), edge.tolist(), strict=True):
+            pair = (min(aid, other), max(aid, other))
+            summary = adj.account_summary(other)
+            summary.pop("status")
+            links.append(
+                {
+                    **summary,
+                    "weight": float(adj.edge_w[rid]),
+                    "n_entities": int(adj.edge_n[rid]),
+                    "signals": adj.signal_sets[adj.edge_signals[rid]],
+                    "evidence": evidence.get(pair, []),
+                }
+            )
+        out["links"] = links
+        used = self._rows(
             f"SELECT eid, uses, {_iso('first_seen')}, {_iso('last_seen')} "
             "FROM graph_links WHERE aid = ?",
             [aid],
         )
-        links.sort(key=lambda r: (-r["uses"], r["eid"]))
-        out["entities_total"] = len(links)
-        links = links[:max_entities]
-        ents = {
-            r["eid"]: r
-            for r in self._rows(
-                "SELECT eid, entity_type, entity, accounts, weight, kind FROM graph_entities "
-                "WHERE eid = ANY(?::INTEGER[])",
-                [[r["eid"] for r in links]],
-            )
-        }
+        used.sort(key=lambda r: (-r["uses"], r["eid"]))
+        out["entities_total"] = len(used)
+        used = used[:max_entities]
+        ents = self._entities_by_eid({r["eid"] for r in used})
         out["entities"] = [
             {
                 "entity_type": ents[r["eid"]]["entity_type"],
@@ -582,65 +603,37 @@ class Investigation:
                 "first_seen": r["first_seen"],
                 "last_seen": r["last_seen"],
             }
-            for r in links
+            for r in used
         ]
         return out
 
-    def _links(self, aid: int, others: list[int], edge_ids: list[int]) -> list[dict[str, Any]]:
-        if not others:
-            return []
-        rows = {
-            r["aid"]: r
-            for r in self._rows(
-                "SELECT aid, account_id, campaign_id, score, flagged FROM graph_accounts "
-                "WHERE aid = ANY(?::INTEGER[])",
-                [others],
-            )
-        }
-        details = {
-            r["r"]: r
-            for r in self._rows(
-                "SELECT rowid AS r, n_entities, signals, weight FROM graph_edges "
-                "WHERE rowid = ANY(?::BIGINT[])",
-                [edge_ids],
-            )
-        }
-        pairs = [(min(aid, o), max(aid, o)) for o in others]
-        evidence = self._evidence(edge_ids, pairs)
-        out = []
-        for other, rid, pair in zip(others, edge_ids, pairs, strict=True):
-            a, d = rows[other], details[rid]
-            out.append(
-                {
-                    "account_id": a["account_id"],
-                    "campaign_id": a["campaign_id"],
-                    "score": a["score"],
-                    "flagged": a["flagged"],
-                    "weight": d["weight"],
-                    "n_entities": d["n_entities"],
-                    "signals": list(d["signals"]),
-                    "evidence": evidence.get(pair, []),
-                }
-            )
-        return out
-
     def neighbourhood(
-        self, account_id: str, hops: int = 1, max_nodes: int = 200, max_edges: int = 3000
+        self,
+        account_id: str,
+        hops: int = 1,
+        max_nodes: int = 200,
+        max_edges: int = 1000,
+        evidence_per_edge: int = 1,
     ) -> Subgraph:
         """The ego graph of an account over ``LINKED`` edges, ``hops`` (1 or 2) deep.
 
         Over ``max_nodes``: the account, then its direct neighbours heaviest link
         first, then second-hop accounts by their heaviest link into the first hop
         (ties by aid, i.e. account id). Edges are the ``LINKED`` edges among the kept
-        accounts, heaviest first up to ``max_edges``, each with its evidence; each
-        node's ``hop`` property says how far it is.
+        accounts, heaviest first up to ``max_edges``, each with its
+        ``evidence_per_edge`` strongest shared entities. Nodes carry the account's
+        ``account_id, campaign_id, score, flagged, status`` and ``hop`` (how far it
+        is); :meth:`account` has the rest.
         """
         _check_range("hops", hops, 1, 2)
         _check_range("max_nodes", max_nodes, 1, MAX_NODES_LIMIT)
         _check_range("max_edges", max_edges, 1, MAX_EDGES_LIMIT)
-        acc = self._aid(account_id)
-        aid = int(acc["aid"])
+        _check_range("evidence_per_edge", evidence_per_edge, 1, MAX_EVIDENCE)
         adj = self.adjacency
+        found = adj.aid(account_id)
+        if found is None:
+            raise NotFoundError(f"account {account_id!r} is not in this result")
+        aid = found
         hop1, _, _ = adj.neighbours(aid)
         ranked = [int(a) for a in hop1]
         hop_of = {aid: 0, **dict.fromkeys(ranked, 1)}
@@ -664,17 +657,19 @@ class Investigation:
                 "heaviest link, then second-hop accounts by heaviest link into the first hop "
                 "(ties by account)"
             )
-        rows = self._rows(
-            f"SELECT aid, {_ACCOUNT_COLUMNS} FROM graph_accounts WHERE aid = ANY(?::INTEGER[])",
-            [kept],
-        )
-        by_aid = {r["aid"]: r for r in rows}
         nodes = []
         for a in kept:
-            node = _account_node(by_aid[a])
-            node["properties"]["hop"] = hop_of.get(a, 2)
-            nodes.append(node)
-        edges, total_edges = self._linked_among(kept, max_edges)
+            props = adj.account_summary(a)
+            props["hop"] = hop_of.get(a, 2)
+            nodes.append(
+                {
+                    "id": f"account:{props['account_id']}",
+                    "label": "Account",
+                    "key": props["account_id"],
+                    "properties": props,
+                }
+            )
+        edges, total_edges = self._linked_among(kept, max_edges, evidence_per_edge)
         if total_edges > len(edges):
             notes.append(f"{len(edges)} of {total_edges} LINKED edges, heaviest first")
         return Subgraph(
@@ -693,6 +688,7 @@ class Investigation:
                 "hops": hops,
                 "max_nodes": max_nodes,
                 "max_edges": max_edges,
+                "evidence_per_edge": evidence_per_edge,
             },
         )
 
@@ -721,8 +717,8 @@ class Investigation:
         ent["label"] = ENTITY_LABELS[entity_type]
         ent["parent"] = None
         if parent is not None:
-            p = self._rows("SELECT entity_type, entity FROM graph_entities WHERE eid = ?", [parent])
-            ent["parent"] = p[0] if p else None
+            p = self.adjacency.entity_rows([int(parent)])[int(parent)]
+            ent["parent"] = {"entity_type": p["entity_type"], "entity": p["entity"]}
         links = self._rows(
             f"""
             SELECT aid, uses, {_iso("first_seen")}, {_iso("last_seen")} FROM graph_links
@@ -730,29 +726,16 @@ class Investigation:
             """,
             [eid, limit, offset],
         )
-        accs = {
-            r["aid"]: r
-            for r in self._rows(
-                "SELECT aid, account_id, campaign_id, score, flagged, status FROM graph_accounts "
-                "WHERE aid = ANY(?::INTEGER[])",
-                [[r["aid"] for r in links]],
-            )
-        }
-        accounts = []
-        for r in links:
-            a = accs[r["aid"]]
-            accounts.append(
-                {
-                    "account_id": a["account_id"],
-                    "campaign_id": a["campaign_id"],
-                    "score": a["score"],
-                    "flagged": a["flagged"],
-                    "status": a["status"],
-                    "uses": r["uses"],
-                    "first_seen": r["first_seen"],
-                    "last_seen": r["last_seen"],
-                }
-            )
+        adj = self.adjacency
+        accounts = [
+            {
+                **adj.account_summary(r["aid"]),
+                "uses": r["uses"],
+                "first_seen": r["first_seen"],
+                "last_seen": r["last_seen"],
+            }
+            for r in links
+        ]
         return {"entity": ent, "accounts": accounts, "accounts_total": ent["accounts"]}
 
     # -- ban list -----------------------------------------------------------------

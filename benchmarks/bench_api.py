@@ -1,0 +1,216 @@
+"""Latency and throughput of the investigator service on a real result.
+
+Starts `linkage serve RESULT_DIR` (uvicorn, one process) on loopback, then drives it
+with N concurrent clients (threads, each with its own keep-alive connection) over a
+fixed, seeded mix of look-ups: campaign detail, account ("why linked"), entity and
+a 2-hop neighbourhood capped at 500 nodes; plus `/health` in the same run as the
+baseline (what the server costs for a request that reads nothing). Repeats the run
+and reports, per look-up kind, the median over runs of p50 / p99 latency, the
+requests per second and the errors, as JSON.
+
+    python benchmarks/bench_api.py RESULT_DIR [--clients 8] [--workers 1] [--requests 400]
+        [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+from typing import Any
+
+from linkage import open_result
+
+KEY = "bench-" + "k" * 26
+KINDS = ("health", "campaign", "account", "entity", "neighborhood")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(result_dir: Path, port: int, log: Path, workers: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "LINKAGE_API_KEYS": f"bench:investigator:{KEY}"}
+    cmd = [sys.executable, "-c", "from linkage.cli import app; app()", "serve", str(result_dir)]
+    cmd += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+    with log.open("w") as out:
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited:\n{log.read_text()}")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/health")
+            if conn.getresponse().status == 200:
+                return proc
+        except OSError:
+            time.sleep(0.5)
+    proc.kill()
+    raise SystemExit("server did not start in 10 minutes")
+
+
+def workload(result_dir: Path, n: int, seed: int) -> list[tuple[str, str]]:
+    """``(kind, url)`` pairs, ``n`` per kind, drawn with ``seed`` from the result."""
+    rng = random.Random(seed)
+    q = urllib.parse.quote
+    with open_result(result_dir) as inv:
+        campaigns, _ = inv.campaigns(limit=1000)
+        cids = [c["campaign_id"] for c in campaigns]
+        members: list[str] = []
+        for cid in cids[:20]:
+            rows, _ = inv.campaign_members(cid, limit=200)
+            members += [r["account_id"] for r in rows]
+        accounts = inv.banlist().account_id.tolist()
+        pool = sorted(set(members)) or accounts
+        entities: list[tuple[str, str]] = []
+        for aid in rng.sample(pool, min(40, len(pool))):
+            for e in inv.account(aid, max_links=1, max_entities=20)["entities"]:
+                if e["entity_type"] in ("ip", "prefix", "device", "card", "bin", "email_domain"):
+                    entities.append((e["entity_type"], e["entity"]))
+    everyone = pool + accounts
+    urls: list[tuple[str, str]] = []
+    for _ in range(n):
+        urls.append(("health", "/health"))
+        urls.append(("campaign", f"/campaigns/{q(rng.choice(cids), safe='')}"))
+        urls.append(("account", f"/accounts/{q(rng.choice(everyone), safe='')}"))
+        etype, value = rng.choice(entities)
+        urls.append(("entity", f"/entities/{etype}/{q(value, safe='/')}"))
+        urls.append(
+            (
+                "neighborhood",
+                f"/accounts/{q(rng.choice(pool), safe='')}/neighborhood?hops=2&max_nodes=500",
+            )
+        )
+    rng.shuffle(urls)
+    return urls
+
+
+def drive(port: int, urls: list[tuple[str, str]], clients: int) -> dict[str, Any]:
+    """Send ``urls`` from ``clients`` threads; latencies in ms per kind, errors, rps."""
+    lat: dict[str, list[float]] = {k: [] for k in KINDS}
+    errors: dict[str, int] = dict.fromkeys(KINDS, 0)
+    lock = threading.Lock()
+    chunks = [urls[i::clients] for i in range(clients)]
+    sizes: list[int] = []
+
+    def client(mine: list[tuple[str, str]]) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        headers = {"X-API-Key": KEY}
+        for kind, url in mine:
+            began = time.perf_counter()
+            try:
+                conn.request("GET", url, headers=headers)
+                resp = conn.getresponse()
+                body = resp.read()
+                ok = resp.status == 200
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                ok, body = False, b""
+            ms = (time.perf_counter() - began) * 1000
+            with lock:
+                lat[kind].append(ms)
+                sizes.append(len(body))
+                if not ok:
+                    errors[kind] += 1
+        conn.close()
+
+    threads = [threading.Thread(target=client, args=(c,)) for c in chunks]
+    began = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - began
+    out: dict[str, Any] = {"wall_s": wall, "rps": len(urls) / wall, "kinds": {}}
+    for kind in KINDS:
+        xs = sorted(lat[kind])
+        out["kinds"][kind] = {
+            "requests": len(xs),
+            "errors": errors[kind],
+            "p50_ms": _pct(xs, 50),
+            "p99_ms": _pct(xs, 99),
+            "max_ms": xs[-1] if xs else None,
+        }
+    out["mean_response_bytes"] = statistics.fmean(sizes) if sizes else 0
+    return out
+
+
+def _pct(xs: list[float], p: float) -> float | None:
+    if not xs:
+        return None
+    k = max(0, min(len(xs) - 1, round(p / 100 * len(xs) + 0.5) - 1))
+    return xs[k]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("result_dir", type=Path)
+    ap.add_argument("--clients", type=int, default=8)
+    ap.add_argument("--workers", type=int, default=1, help="server processes")
+    ap.add_argument("--requests", type=int, default=400, help="per look-up kind and run")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("-o", "--output", type=Path, help="also write the JSON here")
+    args = ap.parse_args()
+    port = free_port()
+    log = Path(args.output or "bench_api").with_suffix(".server.log")
+    started = time.perf_counter()
+    proc = start_server(args.result_dir, port, log, args.workers)
+    startup = time.perf_counter() - started
+    try:
+        urls = workload(args.result_dir, args.requests, args.seed)
+        drive(port, urls[: 10 * len(KINDS)], args.clients)  # warm-up
+        runs = [
+            drive(port, workload(args.result_dir, args.requests, args.seed + r), args.clients)
+            for r in range(args.runs)
+        ]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    summary: dict[str, Any] = {
+        "result_dir": str(args.result_dir),
+        "clients": args.clients,
+        "workers": args.workers,
+        "cpus": os.cpu_count(),
+        "load_average_at_start": os.getloadavg()[0],
+        "requests_per_kind_per_run": args.requests,
+        "runs": args.runs,
+        "server_start_s": round(startup, 2),
+        "rps_median": round(statistics.median(r["rps"] for r in runs), 1),
+        "kinds": {},
+    }
+    for kind in KINDS:
+        p50 = statistics.median(r["kinds"][kind]["p50_ms"] for r in runs)
+        p99 = statistics.median(r["kinds"][kind]["p99_ms"] for r in runs)
+        summary["kinds"][kind] = {
+            "p50_ms": round(p50, 1),
+            "p99_ms": round(p99, 1),
+            "errors": sum(r["kinds"][kind]["errors"] for r in runs),
+            "requests": sum(r["kinds"][kind]["requests"] for r in runs),
+        }
+    base = summary["kinds"]["health"]["p50_ms"] or 1.0
+    for kind in KINDS:
+        summary["kinds"][kind]["p50_vs_health"] = round(summary["kinds"][kind]["p50_ms"] / base, 2)
+    summary["per_run"] = runs
+    text = json.dumps(summary, indent=2)
+    print(text)
+    if args.output:
+        args.output.write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Tests of the investigator service (the top-level ``api`` package)."""
