@@ -71,6 +71,17 @@ class DetectSettings:
     """...and at this fraction when their use is further apart."""
     min_edge_weight: float = 0.5
     """Account pairs with less total evidence are not linked."""
+    # prompt clusters (linkage.graph.clusters)
+    prompt_embedder: str = "static"
+    """Embedder (``linkage.embed`` registry name) for prompt text without precomputed vectors."""
+    prompt_cluster_k: int = 128
+    """Number of prompt clusters (fewer when there are few distinct prompts); 0 turns them off."""
+    prompt_samples_per_account: int = 8
+    """Distinct prompt texts sampled per account (seeded hash order) for clustering."""
+    prompt_max_embeddings: int = 100_000
+    """At most this many distinct prompts are embedded in all (bounds the stage's time)."""
+    prompt_clusters_per_account: int = 2
+    """Each account links to at most this many clusters (those most of its prompts fall in)."""
     # community detection
     resolution: float = 0.003
     min_campaign_size: int = 5

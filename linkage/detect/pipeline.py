@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 from linkage.detect.leiden import leiden
 from linkage.detect.persist import persist_graph
 from linkage.graph import annotate_ip_kinds, build_events, build_templates, project_pairs
+from linkage.graph.clusters import build_prompt_clusters
 from linkage.ingest import STORE_FILE, ingest, open_store
 from linkage.ingest.store import limit_memory
 from linkage.progress import ProgressFn
@@ -110,6 +111,7 @@ def _detect(
 ) -> DetectionResult:
     n = stages.run("events", lambda: build_events(con))
     stages.run("templates", lambda: build_templates(con))
+    stages.run("prompt clusters", lambda: build_prompt_clusters(con, s, stages.progress))
     stages.run("ip intel", lambda: annotate_ip_kinds(con))
     n_edges = stages.run("projection", lambda: project_pairs(con, s))
     edges = con.execute("SELECT src, dst, weight FROM edges ORDER BY src, dst").fetchnumpy()
