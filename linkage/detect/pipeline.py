@@ -1,8 +1,10 @@
 """``detect``: data directory in, result directory out.
 
-Stages: ingest -> prompt templates -> account-entity events -> IP intelligence
--> evidence projection -> Leiden -> features and scores -> outputs. Each stage
-reports progress and its time and peak memory, saved in ``detect_summary.json``.
+Stages: ingest -> account-entity events (with activity rhythm) -> prompt
+templates -> prompt clusters -> IP intelligence -> evidence projection -> Leiden
+-> features and scores -> contract outputs -> the investigation graph in the
+store (``docs/RESULT_STORE.md``). Each stage reports progress and its time and
+peak memory, saved in ``detect_summary.json``.
 """
 
 from __future__ import annotations
