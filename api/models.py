@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi import Response
 from pydantic import BaseModel, Field
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "Indicator",
     "Link",
     "SubgraphPublic",
+    "json_response",
 ]
 
 
@@ -206,3 +208,13 @@ class Health(BaseModel):
     status: str
     campaigns: int
     version: str
+
+
+def json_response(model: BaseModel) -> Response:
+    """``model`` as a JSON response, serialised once by pydantic.
+
+    Routes keep ``response_model`` for the OpenAPI schema; returning the bytes
+    skips FastAPI's second validation and its pure-Python JSON encoding, which
+    cost more than the look-up itself on large graphs.
+    """
+    return Response(content=model.model_dump_json(), media_type="application/json")

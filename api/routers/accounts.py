@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 
 from api.deps import InvestigationDep, PrincipalDep, SettingsDep
-from api.models import AccountDetail, SubgraphPublic
+from api.models import AccountDetail, SubgraphPublic, json_response
 from api.routers.campaigns import _check_graph
 
 __all__ = ["router"]
@@ -26,11 +26,13 @@ def get_account(
     account_id: AccountId,
     max_links: Annotated[int, Query(ge=1, le=500, description="Linked accounts shown.")] = 50,
     max_entities: Annotated[int, Query(ge=1, le=500, description="Entities shown.")] = 50,
-) -> AccountDetail:
+) -> Response:
     """Campaign, score, reasons, the accounts it is linked to with the evidence behind
     each link ("why linked"), and the entities it used."""
-    return AccountDetail.model_validate(
-        inv.account(account_id, max_links=max_links, max_entities=max_entities)
+    return json_response(
+        AccountDetail.model_validate(
+            inv.account(account_id, max_links=max_links, max_entities=max_entities)
+        )
     )
 
 
@@ -48,7 +50,7 @@ def get_neighborhood(
     evidence_per_edge: Annotated[
         int, Query(ge=1, le=8, description="Strongest shared entities per LINKED edge.")
     ] = 1,
-) -> SubgraphPublic:
+) -> Response:
     """The accounts within `hops` LINKED edges, bounded by `max_nodes` (nearest and
     most strongly linked first) and `max_edges` (heaviest first)."""
     _check_graph(max_nodes, max_edges, settings.max_graph_nodes, settings.max_graph_edges)
@@ -59,4 +61,4 @@ def get_neighborhood(
         max_edges=max_edges,
         evidence_per_edge=evidence_per_edge,
     )
-    return SubgraphPublic.model_validate(g.to_dict())
+    return json_response(SubgraphPublic.model_validate(g.to_dict()))

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Path, Query, Response
 
 from api.deps import InvestigationDep, PrincipalDep, SettingsDep
-from api.models import CampaignDetail, CampaignsPublic, SubgraphPublic
+from api.models import CampaignDetail, CampaignsPublic, SubgraphPublic, json_response
 from linkage.investigate import graph_bytes
 
 __all__ = ["CAMPAIGN_ID", "router"]
@@ -39,19 +39,19 @@ def list_campaigns(
     sort: Annotated[Sort, Query(description="Sort key; `-` prefix for descending.")] = "-score",
     limit: Annotated[int, Query(ge=1, le=1000, description="Page size.")] = 50,
     offset: Annotated[int, Query(ge=0, le=10**6)] = 0,
-) -> CampaignsPublic:
+) -> Response:
     """Reported campaigns, filtered by score and size, sorted and paged."""
     _check_page(limit, settings.max_page)
     rows, count = inv.campaigns(
         min_score=min_score, min_size=min_size, sort=sort, limit=limit, offset=offset
     )
-    return CampaignsPublic.model_validate({"data": rows, "count": count})
+    return json_response(CampaignsPublic.model_validate({"data": rows, "count": count}))
 
 
 @router.get("/{campaign_id}", response_model=CampaignDetail, summary="One campaign")
-def get_campaign(inv: InvestigationDep, _: PrincipalDep, campaign_id: CampaignId) -> CampaignDetail:
+def get_campaign(inv: InvestigationDep, _: PrincipalDep, campaign_id: CampaignId) -> Response:
     """Reasons, requests per day, and the top shared indicators per entity type."""
-    return CampaignDetail.model_validate(inv.campaign(campaign_id))
+    return json_response(CampaignDetail.model_validate(inv.campaign(campaign_id)))
 
 
 @router.get(
@@ -78,7 +78,7 @@ def get_subgraph(
     format: Annotated[
         Literal["json", "graphml", "gexf"], Query(description="json, graphml or gexf.")
     ] = "json",
-) -> SubgraphPublic | Response:
+) -> Response:
     """Member accounts, the entities binding them and the LINKED evidence edges; over
     the caps a deterministic sample, stated in `truncated` and `sampling`."""
     _check_graph(max_nodes, max_edges, settings.max_graph_nodes, settings.max_graph_edges)
@@ -94,7 +94,7 @@ def get_subgraph(
                 "X-Truncated": str(g.truncated).lower(),
             },
         )
-    return SubgraphPublic.model_validate(g.to_dict())
+    return json_response(SubgraphPublic.model_validate(g.to_dict()))
 
 
 def _check_page(limit: int, cap: int) -> None:

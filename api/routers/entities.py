@@ -5,10 +5,10 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 
 from api.deps import InvestigationDep, PrincipalDep, SettingsDep
-from api.models import EntityDetail
+from api.models import EntityDetail, json_response
 from api.routers.campaigns import _check_page
 from linkage.investigate import ENTITY_TYPES
 
@@ -36,11 +36,13 @@ def get_entity(
     ],
     limit: Annotated[int, Query(ge=1, le=1000, description="Page size.")] = 100,
     offset: Annotated[int, Query(ge=0, le=10**6)] = 0,
-) -> EntityDetail:
+) -> Response:
     """The entity and every account that used it, most uses first, with counts and
     first / last use."""
     _check_page(limit, settings.max_page)
     e = inv.entity(str(entity_type.value), value, limit=limit, offset=offset)
-    return EntityDetail.model_validate(
-        {"entity": e["entity"], "data": e["accounts"], "count": e["accounts_total"]}
+    return json_response(
+        EntityDetail.model_validate(
+            {"entity": e["entity"], "data": e["accounts"], "count": e["accounts_total"]}
+        )
     )
