@@ -14,17 +14,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from linkage.errors import LinkageError
 from linkage.export.atomic import atomic_path
 from linkage.export.property_graph import NodeSet, RelationshipSet, ResultGraph
 from linkage.investigate import (
-    GRAPH_FORMATS,
     MAX_EDGES_LIMIT,
     MAX_NODES_LIMIT,
     Subgraph,
     graph_bytes,
     open_result,
 )
+from linkage.investigate.graph import graph_format
 from linkage.progress import ProgressFn
 from linkage.schema import ENTITY_LABELS
 
@@ -60,12 +59,7 @@ def write_graph_file(
     """Write the result (or one campaign, capped at ``max_nodes`` / ``max_edges``) as
     ``.graphml`` or ``.gexf`` (from the extension), atomically."""
     path = Path(path)
-    fmt = path.suffix.lstrip(".").lower()
-    if fmt not in GRAPH_FORMATS:
-        raise LinkageError(
-            f"{path}: graph file extension must be one of "
-            f"{', '.join('.' + f for f in GRAPH_FORMATS)}"
-        )
+    fmt = graph_format(path)
     if campaign is not None:
         with open_result(result_dir) as inv:
             sub = inv.subgraph(campaign, max_nodes=max_nodes, max_edges=max_edges)

@@ -17,6 +17,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from linkage.detect.persist import RESULT_TABLES
 from linkage.errors import LinkageError
 from linkage.export.result import open_result_store
 from linkage.schema import ENTITY_LABELS, ENTITY_PARENTS, ENTITY_RELATIONSHIPS, load_schema
@@ -26,15 +27,8 @@ __all__ = ["ARRAY_DELIMITER", "GRAPH_TABLES", "NodeSet", "RelationshipSet", "Res
 ARRAY_DELIMITER = "|"
 """Between list elements in CSV files (``neo4j-admin ... --array-delimiter='|'``)."""
 
-GRAPH_TABLES = (
-    "graph_accounts",
-    "graph_entities",
-    "graph_links",
-    "graph_edges",
-    "graph_evidence",
-    "graph_templates",
-    "graph_prompt_clusters",
-)
+GRAPH_TABLES = tuple(t for t in RESULT_TABLES if t.startswith("graph_"))
+"""The result store's property-graph tables (``docs/RESULT_STORE.md``)."""
 
 _VERSION = "CASE WHEN contains(e.entity, ':') THEN 6 ELSE 4 END"
 # schema property -> SQL expression over graph_entities e (p: its parent entity)

@@ -19,7 +19,14 @@ import networkx as nx
 
 from linkage.errors import LinkageError
 
-__all__ = ["GRAPH_FORMATS", "Subgraph", "graph_bytes", "to_networkx", "write_graph"]
+__all__ = [
+    "GRAPH_FORMATS",
+    "Subgraph",
+    "graph_bytes",
+    "graph_format",
+    "to_networkx",
+    "write_graph",
+]
 
 GRAPH_FORMATS = ("graphml", "gexf")
 
@@ -136,17 +143,23 @@ def graph_bytes(subgraph: Subgraph, fmt: str = "graphml") -> bytes:
     return buf.getvalue()
 
 
-def write_graph(subgraph: Subgraph, path: str | Path) -> Path:
-    """Write the subgraph to ``path``; the format follows the extension
-    (``.graphml`` or ``.gexf``)."""
-    path = Path(path)
+def graph_format(path: Path) -> str:
+    """``graphml`` or ``gexf`` from the file extension; anything else is a
+    :class:`LinkageError` naming the file."""
     fmt = path.suffix.lstrip(".").lower()
     if fmt not in GRAPH_FORMATS:
         raise LinkageError(
             f"{path}: graph file extension must be one of "
             f"{', '.join('.' + f for f in GRAPH_FORMATS)}"
         )
-    data = graph_bytes(subgraph, fmt)
+    return fmt
+
+
+def write_graph(subgraph: Subgraph, path: str | Path) -> Path:
+    """Write the subgraph to ``path``; the format follows the extension
+    (``.graphml`` or ``.gexf``)."""
+    path = Path(path)
+    data = graph_bytes(subgraph, graph_format(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     return path
