@@ -235,3 +235,12 @@ def test_pair_generation_does_not_depend_on_the_chunk_size(monkeypatch):
     small = degrees[degrees <= 12]
     hubs = degrees[degrees > 12]
     assert len(whole) == (small * (small - 1) // 2).sum() + sum((hubs - o).sum() for o in (1, 2, 3))
+
+
+def test_a_settings_file_from_before_a_type_existed_weighs_it_by_default():
+    from linkage.graph.project import _type_weight
+
+    old = DetectSettings(type_weights={"ip": 1.5, "identifier": 2.0})
+    assert _type_weight(old, "ip") == 1.5
+    assert _type_weight(old, "rhythm") == DetectSettings().type_weights["rhythm"]
+    assert _type_weight(old, "something_new") == 2.0

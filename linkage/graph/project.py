@@ -62,7 +62,7 @@ def project_pairs(con: duckdb.DuckDBPyConnection, settings: DetectSettings) -> i
         {
             "etype": types,
             "tcode": range(len(types)),
-            "tw": [s.type_weights.get(t, s.type_weights.get("identifier", 1.0)) for t in types],
+            "tw": [_type_weight(s, t) for t in types],
         }
     )
     con.register("type_w", weights)
@@ -104,6 +104,17 @@ def project_pairs(con: duckdb.DuckDBPyConnection, settings: DetectSettings) -> i
         [types, types, s.min_edge_weight],
     )
     return int(con.execute("SELECT count(*) FROM edges").fetchone()[0])  # type: ignore[index]
+
+
+def _type_weight(s: DetectSettings, etype: str) -> float:
+    """The settings' weight for ``etype``; a settings file saved before a type existed
+    gets that type's default weight; identifier kinds use ``identifier``."""
+    defaults = DetectSettings().type_weights
+    if etype in s.type_weights:
+        return float(s.type_weights[etype])
+    if etype in defaults:
+        return float(defaults[etype])
+    return float(s.type_weights.get("identifier", defaults["identifier"]))
 
 
 PAIR_CHUNK = 4_000_000
