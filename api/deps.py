@@ -32,19 +32,21 @@ _api_key = APIKeyHeader(
 )
 
 
-def get_investigation(request: Request) -> Investigation:
+async def get_investigation(request: Request) -> Investigation:
     """The open result (one per app, shared by all requests)."""
     inv: Investigation = request.app.state.investigation
     return inv
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     """The app's settings."""
     settings: Settings = request.app.state.settings
     return settings
 
 
-def require_key(request: Request, key: Annotated[str | None, Security(_api_key)]) -> Principal:
+async def require_key(
+    request: Request, key: Annotated[str | None, Security(_api_key)]
+) -> Principal:
     """The caller of a valid key; 401 without one. Records the key's name (never the
     key) for the audit log."""
     keys: KeyStore = request.app.state.keys
@@ -59,7 +61,7 @@ def require_key(request: Request, key: Annotated[str | None, Security(_api_key)]
     return principal
 
 
-def require_admin(principal: Annotated[Principal, Depends(require_key)]) -> Principal:
+async def require_admin(principal: Annotated[Principal, Depends(require_key)]) -> Principal:
     """A caller with the ``admin`` role; 403 for any other role."""
     if not principal.is_admin:
         raise HTTPException(

@@ -322,3 +322,50 @@ def test_evidence_read_from_the_store_matches_the_in_memory_layout(result, inv, 
         )
     with pytest.raises(LinkageError, match="threads must be between"):
         open_result(result, threads=0)
+
+
+def test_entity_pages_are_row_ranges_in_uses_order(inv, result):
+    """Pages come from row ranges of graph_links (no sort); they equal the sorted query."""
+    assert inv.adjacency.link_lo is not None
+    con = open_store(result, read_only=True)
+    try:
+        etype, value, eid, n = con.execute(
+            "SELECT entity_type, entity, eid, accounts FROM graph_entities "
+            "ORDER BY accounts DESC, eid LIMIT 1"
+        ).fetchone()
+        want = [
+            r[0]
+            for r in con.execute(
+                "SELECT a.account_id FROM graph_links l JOIN graph_accounts a USING (aid) "
+                "WHERE l.eid = ? ORDER BY l.uses DESC, l.aid",
+                [eid],
+            ).fetchall()
+        ]
+    finally:
+        con.close()
+    assert n == len(want) > 100
+    got: list[str] = []
+    for offset in range(0, n + 50, 50):
+        page = inv.entity(etype, value, limit=50, offset=offset)
+        got += [a["account_id"] for a in page["accounts"]]
+    assert got == want
+
+
+def test_a_store_in_another_link_order_falls_back_to_sorting(result, inv, tmp_path):
+    import shutil
+
+    copy = tmp_path / "result"
+    shutil.copytree(result, copy)
+    con = open_store(copy, read_only=False)
+    try:
+        con.execute(
+            "CREATE OR REPLACE TABLE graph_links AS SELECT * FROM graph_links ORDER BY eid, aid"
+        )
+        etype, value = con.execute(
+            "SELECT entity_type, entity FROM graph_entities ORDER BY accounts DESC, eid LIMIT 1"
+        ).fetchone()
+    finally:
+        con.close()
+    with open_result(copy) as other:
+        assert other.adjacency.link_lo is None
+        assert other.entity(etype, value, limit=200) == inv.entity(etype, value, limit=200)

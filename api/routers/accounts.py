@@ -20,7 +20,7 @@ AccountId = Annotated[
 
 
 @router.get("/{account_id}", response_model=AccountDetail, summary="One account")
-def get_account(
+async def get_account(
     inv: InvestigationDep,
     _: PrincipalDep,
     account_id: AccountId,
@@ -39,7 +39,7 @@ def get_account(
 @router.get(
     "/{account_id}/neighborhood", response_model=SubgraphPublic, summary="An account's ego graph"
 )
-def get_neighborhood(
+async def get_neighborhood(
     inv: InvestigationDep,
     settings: SettingsDep,
     _: PrincipalDep,

@@ -30,7 +30,7 @@ GRAPH_MEDIA = {"graphml": "application/graphml+xml", "gexf": "application/gexf+x
 
 
 @router.get("", response_model=CampaignsPublic, summary="List campaigns")
-def list_campaigns(
+async def list_campaigns(
     inv: InvestigationDep,
     settings: SettingsDep,
     _: PrincipalDep,
@@ -49,7 +49,7 @@ def list_campaigns(
 
 
 @router.get("/{campaign_id}", response_model=CampaignDetail, summary="One campaign")
-def get_campaign(inv: InvestigationDep, _: PrincipalDep, campaign_id: CampaignId) -> Response:
+async def get_campaign(inv: InvestigationDep, _: PrincipalDep, campaign_id: CampaignId) -> Response:
     """Reasons, requests per day, and the top shared indicators per entity type."""
     return json_response(CampaignDetail.model_validate(inv.campaign(campaign_id)))
 
@@ -65,7 +65,7 @@ def get_campaign(inv: InvestigationDep, _: PrincipalDep, campaign_id: CampaignId
         }
     },
 )
-def get_subgraph(
+async def get_subgraph(
     inv: InvestigationDep,
     settings: SettingsDep,
     _: PrincipalDep,

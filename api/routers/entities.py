@@ -21,7 +21,7 @@ EntityType = StrEnum("EntityType", {t: t for t in ENTITY_TYPES})  # type: ignore
 
 
 @router.get("/{entity_type}/{value:path}", response_model=EntityDetail, summary="One entity")
-def get_entity(
+async def get_entity(
     inv: InvestigationDep,
     settings: SettingsDep,
     _: PrincipalDep,

@@ -14,7 +14,7 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/health", response_model=Health, summary="Liveness")
-def health(inv: InvestigationDep) -> Health:
+async def health(inv: InvestigationDep) -> Health:
     """The service is up and its result is readable."""
     _, count = inv.campaigns(limit=1)
     return Health(status="ok", campaigns=count, version=__version__)

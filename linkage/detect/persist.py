@@ -89,7 +89,7 @@ def _entities(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("""
         CREATE OR REPLACE TABLE graph_links AS
         SELECT aid, eid, n::BIGINT AS uses, first_ts AS first_seen, last_ts AS last_seen
-        FROM links ORDER BY eid, aid
+        FROM links ORDER BY eid, uses DESC, aid
     """)
     con.execute("CREATE INDEX graph_links_aid ON graph_links (aid)")
 

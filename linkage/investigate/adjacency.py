@@ -52,6 +52,10 @@ class Adjacency:
     status_code: np.ndarray
     statuses: list[str]
     entities: pa.Table
+    link_lo: np.ndarray | None = None
+    """``graph_links`` row of each entity's first link (rows ordered by entity, then
+    uses, descending): an entity's page of accounts is a row range. ``None`` when
+    the table is not in that order."""
 
     def entity_rows(self, eids: list[int]) -> dict[int, dict[str, object]]:
         """``eid -> {entity_type, entity, accounts, weight, kind}`` (``graph_entities``,
@@ -213,7 +217,31 @@ def load_adjacency(cur: duckdb.DuckDBPyConnection) -> Adjacency:
         status_code=np.asarray(acc["status_code"], dtype=np.int32),
         statuses=statuses,
         entities=entities.drop(["eid"]).combine_chunks(),
+        link_lo=_link_layout(cur, entities),
     )
+
+
+def _link_layout(cur: duckdb.DuckDBPyConnection, entities: pa.Table) -> np.ndarray | None:
+    """First ``graph_links`` row of every entity, or ``None`` unless the table is in
+    ``(eid, uses DESC, aid)`` order (checked on the biggest entities and a spread
+    of others, up to 1,000 rows each)."""
+    accounts = np.asarray(entities.column("accounts").to_numpy(), dtype=np.int64)
+    lo = np.cumsum(accounts) - accounts
+    total = cur.execute("SELECT count(*) FROM graph_links").fetchone()
+    if total is None or int(total[0]) != int(accounts.sum()):
+        return None
+    biggest = np.argsort(-accounts, kind="stable")[:32]
+    spread = np.linspace(0, len(lo) - 1, num=min(len(lo), 32)).astype(np.int64)
+    for eid in np.unique(np.concatenate([biggest, spread])).tolist():
+        start = int(lo[eid])
+        rows = cur.execute(
+            "SELECT eid, uses, aid FROM graph_links WHERE rowid >= ? AND rowid < ? ORDER BY rowid",
+            [start, start + int(min(accounts[eid], 1000))],
+        ).fetchall()
+        keys = [(-uses, aid) for _, uses, aid in rows]
+        if not rows or any(r[0] != eid for r in rows) or keys != sorted(keys):
+            return None
+    return lo
 
 
 def _evidence_layout(

@@ -737,14 +737,21 @@ class Investigation:
         if parent is not None:
             p = self.adjacency.entity_rows([int(parent)])[int(parent)]
             ent["parent"] = {"entity_type": p["entity_type"], "entity": p["entity"]}
-        links = self._rows(
-            f"""
-            SELECT aid, uses, {_iso("first_seen")}, {_iso("last_seen")} FROM graph_links
-            WHERE eid = ? ORDER BY uses DESC, aid LIMIT ? OFFSET ?
-            """,
-            [eid, limit, offset],
-        )
         adj = self.adjacency
+        columns = f"aid, uses, {_iso('first_seen')}, {_iso('last_seen')}"
+        if adj.link_lo is not None:  # the page is a row range: no sort of a big entity
+            start = int(adj.link_lo[eid]) + offset
+            stop = int(adj.link_lo[eid]) + min(offset + limit, int(ent["accounts"]))
+            links = self._rows(
+                f"SELECT {columns} FROM graph_links WHERE rowid >= ? AND rowid < ? ORDER BY rowid",
+                [start, stop],
+            )
+        else:
+            links = self._rows(
+                f"SELECT {columns} FROM graph_links WHERE eid = ? "
+                "ORDER BY uses DESC, aid LIMIT ? OFFSET ?",
+                [eid, limit, offset],
+            )
         accounts = [
             {
                 **adj.account_summary(r["aid"]),
