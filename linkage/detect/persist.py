@@ -7,10 +7,22 @@ service, the exports and the notebooks read (``docs/RESULT_STORE.md``).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
 import pyarrow as pa
 
-__all__ = ["INDICATORS_PER_TYPE", "MAX_EVIDENCE_PER_EDGE", "RESULT_TABLES", "persist_graph"]
+from linkage.errors import LinkageError
+from linkage.ingest import STORE_FILE
+
+__all__ = [
+    "INDICATORS_PER_TYPE",
+    "MAX_EVIDENCE_PER_EDGE",
+    "RESULT_FILES",
+    "RESULT_TABLES",
+    "check_result_dir",
+    "persist_graph",
+]
 
 MAX_EVIDENCE_PER_EDGE = 8
 """Strongest shared entities kept per edge."""
@@ -29,6 +41,23 @@ RESULT_TABLES = (
     "campaign_daily",
     "campaign_indicators",
 )
+
+
+RESULT_FILES = ("accounts.parquet", "campaigns.parquet", STORE_FILE)
+"""Files every result directory of ``linkage detect`` has."""
+
+
+def check_result_dir(result_dir: str | Path) -> Path:
+    """``result_dir`` as a path; :class:`LinkageError` naming the missing file when it
+    is not a result directory of ``linkage detect``."""
+    result_dir = Path(result_dir)
+    for name in RESULT_FILES:
+        if not (result_dir / name).is_file():
+            raise LinkageError(
+                f"{result_dir} is not a result directory: {name} is missing "
+                "(run `linkage detect DATA --out RESULT` first)"
+            )
+    return result_dir
 
 
 def persist_graph(con: duckdb.DuckDBPyConnection, accounts: pa.Table) -> None:

@@ -13,6 +13,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from linkage.detect.persist import check_result_dir
 from linkage.errors import LinkageError
 from linkage.export.atomic import atomic_path, atomic_write_text, sha256_file
 from linkage.ingest import STORE_FILE, open_store
@@ -57,13 +58,7 @@ DIFF_COLUMNS = (
 def banlist(result_dir: str | Path) -> pd.DataFrame:
     """Flagged accounts with their campaign's reasons and their own activity, sorted by
     campaign score then account score, descending (ties by account id)."""
-    result_dir = Path(result_dir)
-    for name in ("accounts.parquet", "campaigns.parquet", STORE_FILE):
-        if not (result_dir / name).exists():
-            raise LinkageError(
-                f"{result_dir} is not a result directory: {name} is missing "
-                "(run `linkage detect` first)"
-            )
+    result_dir = check_result_dir(result_dir)
     accounts = pd.read_parquet(result_dir / "accounts.parquet")
     flagged = accounts[accounts.flagged]
     campaigns = pd.read_parquet(result_dir / "campaigns.parquet").rename(

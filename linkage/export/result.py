@@ -6,6 +6,7 @@ from pathlib import Path
 
 import duckdb
 
+from linkage.detect.persist import check_result_dir
 from linkage.errors import LinkageError
 from linkage.ingest import STORE_FILE, open_store
 
@@ -17,13 +18,7 @@ def open_result_store(
 ) -> duckdb.DuckDBPyConnection:
     """A read-only connection to ``RESULT_DIR/linkage.duckdb``; raise :class:`LinkageError`
     naming the directory and the missing file or table when it is not a complete result."""
-    result_dir = Path(result_dir)
-    for name in ("campaigns.parquet", "accounts.parquet", STORE_FILE):
-        if not (result_dir / name).exists():
-            raise LinkageError(
-                f"{result_dir} is not a result directory: {name} is missing "
-                "(run `linkage detect` first)"
-            )
+    result_dir = check_result_dir(result_dir)
     con = open_store(result_dir / STORE_FILE, read_only=True)
     present = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
     missing = [t for t in tables if t not in present]

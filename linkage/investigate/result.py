@@ -22,6 +22,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from linkage.detect.persist import check_result_dir
 from linkage.errors import LinkageError
 from linkage.ingest import STORE_FILE, open_store
 from linkage.investigate.adjacency import Adjacency, load_adjacency
@@ -118,13 +119,7 @@ class Investigation:
     """Read-only queries over one result directory (see :func:`open_result`)."""
 
     def __init__(self, result_dir: str | Path, *, threads: int | None = None) -> None:
-        self.result_dir = Path(result_dir)
-        for name in ("campaigns.parquet", STORE_FILE):
-            if not (self.result_dir / name).is_file():
-                raise LinkageError(
-                    f"{self.result_dir} is not a result directory: {name} is missing "
-                    "(run `linkage detect DATA --out RESULT` first)"
-                )
+        self.result_dir = check_result_dir(result_dir)
         if threads is not None:
             _check_range("threads", threads, 1, 256)
         self._con = open_store(self.result_dir / STORE_FILE, read_only=True)
