@@ -4,6 +4,7 @@ The public API: simulate traffic, ingest a data directory, detect campaigns,
 evaluate against labels and export the ban list. Everything else is internal.
 """
 
+from linkage._version import __version__
 from linkage.detect import DetectionResult, detect
 from linkage.errors import ContractError, LinkageError, ScenarioError
 from linkage.evaluate import evaluate
@@ -12,8 +13,6 @@ from linkage.ingest import IngestSummary, ingest, open_store
 from linkage.investigate import Investigation, NotFoundError, Subgraph, open_result, to_networkx
 from linkage.settings import DetectSettings
 from linkage.simulate import SCENARIOS, Scenario, SimulationResult, load_scenario, simulate
-
-__version__ = "0.1.0"
 
 __all__ = [
     "SCENARIOS",

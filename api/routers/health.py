@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from api.deps import InvestigationDep
 from api.models import Health
-from linkage import __version__
+from linkage._version import __version__
 
 __all__ = ["router"]
 
