@@ -23,9 +23,9 @@ from pathlib import Path
 from linkage import detect, simulate
 from linkage.export import export_banlist
 from linkage.export.graph import write_graph_file
+from linkage.export.neo4j import BoltServer, export_bulk, push_result
 from linkage.export.property_graph import ResultGraph
 from linkage.export.stix import write_stix
-from linkage.neo4j import BoltServer, export_bulk, push_result
 
 
 def scan(result: Path) -> int:

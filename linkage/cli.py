@@ -240,7 +240,7 @@ def neo4j_push(
     comes from the environment variable NEO4J_PASSWORD, else from a hidden prompt."""
     import os
 
-    from linkage.neo4j import push_result
+    from linkage.export.neo4j import push_result
 
     password = os.environ.get("NEO4J_PASSWORD")
     if password is None:
@@ -267,7 +267,7 @@ def neo4j_export(
     output: Annotated[Path, typer.Option("-o", "--output", help="Directory for the files.")],
 ) -> None:
     """CSV files for neo4j-admin import, constraints, a Browser style sheet, saved queries."""
-    from linkage.neo4j import export_bulk
+    from linkage.export.neo4j import export_bulk
 
     try:
         with progress_bar() as progress:
@@ -295,7 +295,7 @@ def explore(
     import signal
     import threading
 
-    from linkage.neo4j import BoltServer, push_result, style_command
+    from linkage.export.neo4j import BoltServer, push_result, style_command
 
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())

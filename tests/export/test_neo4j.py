@@ -18,10 +18,10 @@ import pandas as pd
 import pytest
 
 from linkage.errors import LinkageError
+from linkage.export.neo4j import BoltServer, push_result
+from linkage.export.neo4j.assets import QUERIES
+from linkage.export.neo4j.server import free_port
 from linkage.export.property_graph import ResultGraph
-from linkage.neo4j import BoltServer, push_result
-from linkage.neo4j.assets import QUERIES
-from linkage.neo4j.server import free_port
 
 LINKAGE = [str(Path(sys.executable).parent / "linkage")]
 
@@ -219,7 +219,7 @@ def test_unreachable_server_and_bad_arguments(result_dir):
 def test_missing_extra_names_it(monkeypatch):
     import importlib.util
 
-    from linkage.neo4j.server import arcadedb_home
+    from linkage.export.neo4j.server import arcadedb_home
 
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     with pytest.raises(LinkageError, match=r"linkage\[explore\]"):

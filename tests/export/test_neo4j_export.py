@@ -9,9 +9,9 @@ import pytest
 from typer.testing import CliRunner
 
 from linkage.cli import app
+from linkage.export.neo4j.assets import COLOURS, QUERIES
+from linkage.export.neo4j.bulk import NEO4J_TYPES
 from linkage.export.property_graph import ResultGraph
-from linkage.neo4j.assets import COLOURS, QUERIES
-from linkage.neo4j.bulk import NEO4J_TYPES
 from linkage.schema import load_schema
 
 runner = CliRunner()
@@ -106,7 +106,7 @@ def test_array_delimiter_inside_a_value_is_refused(result_dir, tmp_path):
     import pandas as pd
 
     from linkage.errors import LinkageError
-    from linkage.neo4j import export_bulk
+    from linkage.export.neo4j import export_bulk
 
     copy = tmp_path / "result"
     shutil.copytree(result_dir, copy)

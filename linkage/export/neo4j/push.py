@@ -16,12 +16,12 @@ import neo4j
 from neo4j import exceptions as neo4j_errors
 
 from linkage.errors import LinkageError
-from linkage.export.property_graph import ResultGraph
-from linkage.neo4j.cypher import (
+from linkage.export.neo4j.cypher import (
     constraint_statements,
     merge_nodes_statement,
     merge_relationships_statement,
 )
+from linkage.export.property_graph import ResultGraph
 from linkage.progress import ProgressFn
 
 __all__ = ["BOLT_SCHEMES", "PushSummary", "push_result"]
@@ -75,12 +75,7 @@ def push_result(
     start = time.perf_counter()
     summary = PushSummary(uri, database)
     with ResultGraph(result_dir) as graph:
-        keys = {n.label: n.key for n in graph.nodes}
         summary.missing = graph.missing
-        totals = {
-            "nodes": sum(graph.count(n) for n in graph.nodes),
-            "relationships": sum(graph.count(r) for r in graph.relationships),
-        }
         try:
             driver = neo4j.GraphDatabase.driver(uri, auth=(user, password))
         except (ValueError, neo4j_errors.ConfigurationError) as exc:
@@ -88,42 +83,7 @@ def push_result(
         try:
             driver.verify_connectivity()
             with driver.session(database=database) as session:
-                for stmt in constraint_statements(graph.schema):
-                    session.run(stmt).consume()  # type: ignore[arg-type]
-                    summary.constraints += 1
-                done = 0
-                for n in graph.nodes:
-                    stmt = merge_nodes_statement(n.label, n.key)
-                    sent = 0
-                    for batch in graph.records(n, batch_size):
-                        rows = [{"k": r[n.key], "p": _props(r, ())} for r in batch]
-                        _write(session, stmt, rows)
-                        sent += len(rows)
-                        done += len(rows)
-                        if progress:
-                            progress("nodes", done, totals["nodes"])
-                    summary.nodes[n.label] = sent
-                if progress:
-                    progress("nodes", done, totals["nodes"])
-                done = 0
-                for r in graph.relationships:
-                    stmt = merge_relationships_statement(
-                        r.type, r.source, keys[r.source], r.target, keys[r.target]
-                    )
-                    sent = 0
-                    for batch in graph.records(r, batch_size):
-                        rows = [
-                            {"s": x["start"], "e": x["end"], "p": _props(x, ("start", "end"))}
-                            for x in batch
-                        ]
-                        _write(session, stmt, rows)
-                        sent += len(rows)
-                        done += len(rows)
-                        if progress:
-                            progress("relationships", done, totals["relationships"])
-                    summary.relationships[r.type] = sent
-                if progress:
-                    progress("relationships", done, totals["relationships"])
+                _push(session, graph, summary, batch_size, progress)
         except neo4j_errors.AuthError as exc:
             raise LinkageError(
                 f"{uri}: login refused for user {user!r}; check the password "
@@ -137,6 +97,64 @@ def push_result(
             driver.close()
     summary.seconds = time.perf_counter() - start
     return summary
+
+
+def _push(
+    session: neo4j.Session,
+    graph: ResultGraph,
+    summary: PushSummary,
+    batch_size: int,
+    progress: ProgressFn | None,
+) -> None:
+    """Constraints, then every node set, then every relationship set, batch by batch."""
+    for stmt in constraint_statements(graph.schema):
+        session.run(stmt).consume()  # type: ignore[arg-type]
+        summary.constraints += 1
+    total = sum(graph.count(n) for n in graph.nodes)
+    done = 0
+    for n in graph.nodes:
+        stmt = merge_nodes_statement(n.label, n.key)
+        sent = 0
+        for batch in graph.records(n, batch_size):
+            rows = [{"k": r[n.key], "p": _props(r, ())} for r in batch]
+            _write(session, stmt, rows)
+            sent += len(rows)
+            done += len(rows)
+            if progress:
+                progress("nodes", done, total)
+        summary.nodes[n.label] = sent
+    if progress:
+        progress("nodes", done, total)
+    _push_relationships(session, graph, summary, batch_size, progress)
+
+
+def _push_relationships(
+    session: neo4j.Session,
+    graph: ResultGraph,
+    summary: PushSummary,
+    batch_size: int,
+    progress: ProgressFn | None,
+) -> None:
+    keys = {n.label: n.key for n in graph.nodes}
+    total = sum(graph.count(r) for r in graph.relationships)
+    done = 0
+    for r in graph.relationships:
+        stmt = merge_relationships_statement(
+            r.type, r.source, keys[r.source], r.target, keys[r.target]
+        )
+        sent = 0
+        for batch in graph.records(r, batch_size):
+            rows = [
+                {"s": x["start"], "e": x["end"], "p": _props(x, ("start", "end"))} for x in batch
+            ]
+            _write(session, stmt, rows)
+            sent += len(rows)
+            done += len(rows)
+            if progress:
+                progress("relationships", done, total)
+        summary.relationships[r.type] = sent
+    if progress:
+        progress("relationships", done, total)
 
 
 def _props(row: dict[str, Any], skip: tuple[str, ...]) -> dict[str, Any]:

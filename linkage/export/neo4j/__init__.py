@@ -7,10 +7,10 @@ runs a local ArcadeDB Bolt server (optional extra ``linkage[explore]``) for
 ``linkage explore`` and the tests.
 """
 
-from linkage.neo4j.assets import grass, queries_cypher, style_command
-from linkage.neo4j.bulk import NEO4J_TYPES, BulkExport, export_bulk
-from linkage.neo4j.push import PushSummary, push_result
-from linkage.neo4j.server import BoltServer, arcadedb_home
+from linkage.export.neo4j.assets import grass, queries_cypher, style_command
+from linkage.export.neo4j.bulk import NEO4J_TYPES, BulkExport, export_bulk
+from linkage.export.neo4j.push import PushSummary, push_result
+from linkage.export.neo4j.server import BoltServer, arcadedb_home
 
 __all__ = [
     "NEO4J_TYPES",

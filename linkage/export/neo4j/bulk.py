@@ -15,14 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from linkage.export.atomic import atomic_path, atomic_write_text
+from linkage.export.neo4j.assets import grass, queries_cypher
+from linkage.export.neo4j.cypher import constraint_statements
 from linkage.export.property_graph import (
     ARRAY_DELIMITER,
     NodeSet,
     RelationshipSet,
     ResultGraph,
 )
-from linkage.neo4j.assets import grass, queries_cypher
-from linkage.neo4j.cypher import constraint_statements
 from linkage.progress import ProgressFn
 
 __all__ = ["NEO4J_TYPES", "BulkExport", "export_bulk"]
