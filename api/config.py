@@ -7,6 +7,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from linkage.investigate import MAX_EDGES_LIMIT, MAX_NODES_LIMIT, MAX_PAGE, MIN_SUBGRAPH_NODES
+
 __all__ = ["Settings"]
 
 
@@ -27,14 +29,17 @@ class Settings(BaseSettings):
     api_keys: SecretStr | None = Field(
         default=None, description="Comma-separated `name:role:key` entries."
     )
-    max_page: int = Field(default=200, ge=1, le=1000, description="Largest page size.")
+    max_page: int = Field(default=200, ge=1, le=MAX_PAGE, description="Largest page size.")
     max_graph_nodes: int = Field(
-        default=1000, ge=2, le=5000, description="Largest node cap a graph request may ask."
+        default=1000,
+        ge=MIN_SUBGRAPH_NODES,
+        le=MAX_NODES_LIMIT,
+        description="Largest node cap a graph request may ask.",
     )
     max_graph_edges: int = Field(
         default=10000,
         ge=1,
-        le=50000,
+        le=MAX_EDGES_LIMIT,
         description="Largest LINKED edge cap a graph request may ask.",
     )
     duckdb_threads: int = Field(

@@ -1,22 +1,35 @@
-"""Dependencies as ``Annotated`` aliases: the investigation, the settings and who calls."""
+"""Dependencies as ``Annotated`` aliases (the investigation, the settings and who calls)
+and the checks routers share: path parameters, enums and caps derived from the core's
+limits (:mod:`linkage.investigate.limits`)."""
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, Security, status
+from fastapi import Depends, HTTPException, Path, Request, Security, status
 from fastapi.security import APIKeyHeader
 
 from api.config import Settings
 from api.security import KeyStore, Principal
-from linkage.investigate import Investigation
+from linkage.export import BANLIST_TEXT_FORMATS
+from linkage.investigate import CAMPAIGN_SORT_KEYS, ENTITY_TYPES, GRAPH_FORMATS, Investigation
 
 __all__ = [
     "API_KEY_HEADER",
+    "CAMPAIGN_ID",
+    "AccountId",
     "AdminDep",
+    "BanlistFormat",
+    "CampaignId",
+    "CampaignSort",
+    "EntityType",
+    "GraphFormat",
     "InvestigationDep",
     "PrincipalDep",
     "SettingsDep",
+    "check_graph",
+    "check_page",
     "get_investigation",
     "get_settings",
     "require_admin",
@@ -77,3 +90,42 @@ InvestigationDep = Annotated[Investigation, Depends(get_investigation)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 PrincipalDep = Annotated[Principal, Depends(require_key)]
 AdminDep = Annotated[Principal, Depends(require_admin)]
+
+
+CAMPAIGN_ID = Path(
+    min_length=1,
+    max_length=64,
+    pattern=r"^[A-Za-z0-9_.:-]+$",
+    description="A campaign id (`cmp_...`).",
+)
+CampaignId = Annotated[str, CAMPAIGN_ID]
+AccountId = Annotated[
+    str, Path(min_length=1, max_length=128, description="An account id as in the input data.")
+]
+
+EntityType = StrEnum("EntityType", {t: t for t in ENTITY_TYPES})  # type: ignore[misc]
+"""The entity types of the result store (``linkage.investigate.ENTITY_TYPES``)."""
+CampaignSort = StrEnum("CampaignSort", {k: k for k in CAMPAIGN_SORT_KEYS})  # type: ignore[misc]
+"""Campaign sort keys (``linkage.investigate.CAMPAIGN_SORT_KEYS``)."""
+GraphFormat = StrEnum("GraphFormat", {f: f for f in ("json", *GRAPH_FORMATS)})  # type: ignore[misc]
+"""A subgraph as JSON or a graph file (``linkage.investigate.GRAPH_FORMATS``)."""
+BanlistFormat = StrEnum("BanlistFormat", {f: f for f in BANLIST_TEXT_FORMATS})  # type: ignore[misc]
+"""Streamed ban list formats (``linkage.export.BANLIST_TEXT_FORMATS``)."""
+
+
+def check_page(limit: int, cap: int) -> None:
+    """422 when ``limit`` is above this server's page cap."""
+    if limit > cap:
+        raise HTTPException(422, detail=f"limit must be at most {cap} (this server's page cap)")
+
+
+def check_graph(max_nodes: int, max_edges: int, settings: Settings) -> None:
+    """422 when a graph request asks for more than this server's caps."""
+    if max_nodes > settings.max_graph_nodes:
+        raise HTTPException(
+            422, detail=f"max_nodes must be at most {settings.max_graph_nodes} on this server"
+        )
+    if max_edges > settings.max_graph_edges:
+        raise HTTPException(
+            422, detail=f"max_edges must be at most {settings.max_graph_edges} on this server"
+        )

@@ -468,7 +468,9 @@ def _print_ingest(data: dict[str, Any], data_dir: Path, out: Path) -> None:
     console.print(table)
     console.print(f"store: {data['store']}")
     if quarantined:
-        console.print(f"quarantined rows, with reasons: {out / 'quarantine'}")
+        from linkage.result import ResultDir
+
+        console.print(f"quarantined rows, with reasons: {ResultDir(out).quarantine_dir}")
 
 
 def _print_stages(stages: list[dict[str, Any]]) -> None:
@@ -479,9 +481,9 @@ def _print_stages(stages: list[dict[str, Any]]) -> None:
 
 
 def _print_campaigns(result_dir: Path, top: int = 10) -> None:
-    import pandas as pd
+    from linkage.result import ResultDir
 
-    campaigns = pd.read_parquet(result_dir / "campaigns.parquet").head(top)
+    campaigns = ResultDir.open(result_dir).read_campaigns().head(top)
     table = _table(
         f"top campaigns in {result_dir}",
         ("campaign", "accounts", "score", "requests", "strongest reasons"),

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from linkage import LinkageError
-from linkage.export import write_banlist
+from linkage.export import banlist_lines, write_banlist
 from linkage.ingest import open_store
 from linkage.investigate import (
     NotFoundError,
@@ -269,7 +269,7 @@ def test_banlist_lines_are_the_export_file(inv, result, tmp_path, fmt):
     path = tmp_path / f"ban.{fmt}"
     n = write_banlist(result, path)
     assert n == len(inv.banlist()) > 0
-    assert "".join(inv.banlist_lines(fmt, chunk=7)) == path.read_text()
+    assert "".join(banlist_lines(inv.banlist(), fmt, chunk=7)) == path.read_text()
 
 
 def test_graph_files_round_trip(inv, tables, tmp_path):

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from linkage.detect.persist import INDICATORS_PER_TYPE, MAX_EVIDENCE_PER_EDGE, RESULT_TABLES
+from linkage.result import INDICATORS_PER_TYPE, MAX_EVIDENCE_PER_EDGE, RESULT_TABLES
 from linkage.ingest import open_store
 from linkage.schema import ENTITY_LABELS, ENTITY_PARENTS, ENTITY_RELATIONSHIPS, load_schema
 

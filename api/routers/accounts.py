@@ -4,19 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Query, Response
 
-from api.deps import InvestigationDep, PrincipalDep, SettingsDep
+from api.deps import AccountId, InvestigationDep, PrincipalDep, SettingsDep, check_graph
 from api.models import AccountDetail, SubgraphPublic, json_response
-from api.routers.campaigns import _check_graph
+from linkage.investigate import MAX_EDGES_LIMIT, MAX_EVIDENCE, MAX_HOPS, MAX_NODES_LIMIT, MAX_PAGE
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/accounts", tags=["accounts"])
-
-AccountId = Annotated[
-    str, Path(min_length=1, max_length=128, description="An account id as in the input data.")
-]
 
 
 @router.get("/{account_id}", response_model=AccountDetail, summary="One account")
@@ -24,8 +20,8 @@ async def get_account(
     inv: InvestigationDep,
     _: PrincipalDep,
     account_id: AccountId,
-    max_links: Annotated[int, Query(ge=1, le=500, description="Linked accounts shown.")] = 50,
-    max_entities: Annotated[int, Query(ge=1, le=500, description="Entities shown.")] = 50,
+    max_links: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Linked accounts shown.")] = 50,
+    max_entities: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Entities shown.")] = 50,
 ) -> Response:
     """Campaign, score, reasons, the accounts it is linked to with the evidence behind
     each link ("why linked"), and the entities it used."""
@@ -44,16 +40,18 @@ async def get_neighborhood(
     settings: SettingsDep,
     _: PrincipalDep,
     account_id: AccountId,
-    hops: Annotated[int, Query(ge=1, le=2, description="1 or 2.")] = 1,
-    max_nodes: Annotated[int, Query(ge=1, le=5000, description="Node cap.")] = 200,
-    max_edges: Annotated[int, Query(ge=1, le=50000, description="LINKED edge cap.")] = 1000,
+    hops: Annotated[int, Query(ge=1, le=MAX_HOPS, description="1 or 2.")] = 1,
+    max_nodes: Annotated[int, Query(ge=1, le=MAX_NODES_LIMIT, description="Node cap.")] = 200,
+    max_edges: Annotated[
+        int, Query(ge=1, le=MAX_EDGES_LIMIT, description="LINKED edge cap.")
+    ] = 1000,
     evidence_per_edge: Annotated[
-        int, Query(ge=1, le=8, description="Strongest shared entities per LINKED edge.")
+        int, Query(ge=1, le=MAX_EVIDENCE, description="Strongest shared entities per LINKED edge.")
     ] = 1,
 ) -> Response:
     """The accounts within `hops` LINKED edges, bounded by `max_nodes` (nearest and
     most strongly linked first) and `max_edges` (heaviest first)."""
-    _check_graph(max_nodes, max_edges, settings.max_graph_nodes, settings.max_graph_edges)
+    check_graph(max_nodes, max_edges, settings)
     g = inv.neighbourhood(
         account_id,
         hops=hops,

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
-from api.deps import AdminDep, InvestigationDep
+from api.deps import AdminDep, BanlistFormat, InvestigationDep
+from linkage.export import banlist_lines
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/banlist", tags=["banlist"])
 
+_CSV = BanlistFormat("csv")
 MEDIA = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson"}
 
 
@@ -25,12 +27,13 @@ MEDIA = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson"}
 def get_banlist(
     inv: InvestigationDep,
     _: AdminDep,
-    format: Annotated[Literal["csv", "jsonl"], Query(description="csv or jsonl.")] = "csv",
+    format: Annotated[BanlistFormat, Query(description="csv or jsonl.")] = _CSV,
 ) -> StreamingResponse:
-    """One row per flagged account, strongest campaigns first: the same rows as
-    `linkage export banlist`. Needs the admin role."""
+    """One row per flagged account, strongest campaigns first: the same rows and bytes
+    as `linkage export banlist`. Needs the admin role."""
+    fmt = format.value
     return StreamingResponse(
-        inv.banlist_lines(format),
-        media_type=MEDIA[format],
-        headers={"Content-Disposition": f'attachment; filename="banlist.{format}"'},
+        banlist_lines(inv.banlist(), fmt),
+        media_type=MEDIA[fmt],
+        headers={"Content-Disposition": f'attachment; filename="banlist.{fmt}"'},
     )

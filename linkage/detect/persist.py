@@ -2,7 +2,8 @@
 
 Detection works on temp tables; this module turns them into the persistent
 ``graph_*``, ``campaign_daily`` and ``campaign_indicators`` tables that the
-service, the exports and the notebooks read (``docs/RESULT_STORE.md``).
+service, the exports and the notebooks read (``docs/RESULT_STORE.md``), and the
+evidence files derived from them. Names come from :mod:`linkage.result`.
 """
 
 from __future__ import annotations
@@ -12,52 +13,9 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from linkage.errors import LinkageError
-from linkage.ingest import STORE_FILE
+from linkage.result import INDICATORS_PER_TYPE, MAX_EVIDENCE_PER_EDGE, ResultDir
 
-__all__ = [
-    "INDICATORS_PER_TYPE",
-    "MAX_EVIDENCE_PER_EDGE",
-    "RESULT_FILES",
-    "RESULT_TABLES",
-    "check_result_dir",
-    "persist_graph",
-]
-
-MAX_EVIDENCE_PER_EDGE = 8
-"""Strongest shared entities kept per edge."""
-
-INDICATORS_PER_TYPE = 25
-"""Entities kept per campaign and entity type in ``campaign_indicators``."""
-
-RESULT_TABLES = (
-    "graph_accounts",
-    "graph_entities",
-    "graph_links",
-    "graph_edges",
-    "graph_evidence",
-    "graph_templates",
-    "graph_prompt_clusters",
-    "campaign_daily",
-    "campaign_indicators",
-)
-
-
-RESULT_FILES = ("accounts.parquet", "campaigns.parquet", STORE_FILE)
-"""Files every result directory of ``linkage detect`` has."""
-
-
-def check_result_dir(result_dir: str | Path) -> Path:
-    """``result_dir`` as a path; :class:`LinkageError` naming the missing file when it
-    is not a result directory of ``linkage detect``."""
-    result_dir = Path(result_dir)
-    for name in RESULT_FILES:
-        if not (result_dir / name).is_file():
-            raise LinkageError(
-                f"{result_dir} is not a result directory: {name} is missing "
-                "(run `linkage detect DATA --out RESULT` first)"
-            )
-    return result_dir
+__all__ = ["persist_graph", "write_evidence_files"]
 
 
 def persist_graph(con: duckdb.DuckDBPyConnection, accounts: pa.Table) -> None:
@@ -196,3 +154,27 @@ def _campaigns(con: duckdb.DuckDBPyConnection) -> None:
         """,
         [INDICATORS_PER_TYPE],
     )
+
+
+def write_evidence_files(con: duckdb.DuckDBPyConnection, result: ResultDir) -> None:
+    """``edges.parquet`` and ``evidence.parquet`` from the graph tables (after
+    :func:`persist_graph`), sorted on integer ids: ``aid`` follows ``account_id`` and
+    ``eid`` follows ``(entity_type, entity)``, so the order is that of the names."""
+    con.execute(f"""
+        COPY (SELECT a.account_id AS src, b.account_id AS dst, e.weight, e.n_entities, e.signals
+              FROM graph_edges e JOIN acct a ON a.aid = e.src JOIN acct b ON b.aid = e.dst
+              ORDER BY e.src, e.dst)
+        TO '{_sql_path(result.edges_path)}' (FORMAT parquet)
+    """)
+    con.execute(f"""
+        COPY (SELECT a.account_id AS src, b.account_id AS dst, g.entity_type, g.entity, v.weight
+              FROM graph_evidence v JOIN graph_entities g USING (eid)
+              JOIN acct a ON a.aid = v.src JOIN acct b ON b.aid = v.dst
+              ORDER BY v.src, v.dst, v.weight DESC, v.eid)
+        TO '{_sql_path(result.evidence_path)}' (FORMAT parquet)
+    """)
+
+
+def _sql_path(path: Path) -> str:
+    """A file path as the body of a SQL string literal (COPY takes no parameters)."""
+    return str(path).replace("'", "''")

@@ -9,7 +9,6 @@ peak memory, saved in ``detect_summary.json``.
 
 from __future__ import annotations
 
-import json
 import resource
 import time
 from collections.abc import Callable
@@ -21,15 +20,15 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from linkage.detect.leiden import leiden
-from linkage.detect.persist import persist_graph
+from linkage.detect.persist import persist_graph, write_evidence_files
 from linkage.graph import annotate_ip_kinds, build_events, build_templates, project_pairs
 from linkage.graph.clusters import build_prompt_clusters
-from linkage.ingest import STORE_FILE, ingest, open_store
+from linkage.ingest import ingest, open_store
 from linkage.ingest.store import limit_memory
 from linkage.progress import ProgressFn
+from linkage.result import ResultDir
 from linkage.score import account_features, community_features, score_accounts, score_campaigns
 from linkage.settings import DetectSettings
 
@@ -99,13 +98,16 @@ def detect(
     s = settings or DetectSettings()
     out = Path(out_dir)
     stages = _Stages(progress)
+    ResultDir(out).mark_incomplete()  # readers refuse the directory until detect finishes
     stages.run("ingest", lambda: ingest(Path(data_dir), out, progress=progress))
-    con = open_store(out / STORE_FILE, read_only=False)
+    con = open_store(ResultDir(out).store_path, read_only=False)
     limit_memory(con, s.memory_limit_gb)
     try:
-        return _detect(con, out, s, stages)
+        result = _detect(con, out, s, stages)
     finally:
         con.close()
+    ResultDir(out).mark_complete()  # last, once the store is closed
+    return result
 
 
 def _detect(
@@ -153,13 +155,8 @@ def _detect(
     )
     stages.run("graph store", lambda: _write_graph(con, out, accounts))
     result.stages = stages.records
-    (out / "detect_summary.json").write_text(json.dumps(result.to_dict(), indent=2) + "\n")
+    ResultDir(out).write_detect_summary(result.to_dict())
     return result
-
-
-def _sql_path(path: Path) -> str:
-    """A file path as the body of a SQL string literal (COPY takes no parameters)."""
-    return str(path).replace("'", "''")
 
 
 def _inside_weight(n: int, edges: dict[str, np.ndarray], membership: np.ndarray) -> np.ndarray:
@@ -203,7 +200,7 @@ def _write(
             "flagged": pa.array(flagged),
         }
     )
-    pq.write_table(accounts, out / "accounts.parquet")
+    ResultDir(out).write_accounts(accounts)
     campaigns = pa.table(
         {
             "campaign_id": pa.array(reported.campaign_id, pa.string()),
@@ -219,29 +216,13 @@ def _write(
             "request_count": pa.array(reported.request_count.astype("int64")),
         }
     ).sort_by([("score", "descending"), ("campaign_id", "ascending")])
-    pq.write_table(campaigns, out / "campaigns.parquet")
-    s.save(out / "settings.json")
+    ResultDir(out).write_campaigns(campaigns)
+    ResultDir(out).write_settings(s)
     result = DetectionResult(out, len(feats), len(reported), int(flagged.sum()), n_edges)
     return result, accounts
 
 
 def _write_graph(con: duckdb.DuckDBPyConnection, out: Path, accounts: pa.Table) -> None:
-    """The investigation tables in the store, and the evidence files derived from them.
-
-    The files are sorted on integer ids: ``aid`` follows ``account_id`` and ``eid``
-    follows ``(entity_type, entity)``, so the order is that of the names.
-    """
+    """The investigation tables in the store, and the evidence files derived from them."""
     persist_graph(con, accounts)
-    con.execute(f"""
-        COPY (SELECT a.account_id AS src, b.account_id AS dst, e.weight, e.n_entities, e.signals
-              FROM graph_edges e JOIN acct a ON a.aid = e.src JOIN acct b ON b.aid = e.dst
-              ORDER BY e.src, e.dst)
-        TO '{_sql_path(out / "edges.parquet")}' (FORMAT parquet)
-    """)
-    con.execute(f"""
-        COPY (SELECT a.account_id AS src, b.account_id AS dst, g.entity_type, g.entity, v.weight
-              FROM graph_evidence v JOIN graph_entities g USING (eid)
-              JOIN acct a ON a.aid = v.src JOIN acct b ON b.aid = v.dst
-              ORDER BY v.src, v.dst, v.weight DESC, v.eid)
-        TO '{_sql_path(out / "evidence.parquet")}' (FORMAT parquet)
-    """)
+    write_evidence_files(con, ResultDir(out))

@@ -15,6 +15,7 @@ from linkage.evaluate.metrics import adjusted_rand_index, average_precision, pre
 from linkage.graph import annotate_ip_kinds, build_events, build_templates, project_pairs
 from linkage.ingest import STORE_FILE, open_store
 from linkage.ingest.store import limit_memory
+from linkage.result import ResultDir
 from linkage.settings import DetectSettings
 
 __all__ = ["evaluate", "read_labels"]
@@ -68,8 +69,8 @@ def evaluate(
     """Account-level precision, recall, F1 and average precision, campaign-level
     ARI, for the engine and (on the same data, same run) the baselines."""
     result_dir = Path(result_dir)
-    accounts = pd.read_parquet(result_dir / "accounts.parquet")
-    settings = DetectSettings.load(result_dir / "settings.json")
+    accounts = ResultDir.open(result_dir).read_accounts()
+    settings = ResultDir(result_dir).settings()
     truth = read_labels(labels)
     df = accounts.merge(truth, on="account_id", how="left", suffixes=("", "_true"))
     unknown = len(set(truth.account_id) - set(accounts.account_id))

@@ -1,9 +1,14 @@
-"""Exports for enforcement and sharing."""
+"""Exports for enforcement and sharing: the ban list, STIX 2.1, graph files, Neo4j.
+
+Reads results through :mod:`linkage.investigate` and :mod:`linkage.result`; nothing
+below ``export`` imports it."""
 
 from linkage.export.banlist import (
     BANLIST_COLUMNS,
+    BANLIST_TEXT_FORMATS,
     BanlistExport,
     banlist,
+    banlist_lines,
     diff_banlists,
     export_banlist,
     read_banlist,
@@ -12,8 +17,10 @@ from linkage.export.banlist import (
 
 __all__ = [
     "BANLIST_COLUMNS",
+    "BANLIST_TEXT_FORMATS",
     "BanlistExport",
     "banlist",
+    "banlist_lines",
     "diff_banlists",
     "export_banlist",
     "read_banlist",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,16 +14,19 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from linkage.detect.persist import check_result_dir
+from linkage._version import __version__
 from linkage.errors import LinkageError
 from linkage.export.atomic import atomic_path, atomic_write_text, sha256_file
-from linkage.ingest import STORE_FILE, open_store
+from linkage.investigate import BANLIST_COLUMNS, banlist_rows
+from linkage.result import ResultDir, iso_utc
 
 __all__ = [
     "BANLIST_COLUMNS",
+    "BANLIST_TEXT_FORMATS",
     "DIFF_COLUMNS",
     "BanlistExport",
     "banlist",
+    "banlist_lines",
     "banlist_sidecars",
     "diff_banlists",
     "export_banlist",
@@ -30,16 +34,9 @@ __all__ = [
     "write_banlist",
 ]
 
-BANLIST_COLUMNS = (
-    "account_id",
-    "campaign_id",
-    "score",
-    "reasons",
-    "first_seen",
-    "last_seen",
-    "request_count",
-)
 FORMATS = (".csv", ".jsonl", ".parquet")
+BANLIST_TEXT_FORMATS = ("csv", "jsonl")
+"""Text formats of :func:`banlist_lines` (the streamed ban list)."""
 DIFF_KEYS = ("account_id", "campaign_id", "score", "reasons")
 """The columns a diff compares (a previous ban list must have them)."""
 DIFF_COLUMNS = (
@@ -58,30 +55,7 @@ DIFF_COLUMNS = (
 def banlist(result_dir: str | Path) -> pd.DataFrame:
     """Flagged accounts with their campaign's reasons and their own activity, sorted by
     campaign score then account score, descending (ties by account id)."""
-    result_dir = check_result_dir(result_dir)
-    accounts = pd.read_parquet(result_dir / "accounts.parquet")
-    flagged = accounts[accounts.flagged]
-    campaigns = pd.read_parquet(result_dir / "campaigns.parquet").rename(
-        columns={"score": "campaign_score"}
-    )
-    con = open_store(result_dir / STORE_FILE, read_only=True)
-    try:
-        con.register("flagged_ids", flagged[["account_id"]])
-        activity = con.execute("""
-            SELECT r.account_id, min(r.ts) AS first_seen, max(r.ts) AS last_seen,
-                   count(*) AS request_count
-            FROM requests r SEMI JOIN flagged_ids f ON f.account_id = r.account_id
-            GROUP BY r.account_id
-        """).df()
-    finally:
-        con.close()
-    rows = flagged.merge(campaigns[["campaign_id", "campaign_score", "reasons"]], on="campaign_id")
-    rows = rows.merge(activity, on="account_id", how="left")
-    rows["request_count"] = rows.request_count.fillna(0).astype("int64")
-    rows = rows.sort_values(
-        ["campaign_score", "score", "account_id"], ascending=[False, False, True]
-    )
-    return rows[list(BANLIST_COLUMNS)].reset_index(drop=True)
+    return banlist_rows(ResultDir.open(result_dir))
 
 
 @dataclass(frozen=True)
@@ -136,9 +110,9 @@ def export_banlist(
     written atomically: a crash never leaves a half-written or mixed file."""
     path = Path(path)
     _check_format(path)
-    result_dir = Path(result_dir)
-    rows = banlist(result_dir)  # checks the result directory first
-    settings = _read_settings(result_dir)
+    result = ResultDir.open(result_dir)
+    rows = banlist_rows(result)
+    settings = result.settings_json()
     previous = read_banlist(since) if since is not None else None
     previous_sha = sha256_file(since) if since is not None else None
     manifest_path, diff_path = banlist_sidecars(path)
@@ -152,13 +126,13 @@ def export_banlist(
     _write_rows(rows, path)
     manifest = {
         "kind": "linkage ban list",
-        "linkage_version": _version(),
+        "linkage_version": __version__,
         "file": path.name,
         "format": path.suffix.lstrip("."),
         "rows": len(rows),
         "sha256": sha256_file(path),
         "created_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "result_dir": str(result_dir.resolve()),
+        "result_dir": str(result.path.resolve()),
         "flag_threshold": settings.get("flag_threshold"),
         "report_threshold": settings.get("report_threshold"),
         "settings": settings,
@@ -245,46 +219,56 @@ def diff_banlists(previous: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame
     return out[list(DIFF_COLUMNS)].reset_index(drop=True)
 
 
-def _write_rows(rows: pd.DataFrame, path: Path) -> None:
-    """Write a ban list or diff frame atomically in the format of ``path``'s extension."""
+def banlist_lines(rows: pd.DataFrame, fmt: str = "csv", chunk: int = 1000) -> Iterator[str]:
+    """Yield a ban list or diff frame as CSV or JSONL text, ``chunk`` rows at a time:
+    the one serializer of the files ``linkage export banlist`` writes and of the
+    service's streamed ``/banlist``. ``reasons`` columns are ``; ``-joined in CSV,
+    timestamps ISO text in UTC, missing values empty (CSV) or ``null`` (JSONL)."""
+    if fmt not in BANLIST_TEXT_FORMATS:
+        raise LinkageError(
+            f"ban list format must be one of {', '.join(BANLIST_TEXT_FORMATS)}, got {fmt!r}"
+        )
+    if chunk < 1:
+        raise LinkageError(f"chunk must be at least 1, got {chunk}")
     list_cols = [c for c in rows.columns if c.endswith("reasons")]
     time_cols = [c for c in rows.columns if c in ("first_seen", "last_seen")]
+    if fmt == "csv":
+        text = rows.assign(
+            **{c: rows[c].map(_join) for c in list_cols},
+            **{c: rows[c].map(iso_utc) for c in time_cols},
+        )
+        yield text.iloc[:0].to_csv(index=False)
+        for start in range(0, len(text), chunk):
+            yield text.iloc[start : start + chunk].to_csv(index=False, header=False)
+        return
+    for start in range(0, len(rows), chunk):
+        out = []
+        for rec in rows.iloc[start : start + chunk].to_dict(orient="records"):
+            for c in list_cols:
+                rec[c] = None if _isna(rec[c]) else list(rec[c])
+            for c in time_cols:
+                rec[c] = iso_utc(rec[c])
+            for k, v in rec.items():
+                if _isna(v):
+                    rec[k] = None
+            out.append(json.dumps(rec) + "\n")
+        yield "".join(out)
+
+
+def _write_rows(rows: pd.DataFrame, path: Path) -> None:
+    """Write a ban list or diff frame atomically in the format of ``path``'s extension."""
     with atomic_path(path) as tmp:
         if path.suffix == ".parquet":
             pq.write_table(pa.Table.from_pandas(rows, preserve_index=False), tmp)
-        elif path.suffix == ".csv":
-            text = rows.assign(
-                **{c: rows[c].map(_join) for c in list_cols},
-                **{c: rows[c].map(_iso) for c in time_cols},
-            )
-            text.to_csv(tmp, index=False)
-        else:
-            with tmp.open("w", encoding="utf-8") as fh:
-                for rec in rows.to_dict(orient="records"):
-                    for c in list_cols:
-                        rec[c] = None if _isna(rec[c]) else list(rec[c])
-                    for c in time_cols:
-                        rec[c] = _iso(rec[c])
-                    for k, v in rec.items():
-                        if _isna(v):
-                            rec[k] = None
-                    fh.write(json.dumps(rec) + "\n")
+            return
+        with tmp.open("w", encoding="utf-8", newline="") as fh:
+            for text in banlist_lines(rows, path.suffix.lstrip("."), chunk=10_000):
+                fh.write(text)
 
 
 def _check_format(path: Path) -> None:
     if path.suffix not in FORMATS:
         raise LinkageError(f"{path}: ban list format must be one of {', '.join(FORMATS)}")
-
-
-def _read_settings(result_dir: Path) -> dict[str, Any]:
-    path = result_dir / "settings.json"
-    try:
-        settings: dict[str, Any] = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise LinkageError(
-            f"{path}: cannot read the detection settings ({exc}); run `linkage detect` first"
-        ) from exc
-    return settings
 
 
 def _reasons_list(value: object) -> list[str]:
@@ -307,15 +291,3 @@ def _isna(value: object) -> bool:
     if isinstance(value, (list, tuple, np.ndarray)):
         return False
     return bool(pd.isna(value))  # type: ignore[call-overload]
-
-
-def _version() -> str:
-    from linkage import __version__
-
-    return __version__
-
-
-def _iso(ts: object) -> str | None:
-    if ts is None or pd.isna(ts):  # type: ignore[arg-type]
-        return None
-    return pd.Timestamp(ts).tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%S.%fZ")

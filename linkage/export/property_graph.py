@@ -17,18 +17,14 @@ from typing import Any
 
 import pyarrow as pa
 
-from linkage.detect.persist import RESULT_TABLES
 from linkage.errors import LinkageError
-from linkage.export.result import open_result_store
+from linkage.result import GRAPH_TABLES, ResultDir, iso_utc_sql
 from linkage.schema import ENTITY_LABELS, ENTITY_PARENTS, ENTITY_RELATIONSHIPS, load_schema
 
 __all__ = ["ARRAY_DELIMITER", "GRAPH_TABLES", "NodeSet", "RelationshipSet", "ResultGraph"]
 
 ARRAY_DELIMITER = "|"
 """Between list elements in CSV files (``neo4j-admin ... --array-delimiter='|'``)."""
-
-GRAPH_TABLES = tuple(t for t in RESULT_TABLES if t.startswith("graph_"))
-"""The result store's property-graph tables (``docs/RESULT_STORE.md``)."""
 
 _VERSION = "CASE WHEN contains(e.entity, ':') THEN 6 ELSE 4 END"
 # schema property -> SQL expression over graph_entities e (p: its parent entity)
@@ -94,9 +90,9 @@ class ResultGraph:
     def __init__(self, result_dir: str | Path) -> None:
         self.result_dir = Path(result_dir)
         self.schema = load_schema()
-        self._con = open_result_store(self.result_dir, GRAPH_TABLES)
-        path = str((self.result_dir / "campaigns.parquet").resolve()).replace("'", "''")
-        self._campaigns = f"read_parquet('{path}')"
+        result = ResultDir.open(self.result_dir)
+        self._con = result.connect(GRAPH_TABLES)
+        self._campaigns = result.campaigns_sql()
         self.nodes = self._node_sets()
         self.relationships = self._relationship_sets()
 
@@ -283,7 +279,7 @@ def _csv_value(column: str, prop_type: str) -> str:
     """SQL that renders one column as ``neo4j-admin import`` text."""
     col = f'"{column}"'
     if prop_type == "datetime":
-        return f"strftime({col}, '%Y-%m-%dT%H:%M:%S.%fZ')"
+        return iso_utc_sql(col)
     if prop_type == "list<string>":
         return f"array_to_string({col}, '{ARRAY_DELIMITER}')"
     return col

@@ -43,7 +43,7 @@ import stix2
 
 from linkage.errors import LinkageError
 from linkage.export.atomic import atomic_write_text
-from linkage.export.result import open_result_store
+from linkage.result import ResultDir
 
 __all__ = ["TLP_LEVELS", "StixExport", "stix_bundle", "write_stix"]
 
@@ -122,73 +122,100 @@ def stix_bundle(
     objects: list[Any] = [marking, identity]
     for c in campaigns.itertuples():
         cid = str(c.campaign_id)
-        camp = stix2.Campaign(
-            id=_id("campaign", producer, cid),
-            name=f"linkage campaign {cid}",
-            description=_campaign_description(c),
-            first_seen=_ts(c.first_seen),
-            last_seen=_ts(c.last_seen),
-            confidence=_confidence(c.score),
-            objective="Coordinated accounts abusing an AI API platform",
-            **common,
-        )
+        camp = _campaign(c, producer, common)
         objects.append(camp)
-        for ind in indicators[indicators.campaign_id == cid].itertuples():
-            pattern = _pattern(str(ind.entity_type), str(ind.entity))
-            exclusive = int(ind.outside_accounts) == 0
-            indicator = stix2.Indicator(
-                id=_id("indicator", producer, cid, pattern),
-                name=f"{_LABELS[str(ind.entity_type)]} {ind.entity}",
-                description=(
-                    f"Used by {ind.members} of the campaign's {c.size} accounts "
-                    f"({ind.member_share:.0%}) and by {ind.outside_accounts} other accounts."
-                    + (f" IP intelligence: {ind.kind}." if isinstance(ind.kind, str) else "")
-                ),
-                indicator_types=["malicious-activity" if exclusive else "anomalous-activity"],
-                pattern=pattern,
-                pattern_type="stix",
-                valid_from=_ts(ind.first_seen),
-                confidence=_confidence(
-                    float(c.score)
-                    * int(ind.members)
-                    / (int(ind.members) + int(ind.outside_accounts))
-                ),
-                **common,
-            )
-            objects.append(indicator)
-            objects.append(_relationship(indicator.id, "indicates", camp.id, producer, common))
+        objects += _indicators(
+            c, camp.id, indicators[indicators.campaign_id == cid], producer, common
+        )
         tpl = templates[templates.campaign_id == cid]
         if len(tpl):
-            objects.append(
-                stix2.Note(
-                    id=_id("note", producer, cid, "templates"),
-                    abstract=f"Prompt templates of campaign {cid}",
-                    content="\n".join(
-                        f"- {t.skeleton} (used by {t.members} members, {t.outside_accounts} "
-                        "other accounts)"
-                        for t in tpl.itertuples()
-                    ),
-                    object_refs=[camp.id],
-                    **common,
-                )
-            )
+            objects.append(_templates_note(cid, camp.id, tpl, producer, common))
         if include_accounts:
-            for m in members[members.campaign_id == cid].itertuples():
-                account = stix2.UserAccount(
-                    user_id=str(m.account_id), object_marking_refs=[marking.id]
-                )
-                objects.append(account)
-                objects.append(
-                    _relationship(
-                        account.id,
-                        "related-to",
-                        camp.id,
-                        producer,
-                        common,
-                        description=f"Member of the campaign (account score {m.score:.3f}).",
-                    )
-                )
+            objects += _accounts(camp.id, members[members.campaign_id == cid], producer, common)
     return stix2.Bundle(objects=objects, id=_id("bundle", *sorted(o.id for o in objects)))
+
+
+def _campaign(c: Any, producer: str, common: dict[str, Any]) -> stix2.Campaign:
+    cid = str(c.campaign_id)
+    return stix2.Campaign(
+        id=_id("campaign", producer, cid),
+        name=f"linkage campaign {cid}",
+        description=_campaign_description(c),
+        first_seen=_ts(c.first_seen),
+        last_seen=_ts(c.last_seen),
+        confidence=_confidence(c.score),
+        objective="Coordinated accounts abusing an AI API platform",
+        **common,
+    )
+
+
+def _indicators(
+    c: Any, camp_id: str, indicators: pd.DataFrame, producer: str, common: dict[str, Any]
+) -> list[Any]:
+    """An ``indicator`` per shared entity of campaign ``c``, each ``indicates`` it."""
+    cid = str(c.campaign_id)
+    objects: list[Any] = []
+    for ind in indicators.itertuples():
+        pattern = _pattern(str(ind.entity_type), str(ind.entity))
+        exclusive = int(ind.outside_accounts) == 0
+        indicator = stix2.Indicator(
+            id=_id("indicator", producer, cid, pattern),
+            name=f"{_LABELS[str(ind.entity_type)]} {ind.entity}",
+            description=(
+                f"Used by {ind.members} of the campaign's {c.size} accounts "
+                f"({ind.member_share:.0%}) and by {ind.outside_accounts} other accounts."
+                + (f" IP intelligence: {ind.kind}." if isinstance(ind.kind, str) else "")
+            ),
+            indicator_types=["malicious-activity" if exclusive else "anomalous-activity"],
+            pattern=pattern,
+            pattern_type="stix",
+            valid_from=_ts(ind.first_seen),
+            confidence=_confidence(
+                float(c.score) * int(ind.members) / (int(ind.members) + int(ind.outside_accounts))
+            ),
+            **common,
+        )
+        objects.append(indicator)
+        objects.append(_relationship(indicator.id, "indicates", camp_id, producer, common))
+    return objects
+
+
+def _templates_note(
+    cid: str, camp_id: str, tpl: pd.DataFrame, producer: str, common: dict[str, Any]
+) -> stix2.Note:
+    return stix2.Note(
+        id=_id("note", producer, cid, "templates"),
+        abstract=f"Prompt templates of campaign {cid}",
+        content="\n".join(
+            f"- {t.skeleton} (used by {t.members} members, {t.outside_accounts} other accounts)"
+            for t in tpl.itertuples()
+        ),
+        object_refs=[camp_id],
+        **common,
+    )
+
+
+def _accounts(
+    camp_id: str, members: pd.DataFrame, producer: str, common: dict[str, Any]
+) -> list[Any]:
+    """A ``user-account`` per flagged member, ``related-to`` the campaign."""
+    objects: list[Any] = []
+    for m in members.itertuples():
+        account = stix2.UserAccount(
+            user_id=str(m.account_id), object_marking_refs=common["object_marking_refs"]
+        )
+        objects.append(account)
+        objects.append(
+            _relationship(
+                account.id,
+                "related-to",
+                camp_id,
+                producer,
+                common,
+                description=f"Member of the campaign (account score {m.score:.3f}).",
+            )
+        )
+    return objects
 
 
 def write_stix(
@@ -228,11 +255,10 @@ def write_stix(
 def _load(
     result_dir: Path, campaign: str | None, min_score: float | None, include_accounts: bool
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame, Any]:
-    con = open_result_store(
-        result_dir, ("campaign_indicators", "graph_entities", "graph_templates")
-    )
+    result = ResultDir.open(result_dir)
+    con = result.connect(("campaign_indicators", "graph_entities", "graph_templates"))
     try:
-        campaigns = pd.read_parquet(result_dir / "campaigns.parquet")
+        campaigns = result.read_campaigns()
         if campaign is not None:
             if campaign not in set(campaigns.campaign_id):
                 raise LinkageError(

@@ -25,9 +25,10 @@ from linkage.contract import CONTRACT_VERSION, FORMATS, INPUT_TABLES
 from linkage.errors import ContractError
 from linkage.ingest.quarantine import QuarantineWriter, render_records
 from linkage.ingest.readers import BadRow, TableReader, open_reader
-from linkage.ingest.store import STORE_FILE, STORE_VERSION, create_store, insert_arrow
+from linkage.ingest.store import STORE_VERSION, create_store, insert_arrow
 from linkage.ingest.summary import IngestSummary, TableSummary
 from linkage.ingest.validate import Context, validate_batch
+from linkage.result import INGEST_SUMMARY_FILE, QUARANTINE_DIR, STORE_FILE, ResultDir
 
 __all__ = ["INGEST_ORDER", "Progress", "find_tables", "ingest"]
 
@@ -36,8 +37,6 @@ log = logging.getLogger(__name__)
 INGEST_ORDER: tuple[str, ...] = ("accounts", "ip_intel", "requests", "payments", "identifiers")
 """Tables ingested, in order (accounts first; ``labels`` is never ingested)."""
 
-SUMMARY_FILE = "ingest_summary.json"
-QUARANTINE_DIR = "quarantine"
 _TMP_DIR = ".ingest-tmp"
 
 Progress = Callable[[str, int, int], None]
@@ -165,6 +164,7 @@ def ingest(
     readers = _open_readers(find_tables(data_dir), batch_rows)
 
     out_dir.mkdir(parents=True, exist_ok=True)
+    ResultDir(out_dir).mark_incomplete()  # a new store: an older result is no longer whole
     tmp = out_dir / _TMP_DIR
     if tmp.exists():
         shutil.rmtree(tmp)
@@ -199,7 +199,7 @@ def ingest(
             wal.unlink()
         _replace(tmp / STORE_FILE, store_path)
         _replace(quarantine_dir, out_dir / QUARANTINE_DIR)
-        with open(out_dir / SUMMARY_FILE, "w", encoding="utf-8") as fh:
+        with open(out_dir / INGEST_SUMMARY_FILE, "w", encoding="utf-8") as fh:
             json.dump(summary.to_dict(), fh, indent=2)
             fh.write("\n")
     finally:

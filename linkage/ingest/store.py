@@ -17,6 +17,8 @@ import duckdb
 import pyarrow as pa
 
 from linkage.errors import LinkageError
+from linkage.result.connect import configure
+from linkage.result.layout import STORE_FILE
 
 __all__ = [
     "STORE_FILE",
@@ -31,7 +33,6 @@ __all__ = [
     "open_store",
 ]
 
-STORE_FILE = "linkage.duckdb"
 STORE_VERSION = 2
 
 _TS = pa.timestamp("us", tz="UTC")
@@ -121,15 +122,6 @@ def arrow_schema(table: str) -> pa.Schema:
     return pa.schema([pa.field(c.name, c.arrow, c.nullable) for c in STORE_TABLES[table]])
 
 
-def _configure(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
-    con.execute("SET TimeZone='UTC'")
-    # Stages report their own progress. Inside Jupyter the bar is already off, and DuckDB
-    # refuses to change the setting there at all unless ipywidgets is installed.
-    if con.execute("SELECT current_setting('enable_progress_bar')").fetchall() != [(False,)]:
-        con.execute("SET enable_progress_bar = false")
-    return con
-
-
 def limit_memory(con: duckdb.DuckDBPyConnection, gigabytes: float) -> None:
     """Cap DuckDB's working memory (it spills to disk beyond it) for heavy graph work."""
     con.execute(f"SET memory_limit = '{float(gigabytes)}GB'")
@@ -141,7 +133,7 @@ def create_store(path: Path) -> duckdb.DuckDBPyConnection:
     path = Path(path)
     if path.exists():
         raise LinkageError(f"store {path} already exists; remove it first")
-    con = _configure(duckdb.connect(str(path)))
+    con = configure(duckdb.connect(str(path)))
     for table in STORE_TABLES:
         con.execute(ddl(table))
     return con
@@ -158,7 +150,7 @@ def open_store(path: Path, read_only: bool = True) -> duckdb.DuckDBPyConnection:
         path = path / STORE_FILE
     if not path.is_file():
         raise LinkageError(f"no store at {path}; run ingest on the data directory first")
-    return _configure(duckdb.connect(str(path), read_only=read_only))
+    return configure(duckdb.connect(str(path), read_only=read_only))
 
 
 def insert_arrow(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table) -> None:

@@ -137,6 +137,59 @@ class Adjacency:
 
 def load_adjacency(cur: duckdb.DuckDBPyConnection) -> Adjacency:
     """Read ``graph_edges`` (and the layout of ``graph_evidence``) into memory."""
+    acc, campaigns, statuses = _load_accounts(cur)
+    n = len(acc["aid"])
+    e, signal_values = _load_edges(cur)
+    sig_codes = np.asarray(e["signals"], dtype=np.int32)
+    sig_codes[sig_codes < 0] = len(signal_values)  # no signals: the empty set appended below
+    sig_values = [*signal_values, ""]
+    rid = np.arange(len(e["src"]), dtype=np.int64)  # an edge's id: its position here
+    src = np.asarray(e["src"], dtype=np.int64)
+    dst = np.asarray(e["dst"], dtype=np.int64)
+    w = np.asarray(e["weight"], dtype=np.float64)
+    frm = np.concatenate([src, dst])
+    order = np.argsort(frm, kind="stable")
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(frm, minlength=n), out=indptr[1:])
+    nbr = np.concatenate([dst, src])[order].astype(np.int32)
+    weights = np.concatenate([w, w])[order]
+    edge = np.concatenate([rid, rid])[order]
+    layout = _evidence_layout(cur, n, src, dst)
+    ev_lo, ev_n, ev_eid, ev_w = layout if layout is not None else (None, None, None, None)
+    entities = _load_entities(cur)
+    return Adjacency(
+        n,
+        indptr,
+        nbr,
+        weights,
+        edge,
+        ev_lo,
+        ev_n,
+        ev_eid,
+        ev_w,
+        edge_src=src.astype(np.int32),
+        edge_dst=dst.astype(np.int32),
+        edge_w=w,
+        edge_n=np.asarray(e["n_entities"], dtype=np.int32),
+        edge_signals=sig_codes.astype(np.int32),
+        signal_sets=[v.split(",") if v else [] for v in sig_values],
+        account_ids=np.asarray(acc["account_id"], dtype=object),
+        campaign_code=np.asarray(acc["campaign_code"], dtype=np.int32),
+        campaigns=campaigns,
+        score=np.ma.filled(np.ma.asarray(acc["score"], dtype=np.float64), np.nan),
+        flagged=np.asarray(acc["flagged"], dtype=bool),
+        status_code=np.asarray(acc["status_code"], dtype=np.int32),
+        statuses=statuses,
+        entities=entities.drop(["eid"]).combine_chunks(),
+        link_lo=_link_layout(cur, entities),
+    )
+
+
+def _load_accounts(
+    cur: duckdb.DuckDBPyConnection,
+) -> tuple[dict[str, np.ndarray], list[str], list[str]]:
+    """``graph_accounts`` as arrays with campaign and status codes, and the code tables;
+    :class:`LinkageError` unless accounts are numbered densely in id order."""
     campaigns = _distinct(cur, "campaign_id", "graph_accounts")
     statuses = _distinct(cur, "status", "graph_accounts")
     acc = cur.execute(
@@ -160,6 +213,11 @@ def load_adjacency(cur: duckdb.DuckDBPyConnection) -> Adjacency:
             "graph_accounts must number accounts densely in account_id order "
             "(docs/RESULT_STORE.md); run `linkage detect` again"
         )
+    return acc, campaigns, statuses
+
+
+def _load_edges(cur: duckdb.DuckDBPyConnection) -> tuple[dict[str, np.ndarray], list[str]]:
+    """``graph_edges`` as arrays with each edge's signal set as a code, and the codes."""
     signal_values = _distinct(cur, "array_to_string(signals, ',')", "graph_edges")
     e = cur.execute(
         """
@@ -171,54 +229,18 @@ def load_adjacency(cur: duckdb.DuckDBPyConnection) -> Adjacency:
         """,
         [signal_values, signal_values],
     ).fetchnumpy()
-    sig_codes = np.asarray(e["signals"], dtype=np.int32)
-    sig_codes[sig_codes < 0] = len(signal_values)  # no signals: the empty set appended below
-    sig_values = [*signal_values, ""]
-    rid = np.arange(len(e["src"]), dtype=np.int64)  # an edge's id: its position here
-    src = np.asarray(e["src"], dtype=np.int64)
-    dst = np.asarray(e["dst"], dtype=np.int64)
-    w = np.asarray(e["weight"], dtype=np.float64)
-    frm = np.concatenate([src, dst])
-    order = np.argsort(frm, kind="stable")
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(frm, minlength=n), out=indptr[1:])
-    nbr = np.concatenate([dst, src])[order].astype(np.int32)
-    weights = np.concatenate([w, w])[order]
-    edge = np.concatenate([rid, rid])[order]
-    layout = _evidence_layout(cur, n, src, dst)
-    ev_lo, ev_n, ev_eid, ev_w = layout if layout is not None else (None, None, None, None)
+    return e, signal_values
+
+
+def _load_entities(cur: duckdb.DuckDBPyConnection) -> pa.Table:
+    """``graph_entities`` in memory (Arrow), checked to be numbered densely."""
     entities: pa.Table = cur.sql(
         "SELECT eid, entity_type, entity, accounts, weight, kind FROM graph_entities ORDER BY eid"
     ).to_arrow_table()
     eid_col = entities.column("eid").to_numpy()
     if len(eid_col) and not np.array_equal(eid_col, np.arange(len(eid_col))):
         raise LinkageError("graph_entities.eid is not dense 0..n-1; run `linkage detect` again")
-    return Adjacency(
-        n,
-        indptr,
-        nbr,
-        weights,
-        edge,
-        ev_lo,
-        ev_n,
-        ev_eid,
-        ev_w,
-        edge_src=src.astype(np.int32),
-        edge_dst=dst.astype(np.int32),
-        edge_w=w,
-        edge_n=np.asarray(e["n_entities"], dtype=np.int32),
-        edge_signals=sig_codes.astype(np.int32),
-        signal_sets=[v.split(",") if v else [] for v in sig_values],
-        account_ids=ids,
-        campaign_code=np.asarray(acc["campaign_code"], dtype=np.int32),
-        campaigns=campaigns,
-        score=np.ma.filled(np.ma.asarray(acc["score"], dtype=np.float64), np.nan),
-        flagged=np.asarray(acc["flagged"], dtype=bool),
-        status_code=np.asarray(acc["status_code"], dtype=np.int32),
-        statuses=statuses,
-        entities=entities.drop(["eid"]).combine_chunks(),
-        link_lo=_link_layout(cur, entities),
-    )
+    return entities
 
 
 def _link_layout(cur: duckdb.DuckDBPyConnection, entities: pa.Table) -> np.ndarray | None:
