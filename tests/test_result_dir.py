@@ -95,7 +95,9 @@ def test_result_names_are_spelled_only_in_the_layout():
         if path == ROOT / "linkage" / "result" / "layout.py":
             continue
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str):
-                if node.value in names or any(node.value.endswith("/" + n) for n in names):
-                    found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {node.value!r}")
+            value = node.value if isinstance(node, ast.Constant) else None
+            if isinstance(value, str) and (
+                value in names or any(value.endswith("/" + n) for n in names)
+            ):
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {value!r}")
     assert not found, "use linkage.result's names instead:\n" + "\n".join(found)
