@@ -12,9 +12,8 @@ import pandas as pd
 from linkage.errors import LinkageError
 from linkage.evaluate.baselines import BASELINES
 from linkage.evaluate.metrics import adjusted_rand_index, average_precision, precision_recall_f1
-from linkage.graph import annotate_ip_kinds, build_events, build_templates, project_pairs
-from linkage.ingest import STORE_FILE, open_store
-from linkage.ingest.store import limit_memory
+from linkage.graph import Workspace, build_graph
+from linkage.ingest import STORE_FILE
 from linkage.settings import DetectSettings
 
 __all__ = ["evaluate", "read_labels"]
@@ -91,25 +90,21 @@ def evaluate(
 
 
 def _baselines(result_dir: Path, df: pd.DataFrame, settings: DetectSettings) -> dict[str, Any]:
-    con = open_store(result_dir / STORE_FILE, read_only=True)
-    limit_memory(con, settings.memory_limit_gb)
-    try:
-        n = build_events(con)
-        build_templates(con)
-        annotate_ip_kinds(con)
-        project_pairs(con, settings)
-        order = con.execute("SELECT account_id FROM acct ORDER BY aid").df().account_id
+    """Each baseline on the account graph ``detect`` builds (:func:`build_graph`)."""
+    with Workspace.open(
+        result_dir / STORE_FILE, read_only=True, memory_limit_gb=settings.memory_limit_gb
+    ) as ws:
+        graph = build_graph(ws, settings)
+        order = ws.execute("SELECT account_id FROM acct ORDER BY aid").df().account_id
         truth = df.set_index("account_id").campaign_id_true.reindex(order)
         results = {}
         for name, fn in BASELINES.items():
-            group = fn(con, n, settings.min_campaign_size)
+            group = fn(ws, graph, settings.min_campaign_size)
             flagged = group >= 0
             results[name] = _metrics(
                 truth.reset_index(drop=True), flagged, flagged.astype(float), group
             )
         return results
-    finally:
-        con.close()
 
 
 def write_report(report: dict[str, Any], path: str | Path) -> None:
