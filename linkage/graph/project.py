@@ -110,30 +110,7 @@ def project_pairs(
         SELECT v.aid, e.eid, v.n, v.first_ts, v.last_ts
         FROM events v JOIN entities e USING (etype, ekey)
     """)
-    types = sorted(r[0] for r in con.execute("SELECT DISTINCT etype FROM entities").fetchall())
-    weights = pd.DataFrame(
-        {
-            "etype": types,
-            "tcode": range(len(types)),
-            "tw": [_type_weight(s, t) for t in types],
-        }
-    )
-    con.register("type_w", weights)
-    con.register("kind_w", pd.DataFrame(list(s.ip_kind_weights.items()), columns=["kind", "kw"]))
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE entity_weight AS
-        SELECT * FROM (
-            SELECT e.eid, e.etype, e.ekey, e.degree, e.kind, t.tcode::TINYINT AS tcode,
-                   t.tw * coalesce(kw.kw, 1.0) / ln(1 + e.degree) AS w
-            FROM entities e JOIN type_w t USING (etype) LEFT JOIN kind_w kw ON kw.kind = e.kind
-            WHERE e.degree BETWEEN 2 AND ?)
-        WHERE w >= ?
-        """,
-        [s.hub_max_degree, s.min_entity_weight],
-    )
-    con.unregister("type_w")
-    con.unregister("kind_w")
+    types = _weigh_entities(ws, s)
     ev = con.execute(
         """
         SELECT l.aid, l.eid, epoch_us(l.first_ts) AS f, epoch_us(l.last_ts) AS l, w.w,
@@ -160,6 +137,36 @@ def project_pairs(
     return Projection(
         events, templates, prompt_clusters, ip_kinds, pairs.num_rows, ws.count("edges")
     )
+
+
+def _weigh_entities(ws: Workspace, s: DetectSettings) -> list[str]:
+    """Create ``entity_weight``; return the entity types in ``tcode`` order."""
+    con = ws.con
+    types = sorted(r[0] for r in con.execute("SELECT DISTINCT etype FROM entities").fetchall())
+    weights = pd.DataFrame(
+        {
+            "etype": types,
+            "tcode": range(len(types)),
+            "tw": [_type_weight(s, t) for t in types],
+        }
+    )
+    con.register("type_w", weights)
+    con.register("kind_w", pd.DataFrame(list(s.ip_kind_weights.items()), columns=["kind", "kw"]))
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE entity_weight AS
+        SELECT * FROM (
+            SELECT e.eid, e.etype, e.ekey, e.degree, e.kind, t.tcode::TINYINT AS tcode,
+                   t.tw * coalesce(kw.kw, 1.0) / ln(1 + e.degree) AS w
+            FROM entities e JOIN type_w t USING (etype) LEFT JOIN kind_w kw ON kw.kind = e.kind
+            WHERE e.degree BETWEEN 2 AND ?)
+        WHERE w >= ?
+        """,
+        [s.hub_max_degree, s.min_entity_weight],
+    )
+    con.unregister("type_w")
+    con.unregister("kind_w")
+    return types
 
 
 def _type_weight(s: DetectSettings, etype: str) -> float:
