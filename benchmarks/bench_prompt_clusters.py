@@ -33,8 +33,14 @@ def _timed(fn):  # type: ignore[no-untyped-def]
 
 def main() -> None:
     from linkage.embed import get_embedder
-    from linkage.graph import annotate_ip_kinds, build_events, build_templates, project_pairs
-    from linkage.graph.clusters import build_prompt_clusters
+    from linkage.graph import (
+        Workspace,
+        annotate_ip_kinds,
+        build_events,
+        build_prompt_clusters,
+        build_templates,
+        project_pairs,
+    )
     from linkage.ingest import STORE_FILE, open_store
     from linkage.ingest.store import limit_memory
     from linkage.settings import DetectSettings
@@ -53,7 +59,9 @@ def main() -> None:
     con = open_store(store, read_only=True)
     limit_memory(con, s.memory_limit_gb)
     con.execute(f"SET temp_directory = '{spill}'")
-    n_accounts, t_events = _timed(lambda: build_events(con))
+    ws = Workspace(con)
+    events, t_events = _timed(lambda: build_events(ws))
+    n_accounts = events.accounts
     n_req, n_prompts = con.execute("SELECT count(*), count(prompt_text) FROM req").fetchone()
     print(
         f"{n_accounts:,} accounts, {n_req:,} requests, {n_prompts:,} with prompt text; "
@@ -63,9 +71,9 @@ def main() -> None:
     runs = []
     for i in range(args.runs):
         con.execute("DELETE FROM events WHERE etype IN ('template', 'prompt_cluster')")
-        _, t_tpl = _timed(lambda: build_templates(con))
-        k, t_pc = _timed(lambda: build_prompt_clusters(con, s))
-        runs.append({"templates_s": t_tpl, "prompt_clusters_s": t_pc, "clusters": k})
+        templates, t_tpl = _timed(lambda: build_templates(ws, events))
+        clusters, t_pc = _timed(lambda: build_prompt_clusters(ws, events, s))
+        runs.append({"templates_s": t_tpl, "prompt_clusters_s": t_pc, "clusters": clusters.count})
         print(
             f"run {i + 1}: templates {t_tpl:.1f} s, prompt clusters {t_pc:.1f} s", file=sys.stderr
         )
@@ -96,14 +104,22 @@ def main() -> None:
     }
     result["ratio_to_templates"] = result["prompt_clusters_median_s"] / result["templates_median_s"]
     if args.projection:
-        annotate_ip_kinds(con)
+        ip_kinds = annotate_ip_kinds(ws, events)
         proj = {}
         for label in ("with", "without"):
             if label == "without":
                 con.execute("DELETE FROM events WHERE etype = 'prompt_cluster'")
-            edges, t_proj = _timed(lambda: project_pairs(con, s))
-            pairs = con.execute("SELECT count(*) FROM pair_evidence").fetchone()[0]
-            proj[label] = {"seconds": t_proj, "pair_evidence": pairs, "edges": edges}
+            graph, t_proj = _timed(
+                lambda: project_pairs(
+                    ws,
+                    s,
+                    events=events,
+                    templates=templates,
+                    prompt_clusters=clusters,
+                    ip_kinds=ip_kinds,
+                )
+            )
+            proj[label] = {"seconds": t_proj, "pair_evidence": graph.pairs, "edges": graph.edges}
             print(f"projection {label} prompt clusters: {t_proj:.1f} s", file=sys.stderr)
         result["projection"] = proj
     result["peak_rss_gib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20

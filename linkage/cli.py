@@ -109,7 +109,9 @@ def evaluate(
     ] = None,
     baselines: Annotated[bool, typer.Option(help="Also run the baselines.")] = True,
 ) -> None:
-    """Precision, recall, F1, average precision and ARI, for the engine and the baselines."""
+    """Precision, recall, F1, average precision and ARI (all accounts and campaign accounts
+    only), for the engine and the baselines; per-campaign recall and purity; false
+    positives per legitimate population when the labels have a ``population`` column."""
     from linkage.evaluate import evaluate as run_evaluate
     from linkage.evaluate import write_report
 
@@ -117,20 +119,49 @@ def evaluate(
         report = run_evaluate(result_dir, labels, baselines=baselines)
     except LinkageError as exc:
         raise _fail(exc) from exc
-    table = Table(title=f"{result_dir}: {report['campaign_accounts']:,} campaign accounts")
-    for col in ("method", "precision", "recall", "F1", "avg prec.", "ARI", "flagged", "false pos."):
-        table.add_column(col, justify="left" if col == "method" else "right")
-    for name, m in {"linkage": report["engine"], **report.get("baselines", {})}.items():
-        table.add_row(
-            name,
-            *(f"{m[k]:.3f}" for k in ("precision", "recall", "f1", "average_precision", "ari")),
-            f"{m['flagged']:,}",
-            f"{m['false_positives']:,}",
-        )
-    console.print(table)
+    _print_evaluation(result_dir, report)
     path = output or result_dir / "evaluation.json"
     write_report(report, path)
     console.print(f"report: {path}")
+
+
+def _fmt(x: float | None) -> str:
+    return "-" if x is None else f"{x:.3f}"
+
+
+def _print_evaluation(result_dir: Path, report: dict[str, Any]) -> None:
+    """The headline figures per method, then the engine's per-campaign and per-population ones."""
+    table = Table(title=f"{result_dir}: {report['campaign_accounts']:,} campaign accounts")
+    cols = ("method", "precision", "recall", "F1", "avg prec.", "ARI", "ARI camp.", "flagged")
+    for col in (*cols, "false pos."):
+        table.add_column(col, justify="left" if col == "method" else "right")
+    keys = ("precision", "recall", "f1", "average_precision", "ari", "ari_campaign_accounts")
+    for name, m in {"linkage": report["engine"], **report.get("baselines", {})}.items():
+        table.add_row(
+            name, *(_fmt(m[k]) for k in keys), f"{m['flagged']:,}", f"{m['false_positives']:,}"
+        )
+    console.print(table)
+    engine = report["engine"]
+    camps = Table(title="linkage per true campaign (purity: share of the best-matching detection)")
+    for col in ("campaign", "accounts", "recall", "detected as", "pieces", "purity"):
+        camps.add_column(col, justify="left" if col in ("campaign", "detected as") else "right")
+    for name, c in engine["campaigns"].items():
+        camps.add_row(
+            name,
+            f"{c['accounts']:,}",
+            _fmt(c["recall"]),
+            c["detected_as"] or "-",
+            str(c["pieces"]),
+            _fmt(c["purity"]),
+        )
+    console.print(camps)
+    if "false_positives_per_population" in engine:
+        pops = Table(title="linkage false positives per legitimate population")
+        for col in ("population", "accounts", "flagged"):
+            pops.add_column(col, justify="left" if col == "population" else "right")
+        for name, p in engine["false_positives_per_population"].items():
+            pops.add_row(name, f"{p['accounts']:,}", f"{p['flagged']:,}")
+        console.print(pops)
 
 
 @export_app.command("banlist")

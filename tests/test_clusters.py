@@ -11,8 +11,9 @@ import pandas as pd
 import pytest
 
 from linkage.errors import LinkageError
-from linkage.graph import build_events, build_templates
-from linkage.graph.clusters import build_prompt_clusters, spherical_kmeans
+from linkage.graph import Events, Workspace, build_events, build_templates
+from linkage.graph.clusters import build_prompt_clusters as run_stage
+from linkage.graph.clusters import spherical_kmeans
 from linkage.ingest import STORE_FILE, ingest, open_store
 from linkage.settings import DetectSettings
 
@@ -51,9 +52,15 @@ def make_store(tmp_path, requests, name="out"):
     path.write_text("".join(json.dumps(r) + "\n" for r in requests))
     ingest(data, tmp_path / name)
     con = open_store(tmp_path / name / STORE_FILE, read_only=True)
-    build_events(con)
-    build_templates(con)
+    ws = Workspace(con)
+    build_templates(ws, build_events(ws))
     return con
+
+
+def build_prompt_clusters(con, settings) -> int:
+    """The stage on a connection; the number of clusters it found."""
+    ws = Workspace(con)
+    return run_stage(ws, Events(ws.count("acct")), settings).count
 
 
 def topic_requests(n_accounts=16, per_account=6, seed=0):
@@ -137,7 +144,7 @@ def test_stage_is_deterministic_per_seed_and_bounded_by_settings(tmp_path):
     s = DetectSettings(prompt_cluster_k=3, seed=5)
 
     def snapshot():
-        build_events(con)  # fresh events table
+        build_events(Workspace(con))  # fresh events table
         build_prompt_clusters(con, s)
         ev = con.execute(
             """SELECT aid, ekey, n FROM events WHERE etype = 'prompt_cluster'
@@ -148,7 +155,7 @@ def test_stage_is_deterministic_per_seed_and_bounded_by_settings(tmp_path):
     assert snapshot() == snapshot()
     # at most prompt_samples_per_account distinct texts per account are used ...
     bounded = DetectSettings(prompt_cluster_k=3, prompt_samples_per_account=2, seed=5)
-    build_events(con)
+    build_events(Workspace(con))
     build_prompt_clusters(con, bounded)
     per_account = con.execute(
         "SELECT max(c) FROM (SELECT aid, count(*) AS c FROM prompt_sample GROUP BY aid)"
@@ -157,11 +164,11 @@ def test_stage_is_deterministic_per_seed_and_bounded_by_settings(tmp_path):
     # ... and at most prompt_max_embeddings are embedded, every account's first
     # sampled text before anyone's second
     capped = DetectSettings(prompt_cluster_k=3, prompt_max_embeddings=5, seed=5)
-    build_events(con)
+    build_events(Workspace(con))
     build_prompt_clusters(con, capped)
     assert con.execute("SELECT count(*) FROM prompt_texts").fetchone()[0] == 5
     off = DetectSettings(prompt_cluster_k=0)
-    build_events(con)
+    build_events(Workspace(con))
     assert build_prompt_clusters(con, off) == 0
     assert con.execute("SELECT count(*) FROM prompt_clusters").fetchone()[0] == 0
     assert con.execute("SELECT count(*) FROM prompt_texts").fetchone()[0] == 0
@@ -199,7 +206,7 @@ def test_precomputed_embeddings_are_used_when_present(tmp_path):
     caps = con.execute("SELECT DISTINCT capability FROM prompt_clusters").fetchall()
     assert caps == [("everyday",)]  # named from the texts by the shipped embedder
     # the cap takes every account's first sampled request before anyone's second
-    build_events(con)
+    build_events(Workspace(con))
     capped = DetectSettings(prompt_cluster_k=2, prompt_max_embeddings=12)
     build_prompt_clusters(con, capped)
     per_account = con.execute("SELECT aid, count(*) FROM prompt_sample GROUP BY aid").fetchall()

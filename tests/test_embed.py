@@ -9,6 +9,7 @@ import zlib
 import numpy as np
 import pytest
 
+from linkage.corpus import load_corpus
 from linkage.embed import (
     MODEL_DIR,
     Embedder,
@@ -18,7 +19,6 @@ from linkage.embed import (
     get_embedder,
     register_embedder,
 )
-from linkage.simulate.prompts import load_corpus
 
 
 @pytest.fixture(scope="module")

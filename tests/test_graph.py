@@ -14,7 +14,17 @@ import pandas as pd
 import pytest
 
 from linkage.errors import LinkageError
-from linkage.graph import annotate_ip_kinds, build_events, build_templates, project_pairs
+from linkage.graph import (
+    Events,
+    IpKinds,
+    PromptClusters,
+    Templates,
+    Workspace,
+    annotate_ip_kinds,
+    build_events,
+    build_templates,
+    project_pairs,
+)
 from linkage.ingest import STORE_FILE, ingest, open_store
 from linkage.settings import DetectSettings
 
@@ -39,10 +49,24 @@ def build_store(tmp_path, requests, payments=(), intel=(), accounts=None):
         pd.DataFrame(intel).to_csv(data / "ip_intel.csv", index=False)
     ingest(data, tmp_path / "out")
     con = open_store(tmp_path / "out" / STORE_FILE, read_only=True)
-    build_events(con)
-    build_templates(con)
-    annotate_ip_kinds(con)
+    ws = Workspace(con)
+    events = build_events(ws)
+    build_templates(ws, events)
+    annotate_ip_kinds(ws, events)
     return con
+
+
+def run_projection(con, settings):
+    """The projection stage on what :func:`build_store` built (no prompt clusters)."""
+    ws = Workspace(con)
+    return project_pairs(
+        ws,
+        settings,
+        events=Events(ws.count("acct")),
+        templates=Templates(ws.count("templates")),
+        prompt_clusters=PromptClusters(0),
+        ip_kinds=IpKinds(ws.count("entity_kind")),
+    )
 
 
 def test_projection_matches_a_networkx_oracle(tmp_path):
@@ -68,7 +92,7 @@ def test_projection_matches_a_networkx_oracle(tmp_path):
             )
     con = build_store(tmp_path, requests, payments)
     s = DetectSettings(clique_max_degree=1000, min_edge_weight=1e-9)
-    project_pairs(con, s)
+    run_projection(con, s)
     got = {
         (a, b): w
         for a, b, w in con.execute("""SELECT x.account_id, y.account_id, e.weight FROM edges e
@@ -120,7 +144,9 @@ def test_hubs_link_only_time_neighbours(tmp_path):
         for i in range(60)
     ]
     con = build_store(tmp_path, requests)
-    project_pairs(con, DetectSettings(clique_max_degree=10, hub_neighbours=3, min_edge_weight=1e-9))
+    run_projection(
+        con, DetectSettings(clique_max_degree=10, hub_neighbours=3, min_edge_weight=1e-9)
+    )
     pairs = con.execute(
         "SELECT src, dst FROM pair_evidence JOIN entity_weight USING (eid) WHERE etype = 'device'"
     ).fetchall()
@@ -203,7 +229,7 @@ def test_a_store_from_an_older_ingest_is_refused_with_advice(tmp_path):
     con = open_store(tmp_path / "out" / STORE_FILE, read_only=False)
     con.execute("UPDATE ingest_meta SET store_version = 1")
     with pytest.raises(LinkageError, match="run ingest again"):
-        build_events(con)
+        build_events(Workspace(con))
 
 
 def test_pair_generation_does_not_depend_on_the_chunk_size(monkeypatch):

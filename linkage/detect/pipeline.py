@@ -1,17 +1,16 @@
 """``detect``: data directory in, result directory out.
 
-Stages: ingest -> account-entity events (with activity rhythm) -> prompt
-templates -> prompt clusters -> IP intelligence -> evidence projection -> Leiden
--> features and scores -> contract outputs -> the investigation graph in the
-store (``docs/RESULT_STORE.md``). Each stage reports progress and its time and
-peak memory, saved in ``detect_summary.json``.
+Stages: ingest -> the graph stages of :func:`linkage.graph.build_graph`
+(account-entity events with activity rhythm, prompt templates, prompt clusters,
+IP intelligence, evidence projection) -> Leiden -> features and scores ->
+contract outputs -> the investigation graph in the store
+(``docs/RESULT_STORE.md``). They hand each other typed outputs over one
+:class:`~linkage.graph.Workspace` (``docs/ARCHITECTURE.md``). Each stage reports
+progress and its time and peak memory, saved in ``detect_summary.json``.
 """
 
 from __future__ import annotations
 
-import resource
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,13 +22,11 @@ import pyarrow as pa
 
 from linkage.detect.leiden import leiden
 from linkage.detect.persist import persist_graph, write_evidence_files
-from linkage.graph import annotate_ip_kinds, build_events, build_templates, project_pairs
-from linkage.graph.clusters import build_prompt_clusters
-from linkage.ingest import ingest, open_store
-from linkage.ingest.store import limit_memory
-from linkage.progress import ProgressFn
+from linkage.graph import Workspace, build_graph, edge_list
+from linkage.ingest import ingest
+from linkage.progress import ProgressFn, StageLog
 from linkage.result import ResultDir
-from linkage.score import account_features, community_features, score_accounts, score_campaigns
+from linkage.score import score_communities
 from linkage.settings import DetectSettings
 
 __all__ = ["DetectionResult", "detect"]
@@ -57,30 +54,6 @@ class DetectionResult:
         }
 
 
-class _Stages:
-    def __init__(self, progress: ProgressFn | None) -> None:
-        self.progress = progress
-        self.records: list[dict[str, Any]] = []
-
-    def run(self, name: str, fn: Callable[[], Any]) -> Any:
-        if self.progress:
-            self.progress(name, 0, 1)
-        began = time.perf_counter()
-        value = fn()
-        self.records.append(
-            {
-                "stage": name,
-                "seconds": round(time.perf_counter() - began, 3),
-                "peak_rss_gib": round(
-                    resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 3
-                ),
-            }
-        )
-        if self.progress:
-            self.progress(name, 1, 1)
-        return value
-
-
 def detect(
     data_dir: str | Path,
     out_dir: str | Path,
@@ -97,35 +70,28 @@ def detect(
     """
     s = settings or DetectSettings()
     out = Path(out_dir)
-    stages = _Stages(progress)
+    log = StageLog(progress)
     ResultDir(out).mark_incomplete()  # readers refuse the directory until detect finishes
-    stages.run("ingest", lambda: ingest(Path(data_dir), out, progress=progress))
-    con = open_store(ResultDir(out).store_path, read_only=False)
-    limit_memory(con, s.memory_limit_gb)
-    try:
-        result = _detect(con, out, s, stages)
-    finally:
-        con.close()
+    log.run("ingest", lambda: ingest(Path(data_dir), out, progress=progress))
+    with Workspace.open(
+        ResultDir(out).store_path, read_only=False, memory_limit_gb=s.memory_limit_gb
+    ) as ws:
+        result = _detect(ws, out, s, log)
     ResultDir(out).mark_complete()  # last, once the store is closed
     return result
 
 
-def _detect(
-    con: duckdb.DuckDBPyConnection, out: Path, s: DetectSettings, stages: _Stages
-) -> DetectionResult:
-    n = stages.run("events", lambda: build_events(con))
-    stages.run("templates", lambda: build_templates(con))
-    stages.run("prompt clusters", lambda: build_prompt_clusters(con, s, stages.progress))
-    stages.run("ip intel", lambda: annotate_ip_kinds(con))
-    n_edges = stages.run("projection", lambda: project_pairs(con, s))
-    edges = con.execute("SELECT src, dst, weight FROM edges ORDER BY src, dst").fetchnumpy()
-    comms = stages.run(
+def _detect(ws: Workspace, out: Path, s: DetectSettings, log: StageLog) -> DetectionResult:
+    """The stages after ingest: graph, communities, scores, outputs."""
+    graph = build_graph(ws, s, log)
+    edges = edge_list(ws, graph)
+    comms = log.run(
         "leiden",
         lambda: leiden(
-            n,
-            edges["src"],
-            edges["dst"],
-            edges["weight"],
+            graph.accounts,
+            edges.src,
+            edges.dst,
+            edges.weight,
             resolution=s.resolution,
             seed=s.seed,
             min_size=s.min_campaign_size,
@@ -133,38 +99,16 @@ def _detect(
         ),
     )
     membership = comms.membership
-
-    def scoring() -> tuple[pd.DataFrame, pd.DataFrame]:
-        inside = membership >= 0
-        con.register(
-            "member_df", pd.DataFrame({"aid": np.flatnonzero(inside), "comm": membership[inside]})
-        )
-        con.execute("CREATE OR REPLACE TEMP TABLE member AS SELECT * FROM member_df")
-        con.unregister("member_df")
-        feats = account_features(con)
-        camps = score_campaigns(community_features(con))
-        inside_w = _inside_weight(n, edges, membership)
-        comm_score = np.zeros(max(1, comms.n_communities))
-        comm_score[camps.comm.to_numpy()] = camps.score.to_numpy()
-        feats["score"] = score_accounts(membership, comm_score, inside_w)
-        return feats, camps
-
-    feats, camps = stages.run("scoring", scoring)
-    result, accounts = stages.run(
-        "write", lambda: _write(con, out, s, membership, feats, camps, n_edges)
+    scores = log.run("scoring", lambda: score_communities(ws, graph, edges, membership))
+    con = ws.con
+    result, accounts = log.run(
+        "write",
+        lambda: _write(con, out, s, membership, scores.accounts, scores.campaigns, graph.edges),
     )
-    stages.run("graph store", lambda: _write_graph(con, out, accounts))
-    result.stages = stages.records
+    log.run("graph store", lambda: _write_graph(con, out, accounts))
+    result.stages = log.records
     ResultDir(out).write_detect_summary(result.to_dict())
     return result
-
-
-def _inside_weight(n: int, edges: dict[str, np.ndarray], membership: np.ndarray) -> np.ndarray:
-    src, dst, w = edges["src"], edges["dst"], edges["weight"]
-    same = (membership[src] == membership[dst]) & (membership[src] >= 0)
-    return np.bincount(src[same], w[same], minlength=n) + np.bincount(
-        dst[same], w[same], minlength=n
-    )
 
 
 def _write(

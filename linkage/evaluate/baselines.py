@@ -1,4 +1,5 @@
-"""Baselines the engine must beat, computed on the same store and events.
+"""Baselines the engine must beat, computed on the account graph ``detect`` builds
+(:func:`linkage.graph.build_graph`: the same events and pairs).
 
 - ``connected_components``: link every pair of accounts that share any identifier.
 - ``fraud_ring``: the usual graph-database recipe: link accounts that share at
@@ -13,10 +14,12 @@ Each returns a group label per account (``-1``: in no group of ``min_size``).
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
-import duckdb
 import igraph as ig
 import numpy as np
+
+from linkage.graph import Projection, Workspace
 
 __all__ = ["BASELINES", "connected_components", "fraud_ring", "louvain"]
 
@@ -37,19 +40,19 @@ def _relabel(membership: np.ndarray, min_size: int) -> np.ndarray:
     return new[inverse]
 
 
-def connected_components(con: duckdb.DuckDBPyConnection, n: int, min_size: int) -> np.ndarray:
+def connected_components(ws: Workspace, graph: Projection, min_size: int) -> np.ndarray:
     """Components of 'shares any identifier' (each entity links its accounts as a star)."""
-    e = con.execute("""
+    e = ws.execute("""
         SELECT aid AS src, first_value(aid) OVER (PARTITION BY etype, ekey ORDER BY aid) AS dst
         FROM events
     """).fetchnumpy()
     keep = e["src"] != e["dst"]
-    return _groups(n, e["src"][keep], e["dst"][keep], min_size)
+    return _groups(graph.accounts, e["src"][keep], e["dst"][keep], min_size)
 
 
-def fraud_ring(con: duckdb.DuckDBPyConnection, n: int, min_size: int) -> np.ndarray:
+def fraud_ring(ws: Workspace, graph: Projection, min_size: int) -> np.ndarray:
     """Accounts sharing >= 2 cards/devices of degree <= 10, weakly connected."""
-    e = con.execute(
+    e = ws.execute(
         """
         WITH ent AS (SELECT etype, ekey FROM events WHERE etype IN ('card', 'device')
                      GROUP BY etype, ekey HAVING count(*) BETWEEN 2 AND ?),
@@ -60,13 +63,17 @@ def fraud_ring(con: duckdb.DuckDBPyConnection, n: int, min_size: int) -> np.ndar
         """,
         [RING_MAX_DEGREE, RING_MIN_SHARED],
     ).fetchnumpy()
-    return _groups(n, e["src"], e["dst"], min_size)
+    return _groups(graph.accounts, e["src"], e["dst"], min_size)
 
 
-def louvain(con: duckdb.DuckDBPyConnection, n: int, min_size: int, seed: int = 0) -> np.ndarray:
+def louvain(ws: Workspace, graph: Projection, min_size: int, seed: int = 0) -> np.ndarray:
     """Louvain on the unweighted account projection (``pair_evidence`` pairs)."""
-    e = con.execute("SELECT DISTINCT src, dst FROM pair_evidence ORDER BY src, dst").fetchnumpy()
-    g = ig.Graph(n=n, edges=np.column_stack([e["src"], e["dst"]]).astype(np.int64), directed=False)
+    e = ws.execute("SELECT DISTINCT src, dst FROM pair_evidence ORDER BY src, dst").fetchnumpy()
+    g = ig.Graph(
+        n=graph.accounts,
+        edges=np.column_stack([e["src"], e["dst"]]).astype(np.int64),
+        directed=False,
+    )
     previous = random.getstate()
     ig.set_random_number_generator(random.Random(seed))
     try:
@@ -77,7 +84,10 @@ def louvain(con: duckdb.DuckDBPyConnection, n: int, min_size: int, seed: int = 0
     return _relabel(membership, min_size)
 
 
-BASELINES = {
+Baseline = Callable[[Workspace, Projection, int], np.ndarray]
+"""``baseline(ws, graph, min_size)``: a group per account of ``graph`` (``-1``: none)."""
+
+BASELINES: dict[str, Baseline] = {
     "connected_components": connected_components,
     "fraud_ring": fraud_ring,
     "louvain": louvain,

@@ -39,15 +39,20 @@ cluster, ``accounts`` the accounts with sampled prompts in it (its
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from functools import cache
+from typing import ClassVar
 
 import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from linkage.corpus import load_corpus
 from linkage.embed import Embedder, get_embedder
 from linkage.errors import LinkageError
+from linkage.graph.events import Events
+from linkage.graph.workspace import Workspace, WorkTable, tables_of
 from linkage.progress import ProgressFn
 from linkage.settings import DetectSettings
 
@@ -56,6 +61,7 @@ __all__ = [
     "KMEANS_FIT_SAMPLE",
     "KMEANS_INIT_SAMPLE",
     "KMEANS_ITERATIONS",
+    "PromptClusters",
     "build_prompt_clusters",
     "capability_centroids",
     "spherical_kmeans",
@@ -83,7 +89,7 @@ CAPABILITIES = {
     "agentic": "agentic",
     "everyday": "everyday",
 }
-"""Capability name -> shipped corpus (``linkage.simulate.prompts.CORPORA``) that defines it."""
+"""Capability name -> shipped corpus (``linkage.corpus.CORPORA``) that defines it."""
 _STOPWORD_TEXT = (
     "the and for you that this with are from your what how can not but all any its "
     "was were has have had will would should could into then than them they their there "
@@ -96,25 +102,37 @@ _STOPWORD_TEXT = (
 _STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
 
+@dataclass(frozen=True)
+class PromptClusters:
+    """Output of stage ``prompt clusters``: ``prompt_texts``, ``prompt_sample``,
+    ``prompt_text_ids`` and ``prompt_clusters``; ``prompt_cluster`` events in ``events``."""
+
+    count: int
+    """Clusters found (0 when the stage is off or there is no prompt text)."""
+    precomputed: bool = False
+    """Whether the store's precomputed embeddings were clustered."""
+    TABLES: ClassVar[tuple[WorkTable, ...]] = tables_of("prompt clusters")
+
+
 def build_prompt_clusters(
-    con: duckdb.DuckDBPyConnection,
+    ws: Workspace,
+    events: Events,
     settings: DetectSettings,
     progress: ProgressFn | None = None,
-) -> int:
-    """Cluster sampled prompts; add ``prompt_cluster`` events; return the number of clusters.
+) -> PromptClusters:
+    """Cluster sampled prompts of ``req``; add ``prompt_cluster`` events to ``events``.
 
-    Needs ``acct``, ``req`` and ``events`` (:func:`linkage.graph.events.build_events`)
-    and the store's ``requests`` and ``ingest_meta`` tables. Deterministic for
-    the same data and settings (``settings.seed`` seeds sampling and k-means).
+    Also reads the store's ``requests`` and ``ingest_meta`` tables. Deterministic
+    for the same data and settings (``settings.seed`` seeds sampling and k-means).
     """
-    s = settings
+    s, con = settings, ws.con
     _empty_tables(con)
     if s.prompt_cluster_k <= 0 or s.prompt_samples_per_account <= 0:
-        return 0
+        return PromptClusters(0)
     precomputed = _has_precomputed(con)
     texts, vectors = (_sample_precomputed if precomputed else _sample_texts)(con, s)
     if len(texts) == 0:
-        return 0
+        return PromptClusters(0, precomputed)
     embedder: Embedder | None = None
     if vectors is None:
         embedder = get_embedder(s.prompt_embedder)
@@ -124,25 +142,36 @@ def build_prompt_clusters(
     assign = _nearest(vectors, centroids)
     k = len(centroids)
     ids = _cluster_ids(texts, vectors, centroids, assign)
-    con.register(
-        "pc_assign_df",
-        pa.table(
-            {"tid": np.arange(len(assign), dtype=np.int64), "cluster": assign.astype(np.int32)}
-        ),
+    _add_events(ws, s, assign, ids)
+    labels = _labels(con, k)
+    capability = _capabilities(
+        con, s, centroids if not precomputed else None, embedder, k, assign, texts
     )
-    con.execute("CREATE OR REPLACE TEMP TABLE prompt_text_ids AS SELECT * FROM pc_assign_df")
-    con.unregister("pc_assign_df")
-    con.register("pc_ids_df", pd.DataFrame({"cluster": np.arange(k, dtype=np.int32), "cid": ids}))
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE pc_events AS
-        SELECT s.aid, c.cid, sum(s.n)::BIGINT AS n, min(s.first_ts) AS first_ts,
-               max(s.last_ts) AS last_ts
-        FROM prompt_sample s JOIN prompt_text_ids t USING (tid) JOIN pc_ids_df c USING (cluster)
-        GROUP BY s.aid, c.cid
-        """
+    _describe(ws, ids, labels, capability)
+    return PromptClusters(k, precomputed)
+
+
+def _add_events(ws: Workspace, s: DetectSettings, assign: np.ndarray, ids: list[str]) -> None:
+    """``prompt_text_ids``; each account's top clusters as ``prompt_cluster`` events;
+    ``pc_events`` (every account's clusters) for :func:`_describe`."""
+    tid_cluster = pa.table(
+        {"tid": np.arange(len(assign), dtype=np.int64), "cluster": assign.astype(np.int32)}
     )
-    con.execute(
+    with ws.registered("pc_assign_df", tid_cluster):
+        ws.execute("CREATE OR REPLACE TEMP TABLE prompt_text_ids AS SELECT * FROM pc_assign_df")
+    cluster_ids = pd.DataFrame({"cluster": np.arange(len(ids), dtype=np.int32), "cid": ids})
+    with ws.registered("pc_ids_df", cluster_ids):
+        ws.execute(
+            """
+            CREATE OR REPLACE TEMP TABLE pc_events AS
+            SELECT s.aid, c.cid, sum(s.n)::BIGINT AS n, min(s.first_ts) AS first_ts,
+                   max(s.last_ts) AS last_ts
+            FROM prompt_sample s JOIN prompt_text_ids t USING (tid)
+            JOIN pc_ids_df c USING (cluster)
+            GROUP BY s.aid, c.cid
+            """
+        )
+    ws.execute(
         """
         INSERT INTO events
         SELECT aid, 'prompt_cluster', cid, n, first_ts, last_ts FROM pc_events
@@ -150,36 +179,34 @@ def build_prompt_clusters(
         """,
         [s.prompt_clusters_per_account],
     )
-    labels = _labels(con, k)
-    capability = _capabilities(
-        con, s, centroids if not precomputed else None, embedder, k, assign, texts
+
+
+def _describe(
+    ws: Workspace, ids: list[str], labels: dict[int, str], capability: list[str | None]
+) -> None:
+    """``prompt_clusters``: size, accounts, label and capability of every cluster."""
+    k = len(ids)
+    meta = pd.DataFrame(
+        {
+            "cluster": np.arange(k, dtype=np.int32),
+            "cid": ids,
+            "label": [labels.get(c, "") for c in range(k)],
+            "capability": capability,
+        }
     )
-    con.register(
-        "pc_meta_df",
-        pd.DataFrame(
-            {
-                "cluster": np.arange(k, dtype=np.int32),
-                "cid": ids,
-                "label": [labels.get(c, "") for c in range(k)],
-                "capability": capability,
-            }
-        ),
-    )
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE prompt_clusters AS
-        SELECT m.cid AS cluster_id, coalesce(z.size, 0)::BIGINT AS size,
-               coalesce(z.accounts, 0)::BIGINT AS accounts, m.label, m.capability
-        FROM pc_meta_df m
-        LEFT JOIN (SELECT cid, sum(n) AS size, count(*) AS accounts FROM pc_events
-                   GROUP BY cid) z USING (cid)
-        ORDER BY cluster_id
-        """
-    )
-    for name in ("pc_ids_df", "pc_meta_df"):
-        con.unregister(name)
-    con.execute("DROP TABLE pc_events")
-    return k
+    with ws.registered("pc_meta_df", meta):
+        ws.execute(
+            """
+            CREATE OR REPLACE TEMP TABLE prompt_clusters AS
+            SELECT m.cid AS cluster_id, coalesce(z.size, 0)::BIGINT AS size,
+                   coalesce(z.accounts, 0)::BIGINT AS accounts, m.label, m.capability
+            FROM pc_meta_df m
+            LEFT JOIN (SELECT cid, sum(n) AS size, count(*) AS accounts FROM pc_events
+                       GROUP BY cid) z USING (cid)
+            ORDER BY cluster_id
+            """
+        )
+    ws.execute("DROP TABLE pc_events")
 
 
 def _empty_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -440,8 +467,6 @@ def _labels(con: duckdb.DuckDBPyConnection, k: int) -> dict[int, str]:
 @cache
 def capability_centroids(embedder: Embedder) -> tuple[tuple[str, ...], np.ndarray]:
     """Capability names and the unit mean embedding of each one's shipped corpus."""
-    from linkage.simulate.prompts import load_corpus
-
     names = tuple(CAPABILITIES)
     rows = []
     for name in names:

@@ -9,17 +9,20 @@ shared by thousands and weigh little, like any other hub.
 
 Everything stays in DuckDB; the result is the temp table ``events(aid, etype,
 ekey, n, first_ts, last_ts)`` plus ``acct(aid, account_id, ...)``, where
-``aid`` is a dense integer id (accounts ordered by ``account_id``).
+``aid`` is a dense integer id (accounts ordered by ``account_id``), handed on
+as :class:`Events`.
 """
 
 from __future__ import annotations
 
-import duckdb
+from dataclasses import dataclass
+from typing import ClassVar
 
 from linkage.errors import LinkageError
+from linkage.graph.workspace import Workspace, WorkTable, tables_of
 from linkage.ingest.store import STORE_VERSION
 
-__all__ = ["RHYTHM_HOUR_SHARE", "RHYTHM_MIN_REQUESTS", "build_events"]
+__all__ = ["RHYTHM_HOUR_SHARE", "RHYTHM_MIN_REQUESTS", "Events", "build_events"]
 
 RHYTHM_MIN_REQUESTS = 24
 """Accounts with fewer requests get no activity-rhythm signature."""
@@ -36,9 +39,21 @@ _REQUEST_ENTITIES = (
 )
 
 
-def build_events(con: duckdb.DuckDBPyConnection) -> int:
-    """Create the ``acct`` and ``events`` temp tables and the ``req`` view (requests by
-    ``aid``); return the number of accounts."""
+@dataclass(frozen=True)
+class Events:
+    """Output of stage ``events``: ``acct``, ``req``, ``acct_hours`` and ``events``.
+
+    Accounts are ``aid`` ``0..accounts-1``. Evidence stages append to ``events``.
+    """
+
+    accounts: int
+    TABLES: ClassVar[tuple[WorkTable, ...]] = tables_of("events")
+
+
+def build_events(ws: Workspace) -> Events:
+    """Create the ``acct``, ``acct_hours`` and ``events`` temp tables and the ``req``
+    view (requests by ``aid``)."""
+    con = ws.con
     con.execute("""
         CREATE OR REPLACE TEMP TABLE acct AS
         SELECT (row_number() OVER (ORDER BY account_id) - 1)::INTEGER AS aid,
@@ -87,4 +102,4 @@ def build_events(con: duckdb.DuckDBPyConnection) -> int:
             WHERE total >= {RHYTHM_MIN_REQUESTS} GROUP BY aid"""
     )
     con.execute("CREATE OR REPLACE TEMP TABLE events AS " + " UNION ALL ".join(parts))
-    return int(con.execute("SELECT count(*) FROM acct").fetchone()[0])  # type: ignore[index]
+    return Events(ws.count("acct"))

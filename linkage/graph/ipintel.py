@@ -3,22 +3,36 @@
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import dataclass
+from typing import ClassVar
 
 import duckdb
 import pandas as pd
 
-__all__ = ["annotate_ip_kinds"]
+from linkage.graph.events import Events
+from linkage.graph.workspace import Workspace, WorkTable, tables_of
+
+__all__ = ["IpKinds", "annotate_ip_kinds"]
 
 _V4_INT = """(split_part({c}, '.', 1)::UBIGINT << 24) + (split_part({c}, '.', 2)::UBIGINT << 16)
            + (split_part({c}, '.', 3)::UBIGINT << 8) + split_part({c}, '.', 4)::UBIGINT"""
 
 
-def annotate_ip_kinds(con: duckdb.DuckDBPyConnection) -> None:
+@dataclass(frozen=True)
+class IpKinds:
+    """Output of stage ``ip intel``: ``entity_kind``, one row per address entity."""
+
+    addresses: int
+    TABLES: ClassVar[tuple[WorkTable, ...]] = tables_of("ip intel")
+
+
+def annotate_ip_kinds(ws: Workspace, events: Events) -> IpKinds:
     """Create ``entity_kind(etype, ekey, kind)`` for the ``ip`` and ``prefix`` entities.
 
     The kind is that of the most specific ``ip_intel`` network containing the
     address (for a prefix: containing the whole prefix), else ``unknown``.
     """
+    con = ws.con
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE intel4 AS
         SELECT prefix_len, ({_V4_INT.format(c="network")}) >> (32 - prefix_len) AS key, kind
@@ -51,6 +65,9 @@ def annotate_ip_kinds(con: duckdb.DuckDBPyConnection) -> None:
         FROM addr e LEFT JOIN m USING (etype, ekey) GROUP BY e.etype, e.ekey
     """)
     con.unregister("v6_matches")
+    for scratch in ("intel4", "addr", "addr4"):
+        con.execute(f"DROP TABLE {scratch}")
+    return IpKinds(ws.count("entity_kind"))
 
 
 def _match_v6(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:

@@ -17,18 +17,72 @@ point (1e-9), so they do not depend on the order parallel threads add them.
 
 from __future__ import annotations
 
-import duckdb
+from dataclasses import dataclass
+from typing import ClassVar
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from linkage.graph.clusters import PromptClusters
+from linkage.graph.events import Events
+from linkage.graph.ipintel import IpKinds
+from linkage.graph.templates import Templates
+from linkage.graph.workspace import Workspace, WorkTable, tables_of
 from linkage.settings import DetectSettings
 
-__all__ = ["pair_evidence", "project_pairs"]
+__all__ = ["EdgeList", "Projection", "edge_list", "pair_evidence", "project_pairs"]
 
 
-def project_pairs(con: duckdb.DuckDBPyConnection, settings: DetectSettings) -> int:
-    """Create the projection temp tables; return the number of edges.
+@dataclass(frozen=True)
+class Projection:
+    """Output of stage ``projection``, and of :func:`linkage.graph.build_graph`: the
+    weighted account graph (``entities``, ``links``, ``entity_weight``,
+    ``pair_evidence``, ``edges``) and the stage outputs it was built from."""
+
+    events: Events
+    templates: Templates
+    prompt_clusters: PromptClusters
+    ip_kinds: IpKinds
+    pairs: int
+    """Rows of ``pair_evidence``: (account pair, shared entity)."""
+    edges: int
+    """Rows of ``edges``: account pairs at least ``min_edge_weight`` apart."""
+    TABLES: ClassVar[tuple[WorkTable, ...]] = tables_of("projection")
+
+    @property
+    def accounts(self) -> int:
+        return self.events.accounts
+
+
+@dataclass(frozen=True)
+class EdgeList:
+    """The ``edges`` table as arrays, ordered by ``(src, dst)``."""
+
+    src: np.ndarray
+    dst: np.ndarray
+    weight: np.ndarray
+
+
+def edge_list(ws: Workspace, projection: Projection) -> EdgeList:
+    """Read the projection's edges into memory (for community detection and scoring)."""
+    e = ws.execute("SELECT src, dst, weight FROM edges ORDER BY src, dst").fetchnumpy()
+    return EdgeList(e["src"], e["dst"], e["weight"])
+
+
+def project_pairs(
+    ws: Workspace,
+    settings: DetectSettings,
+    *,
+    events: Events,
+    templates: Templates,
+    prompt_clusters: PromptClusters,
+    ip_kinds: IpKinds,
+) -> Projection:
+    """Weigh every account-entity event of ``events`` (including those the evidence
+    stages ``templates`` and ``prompt_clusters`` appended) onto account pairs.
+
+    Creates:
 
     - ``entities(eid, etype, ekey, degree, uses, first_ts, last_ts, kind)``: every
       entity, numbered densely in ``(etype, ekey)`` order;
@@ -40,10 +94,9 @@ def project_pairs(con: duckdb.DuckDBPyConnection, settings: DetectSettings) -> i
       :func:`pair_evidence`) and ``edges(src, dst, weight, n_entities, signals)``,
       with ``src < dst``.
 
-    Needs ``events`` and ``entity_kind`` (see :mod:`linkage.graph.events`,
-    :mod:`linkage.graph.ipintel`).
+    IP entities are weighed by their kind in ``entity_kind`` (``ip_kinds``).
     """
-    s = settings
+    s, con = settings, ws.con
     con.execute("""
         CREATE OR REPLACE TEMP TABLE entities AS
         SELECT (row_number() OVER (ORDER BY e.etype, e.ekey) - 1)::INTEGER AS eid, e.*, k.kind
@@ -57,6 +110,38 @@ def project_pairs(con: duckdb.DuckDBPyConnection, settings: DetectSettings) -> i
         SELECT v.aid, e.eid, v.n, v.first_ts, v.last_ts
         FROM events v JOIN entities e USING (etype, ekey)
     """)
+    types = _weigh_entities(ws, s)
+    ev = con.execute(
+        """
+        SELECT l.aid, l.eid, epoch_us(l.first_ts) AS f, epoch_us(l.last_ts) AS l, w.w,
+               w.tcode
+        FROM links l JOIN entity_weight w USING (eid) WHERE w.w > 0
+        ORDER BY l.eid, l.first_ts, l.aid
+        """
+    ).fetchnumpy()
+    pairs = pair_evidence(ev, s)
+    con.register("pair_evidence", pairs)
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE edges AS
+        SELECT src, dst, weight, n_entities,
+               list_filter(?::VARCHAR[], lambda x: (mask >> (list_position(?::VARCHAR[], x) - 1))
+                                                   & 1 = 1) AS signals
+        FROM (SELECT src, dst, (sum(round(w * 1e9)::BIGINT) / 1e9)::DOUBLE AS weight,
+                     count(*) AS n_entities, bit_or(1::BIGINT << tcode) AS mask
+              FROM pair_evidence GROUP BY src, dst)
+        WHERE weight >= ?
+        """,
+        [types, types, s.min_edge_weight],
+    )
+    return Projection(
+        events, templates, prompt_clusters, ip_kinds, pairs.num_rows, ws.count("edges")
+    )
+
+
+def _weigh_entities(ws: Workspace, s: DetectSettings) -> list[str]:
+    """Create ``entity_weight``; return the entity types in ``tcode`` order."""
+    con = ws.con
     types = sorted(r[0] for r in con.execute("SELECT DISTINCT etype FROM entities").fetchall())
     weights = pd.DataFrame(
         {
@@ -81,29 +166,7 @@ def project_pairs(con: duckdb.DuckDBPyConnection, settings: DetectSettings) -> i
     )
     con.unregister("type_w")
     con.unregister("kind_w")
-    ev = con.execute(
-        """
-        SELECT l.aid, l.eid, epoch_us(l.first_ts) AS f, epoch_us(l.last_ts) AS l, w.w,
-               w.tcode
-        FROM links l JOIN entity_weight w USING (eid) WHERE w.w > 0
-        ORDER BY l.eid, l.first_ts, l.aid
-        """
-    ).fetchnumpy()
-    con.register("pair_evidence", pair_evidence(ev, s))
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE edges AS
-        SELECT src, dst, weight, n_entities,
-               list_filter(?::VARCHAR[], lambda x: (mask >> (list_position(?::VARCHAR[], x) - 1))
-                                                   & 1 = 1) AS signals
-        FROM (SELECT src, dst, (sum(round(w * 1e9)::BIGINT) / 1e9)::DOUBLE AS weight,
-                     count(*) AS n_entities, bit_or(1::BIGINT << tcode) AS mask
-              FROM pair_evidence GROUP BY src, dst)
-        WHERE weight >= ?
-        """,
-        [types, types, s.min_edge_weight],
-    )
-    return int(con.execute("SELECT count(*) FROM edges").fetchone()[0])  # type: ignore[index]
+    return types
 
 
 def _type_weight(s: DetectSettings, etype: str) -> float:

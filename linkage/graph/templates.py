@@ -8,23 +8,36 @@ varies); the same popular question asked many times is not a template.
 
 from __future__ import annotations
 
-import duckdb
+from dataclasses import dataclass
+from typing import ClassVar
 
-__all__ = ["SKELETON_TOKENS", "build_templates"]
+from linkage.graph.events import Events
+from linkage.graph.workspace import Workspace, WorkTable, tables_of
+
+__all__ = ["SKELETON_TOKENS", "Templates", "build_templates"]
 
 SKELETON_TOKENS = 8
 MIN_DISTINCT_PROMPTS = 3
 MIN_DISTINCT_SHARE = 0.5
 
 
-def build_templates(con: duckdb.DuckDBPyConnection) -> int:
-    """Find templates; add them to ``events`` as ``template`` entities; return their count.
+@dataclass(frozen=True)
+class Templates:
+    """Output of stage ``templates``: ``distinct_prompts``, ``prompt_skeletons``,
+    ``templates`` and ``prompt_templates``; ``template`` events in ``events``."""
+
+    count: int
+    TABLES: ClassVar[tuple[WorkTable, ...]] = tables_of("templates")
+
+
+def build_templates(ws: Workspace, events: Events) -> Templates:
+    """Find templates; add them to ``events`` as ``template`` entities.
 
     Creates ``distinct_prompts(prompt_text, skeleton)`` (each distinct text once),
     ``prompt_skeletons``, ``templates`` and ``prompt_templates(aid, ts,
-    template_id)``. Needs ``req`` and ``events`` from
-    :func:`linkage.graph.events.build_events`.
+    template_id)`` from ``req``.
     """
+    con = ws.con
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE distinct_prompts AS
@@ -60,4 +73,4 @@ def build_templates(con: duckdb.DuckDBPyConnection) -> int:
         INSERT INTO events SELECT aid, 'template', template_id, count(*), min(ts), max(ts)
         FROM prompt_templates GROUP BY aid, template_id
     """)
-    return int(con.execute("SELECT count(*) FROM templates").fetchone()[0])  # type: ignore[index]
+    return Templates(ws.count("templates"))

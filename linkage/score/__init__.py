@@ -1,12 +1,15 @@
-"""Campaign and account scoring with reasons."""
+"""Campaign and account scoring with reasons, on the account graph of :mod:`linkage.graph`."""
 
 from linkage.score.features import account_features, community_features
 from linkage.score.scoring import FEATURES, score_accounts, score_campaigns
+from linkage.score.stage import Scores, score_communities
 
 __all__ = [
     "FEATURES",
+    "Scores",
     "account_features",
     "community_features",
     "score_accounts",
     "score_campaigns",
+    "score_communities",
 ]

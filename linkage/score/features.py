@@ -1,15 +1,14 @@
-"""Per-account and per-community features for campaign scoring, computed in DuckDB.
-
-Needs the temp tables of :mod:`linkage.graph` (``acct``, ``req``, ``acct_hours``,
-``events``, ``entity_kind``, ``distinct_prompts``, ``prompt_skeletons``,
-``prompt_templates``, ``edges``) and
-``member(aid, comm)``.
+"""Per-account and per-community features for campaign scoring, computed in DuckDB
+on the working tables of a :class:`~linkage.graph.Projection` (``acct``, ``req``,
+``acct_hours``, ``events``, ``entity_kind``, ``distinct_prompts``,
+``prompt_skeletons``, ``prompt_templates``) and ``member(aid, comm)``.
 """
 
 from __future__ import annotations
 
-import duckdb
 import pandas as pd
+
+from linkage.graph import Projection, Workspace
 
 __all__ = ["ELICITATION_PATTERN", "account_features", "community_features"]
 
@@ -23,9 +22,9 @@ ELICITATION_PATTERN = (
 ABUSE_IP_KINDS = ("hosting", "vpn", "proxy", "tor")
 
 
-def account_features(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """One row per account (``aid``) with its own activity features."""
-    con.execute(
+def account_features(ws: Workspace, graph: Projection) -> pd.DataFrame:
+    """Create ``acct_feat``: one row per account (``aid``) with its own activity features."""
+    ws.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE acct_feat AS
         WITH r AS (
@@ -59,12 +58,15 @@ def account_features(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         LEFT JOIN infra USING (aid) LEFT JOIN tpl USING (aid)
         """
     )
-    return con.execute("SELECT * FROM acct_feat ORDER BY aid").df()
+    return ws.execute("SELECT * FROM acct_feat ORDER BY aid").df()
 
 
-def community_features(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """One row per community (``comm``) with the features scoring weighs."""
-    return con.execute(
+def community_features(ws: Workspace, graph: Projection) -> pd.DataFrame:
+    """One row per community (``comm`` of ``member``) with the features scoring weighs.
+
+    Needs ``acct_feat`` (:func:`account_features`) and ``member``.
+    """
+    return ws.execute(
         """
         WITH m AS (SELECT f.*, m.comm FROM acct_feat f JOIN member m USING (aid)),
         platform AS (SELECT median(n_req) AS med FROM acct_feat WHERE n_req > 0),

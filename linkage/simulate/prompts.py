@@ -3,12 +3,7 @@ capability-targeted extraction templates (same skeleton, different slot values).
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-from functools import cache
-from importlib import resources
-
-import numpy as np
+from linkage.corpus import CORPORA, Corpus, load_corpus
 
 __all__ = [
     "CORPORA",
@@ -19,14 +14,6 @@ __all__ = [
     "Corpus",
     "load_corpus",
 ]
-
-# corpus name -> shipped file (see linkage/data/prompts/NOTICE for sources and licences)
-CORPORA = {
-    "coding": "coding_humaneval.jsonl",
-    "reasoning": "reasoning_gsm8k.jsonl",
-    "agentic": "agentic_bfcl.jsonl",
-    "everyday": "everyday_selfinstruct.jsonl",
-}
 
 # Capability-targeted extraction templates per family, modelled on public
 # reporting of distillation campaigns. ``{x}`` is filled from the corpus named
@@ -109,23 +96,3 @@ EXTRACTION_TEMPLATES: tuple[tuple[str, str, str], ...] = tuple(
 
 # How ordinary people open a request; legitimate prompts get one of these.
 OPENERS = ("", "", "", "Hi! ", "Please help: ", "Quick question. ", "Can you help me with this? ")
-
-
-@dataclass(frozen=True)
-class Corpus:
-    """Prompt texts of one corpus as a numpy object array."""
-
-    name: str
-    texts: np.ndarray
-
-
-@cache
-def load_corpus(name: str) -> Corpus:
-    """Load a shipped prompt corpus: ``coding``, ``reasoning``, ``agentic`` or ``everyday``."""
-    ref = resources.files("linkage") / "data" / "prompts" / CORPORA[name]
-    texts = [
-        json.loads(line)["text"]
-        for line in ref.read_text(encoding="utf-8").split("\n")
-        if line.strip()
-    ]
-    return Corpus(name, np.array(texts, dtype=object))

@@ -1,0 +1,155 @@
+"""The detection workspace: one DuckDB connection on the store, and the working
+tables the stages hand to each other on it.
+
+Every working table is listed once in :data:`TABLES`, with the stage that
+creates it and its columns. A stage takes the workspace and the typed outputs
+of the stages it reads (:class:`~linkage.graph.events.Events`,
+:class:`~linkage.graph.project.Projection`, ...), and returns its own typed
+output: a thin handle naming its tables plus counts, so the data flow shows in
+the signatures while the heavy work stays in DuckDB.
+
+``events`` is the one table that grows after it is created: every evidence
+stage (templates, prompt clusters, and whatever comes next) appends its
+account-entity events ``(aid, etype, ekey, n, first_ts, last_ts)`` with a new
+``etype``; the projection weighs them all alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from linkage.errors import LinkageError
+from linkage.ingest import open_store
+from linkage.ingest.store import limit_memory
+
+__all__ = ["TABLES", "WorkTable", "Workspace", "tables_of"]
+
+
+@dataclass(frozen=True)
+class WorkTable:
+    """A working table: its name, the stage that creates it, its columns."""
+
+    name: str
+    stage: str
+    columns: tuple[str, ...]
+    doc: str
+    kind: str = "table"
+    """``table`` (temp table), ``view`` (temp view) or ``arrow`` (a registered Arrow table)."""
+
+
+def _t(name: str, stage: str, columns: str, doc: str, kind: str = "table") -> WorkTable:
+    return WorkTable(name, stage, tuple(c.strip() for c in columns.split(",")), doc, kind)
+
+
+TABLES: dict[str, WorkTable] = {
+    t.name: t
+    for t in (
+        _t("acct", "events", "aid, account_id, created_at, email_domain, status, banned_at",
+           "accounts with a dense integer id aid, in account_id order"),
+        _t("req", "events",
+           "aid, ts, ip, ip_version, ip_prefix, device_fp, api_key_id, prompt_text, "
+           "input_tokens, output_tokens", "the store's requests by aid", "view"),
+        _t("acct_hours", "events", "aid, hr, c, first_ts, last_ts",
+           "requests per account and hour of day (UTC)"),
+        _t("events", "events", "aid, etype, ekey, n, first_ts, last_ts",
+           "account-entity events; evidence stages append their own etype"),
+        _t("distinct_prompts", "templates", "prompt_text, skeleton", "each distinct prompt once"),
+        _t("prompt_skeletons", "templates", "aid, ts, prompt_text, skeleton",
+           "every prompt with its skeleton"),
+        _t("templates", "templates", "template_id, skeleton, prompts, distinct_prompts, accounts",
+           "shared skeletons whose slot varies"),
+        _t("prompt_templates", "templates", "aid, ts, template_id", "prompts that follow one"),
+        _t("prompt_texts", "prompt clusters", "tid, prompt_text", "what was embedded"),
+        _t("prompt_sample", "prompt clusters", "aid, tid, n, first_ts, last_ts",
+           "each account's sampled prompts"),
+        _t("prompt_text_ids", "prompt clusters", "tid, cluster", "cluster of each embedded text"),
+        _t("prompt_clusters", "prompt clusters", "cluster_id, size, accounts, label, capability",
+           "one row per cluster"),
+        _t("entity_kind", "ip intel", "etype, ekey, kind", "IP kind of ip and prefix entities"),
+        _t("entities", "projection", "eid, etype, ekey, degree, uses, first_ts, last_ts, kind",
+           "every entity, eid in (etype, ekey) order"),
+        _t("links", "projection", "aid, eid, n, first_ts, last_ts", "events by entity id"),
+        _t("entity_weight", "projection", "eid, etype, ekey, degree, kind, tcode, w",
+           "the entities that link accounts, and their weight"),
+        _t("pair_evidence", "projection", "src, dst, eid, w, tcode",
+           "one row per (account pair, shared entity), src < dst", "arrow"),
+        _t("edges", "projection", "src, dst, weight, n_entities, signals",
+           "weighted account pairs, src < dst"),
+        _t("member", "scoring", "aid, comm", "community of each account in one"),
+        _t("acct_feat", "scoring",
+           "aid, account_id, created_at, banned, banned_at, n_req, first_ts, last_ts, "
+           "n_prompts, n_elicit, n_templated, hour_entropy, infra_share, age_at_first_days",
+           "per-account activity features"),
+    )
+}  # fmt: skip
+"""Every working table, in the order the stages create them."""
+
+
+def tables_of(stage: str) -> tuple[WorkTable, ...]:
+    """The working tables a stage creates."""
+    found = tuple(t for t in TABLES.values() if t.stage == stage)
+    if not found:
+        raise LinkageError(f"no working tables for stage {stage!r}")
+    return found
+
+
+class Workspace:
+    """The connection detection works on, and the working tables on it.
+
+    Open it with :meth:`open` (a store of ``ingest``), or wrap a connection.
+    Working tables are temporary: a read-only store works too.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+
+    @classmethod
+    @contextmanager
+    def open(
+        cls, store: str | Path, *, read_only: bool, memory_limit_gb: float | None = None
+    ) -> Iterator[Workspace]:
+        """A workspace on the store at ``store`` (file or directory), closed on exit."""
+        con = open_store(Path(store), read_only=read_only)
+        try:
+            if memory_limit_gb is not None:
+                limit_memory(con, memory_limit_gb)
+            yield cls(con)
+        finally:
+            con.close()
+
+    def execute(self, sql: str, params: Any = None) -> duckdb.DuckDBPyConnection:
+        """Run one statement on the workspace's connection."""
+        return self.con.execute(sql, params) if params is not None else self.con.execute(sql)
+
+    def count(self, table: str) -> int:
+        """Rows in a working table."""
+        row = self.con.execute(f'SELECT count(*) FROM "{TABLES[table].name}"').fetchone()
+        return int(row[0]) if row else 0
+
+    @contextmanager
+    def registered(self, name: str, data: Any) -> Iterator[None]:
+        """``data`` (Arrow or pandas) visible as ``name`` for the duration of the block."""
+        self.con.register(name, data)
+        try:
+            yield
+        finally:
+            self.con.unregister(name)
+
+    def present(self) -> set[str]:
+        """Names of the temporary tables and views and registered tables now on the connection."""
+        rows = self.con.execute(
+            """SELECT table_name FROM duckdb_tables() WHERE temporary
+               UNION SELECT view_name FROM duckdb_views() WHERE temporary AND NOT internal"""
+        ).fetchall()
+        return {r[0] for r in rows}
+
+    def columns(self, table: str) -> tuple[str, ...]:
+        """The columns a working table has now (to check against :data:`TABLES`)."""
+        rel = self.con.sql(f'SELECT * FROM "{table}" LIMIT 0')
+        return tuple(rel.columns)

@@ -1,0 +1,59 @@
+"""Stage ``scoring``: communities of the account graph in, scored campaigns and
+accounts out (:class:`Scores`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+
+from linkage.graph import EdgeList, Projection, Workspace, WorkTable
+from linkage.graph.workspace import tables_of
+from linkage.score.features import account_features, community_features
+from linkage.score.scoring import score_accounts, score_campaigns
+
+__all__ = ["Scores", "inside_weight", "score_communities"]
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Output of stage ``scoring`` (and the tables ``member`` and ``acct_feat``).
+
+    ``accounts``: one row per account (``aid`` order) with its features and
+    ``score``; ``campaigns``: one row per community (``comm``) with its
+    features, ``contrib_*`` per feature, ``score`` and ``reasons``.
+    """
+
+    accounts: pd.DataFrame
+    campaigns: pd.DataFrame
+    TABLES: ClassVar[tuple[WorkTable, ...]] = tables_of("scoring")
+
+
+def score_communities(
+    ws: Workspace, graph: Projection, edges: EdgeList, membership: np.ndarray
+) -> Scores:
+    """Score every community of ``membership`` (community per ``aid``, ``-1``: none)
+    found on ``edges`` (the projection's edges), and every account."""
+    inside = membership >= 0
+    member = pd.DataFrame({"aid": np.flatnonzero(inside), "comm": membership[inside]})
+    with ws.registered("member_df", member):
+        ws.execute("CREATE OR REPLACE TEMP TABLE member AS SELECT * FROM member_df")
+    feats = account_features(ws, graph)
+    camps = score_campaigns(community_features(ws, graph))
+    n_communities = int(membership.max()) + 1 if len(membership) else 0
+    comm_score = np.zeros(max(1, n_communities))
+    comm_score[camps.comm.to_numpy()] = camps.score.to_numpy()
+    weight = inside_weight(graph.accounts, edges, membership)
+    feats["score"] = score_accounts(membership, comm_score, weight)
+    return Scores(feats, camps)
+
+
+def inside_weight(n: int, edges: EdgeList, membership: np.ndarray) -> np.ndarray:
+    """Each account's summed edge weight to members of its own community."""
+    src, dst, w = edges.src, edges.dst, edges.weight
+    same = (membership[src] == membership[dst]) & (membership[src] >= 0)
+    return np.bincount(src[same], w[same], minlength=n) + np.bincount(
+        dst[same], w[same], minlength=n
+    )
