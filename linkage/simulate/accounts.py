@@ -11,6 +11,7 @@ __all__ = [
     "DAY",
     "HOUR",
     "KINDS",
+    "POPULATIONS",
     "PROMPT_CATEGORIES",
     "TIMINGS",
     "Population",
@@ -22,12 +23,36 @@ HOUR = 3_600
 
 CHANNELS = ("home", "mobile", "vpn", "campus", "corp", "cloud", "proxy", "dc")
 KINDS = ("individual", "student", "family", "company", "automation", "campaign")
-TIMINGS = ("evening", "work", "automated", "sync")
+TIMINGS = ("evening", "work", "automated", "sync", "cron")
+POPULATIONS = (
+    # legitimate
+    "individual",
+    "campus",
+    "family",
+    "company",
+    "automation",
+    "proxied_home",
+    "eval_team",
+    "class",
+    "hackathon",
+    "saas",
+    "framework",
+    "ci_bot",
+    # campaigns (a campaign account's population is its campaign's kind)
+    "hydra",
+    "surgical",
+    "behaviour_only",
+    "front_company",
+    "regrowth",
+)
+"""The ``population`` label of each account; ``proxied_home``: an individual or family
+member whose home address a campaign's residential proxy borrowed."""
 PROMPT_CATEGORIES = ("everyday", "coding", "reasoning", "agentic", "legit_template", "extraction")
 
 CH = {name: i for i, name in enumerate(CHANNELS)}
 KIND = {name: i for i, name in enumerate(KINDS)}
-TIMING = {"human": 0, "evening": 0, "work": 1, "automated": 2, "sync": 3}
+TIMING = {"human": 0, "evening": 0, "work": 1, "automated": 2, "sync": 3, "cron": 4}
+POPULATION = {name: i for i, name in enumerate(POPULATIONS)}
 
 WEBMAIL = ("gmail.com", "outlook.com", "yahoo.com", "icloud.com", "proton.me", "hotmail.com")
 WEBMAIL_P = (0.5, 0.16, 0.1, 0.12, 0.04, 0.08)
@@ -75,6 +100,14 @@ CAMPAIGN_UAS = (
     "openai-python/2.8.1",
     "node-fetch/3.3.2",
 )
+LOOKALIKE_UAS = (
+    "langchain-python/0.3.27 openai-python/2.8.1",
+    "crewai/0.86.0 litellm/1.55.3",
+    "eval-harness/0.4.8 anthropic-python/0.69.0",
+    "WriteWell-backend/3.2 openai-node/6.9.0",
+    "HelpDeskAI/1.14 (+https://helpdeskai.example)",
+)
+"""User agents of frameworks, evaluation harnesses and SaaS apps (legitimate)."""
 N_POPULAR_DEVICES = 30
 
 
@@ -108,10 +141,14 @@ class Population:
     phone: np.ndarray
     org: np.ndarray
     referral: np.ndarray
+    population: np.ndarray  # index into POPULATIONS
+    group_name: np.ndarray  # legitimate group or campaign name, None for loners
+    sched: np.ndarray  # index into schedules, -1 none
     campaign_names: list[str]
     campaign_templates: list[np.ndarray]  # per campaign: indices into EXTRACTION_TEMPLATES
     session_hours: np.ndarray  # (n_campaigns, 2) UTC start hour of daily work sessions
     user_agents: list[str]
+    schedules: np.ndarray  # (k, 6): weekday (-1 daily), UTC hour, hours, from, to, share
     card_fp: list[str] = field(default_factory=list)
     card_bin: list[str] = field(default_factory=list)
     card_country: list[str] = field(default_factory=list)

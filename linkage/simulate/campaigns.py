@@ -15,44 +15,70 @@ from linkage.simulate.accounts import (
     DISPOSABLE,
     HOUR,
     KIND,
+    POPULATION,
     TIMING,
 )
 from linkage.simulate.context import BuildContext, Channels
+from linkage.simulate.legit import company_egress
 from linkage.simulate.prompts import EXTRACTION_TEMPLATES
 from linkage.simulate.scenario import CampaignSpec, Scenario
 
 __all__ = ["Chain", "add_campaign", "campaign_chain"]
 
-Chain = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
-"""A campaign's accounts as (slot, created, end, banned)."""
+Chain = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+"""A campaign's accounts as (slot, created, end, banned, parent); ``parent`` is, for a
+replacement account created after a mass ban, the campaign-local index of the banned
+account whose card, phone and devices it reuses, and -1 otherwise."""
+
+
+def _bursts(spec: CampaignSpec, start: int, end: int, rng: np.random.Generator) -> np.ndarray:
+    """Sign-up burst times: inside the first part of the window, or before it."""
+    if spec.account_age_days > 0:
+        first = start - spec.account_age_days * DAY
+        c_start = first + rng.uniform(0, 0.2) * (start - first)
+        last = c_start + 0.5 * (start - c_start)
+    else:
+        c_start = start + rng.uniform(0, 0.2) * (end - start)
+        last = c_start + 0.5 * (end - c_start)
+    return np.sort(np.concatenate([[c_start], rng.uniform(c_start, last, spec.signup_bursts - 1)]))
 
 
 def campaign_chain(
     spec: CampaignSpec, sc: Scenario, start: int, end: int, rng: np.random.Generator
 ) -> Chain:
-    """Accounts of one campaign as (slot, created, end, banned).
+    """Accounts of one campaign as (slot, created, end, banned, parent).
 
     Accounts sign up in bursts; with churn each account lives an exponential
     lifetime, is banned, and its slot is refilled hours later by a new account
-    on the same infrastructure (same cards, phones, proxies).
+    on the same infrastructure (same cards, phones, proxies). A mass ban then
+    ends every live account at once, and replacements regrow near the end.
     """
     target = max(spec.min_accounts, round(spec.accounts_frac * sc.accounts))
-    c_start = start + rng.uniform(0, 0.2) * (end - start)
-    bursts = np.sort(
-        np.concatenate(
-            [
-                [c_start],
-                rng.uniform(c_start, c_start + 0.5 * (end - c_start), spec.signup_bursts - 1),
-            ]
-        )
-    )
+    bursts = _bursts(spec, start, end, rng)
+    spread = spec.signup_spread_hours * HOUR
     life = spec.churn_lifetime_days
     if life is None:
         first = (
-            bursts[rng.integers(0, len(bursts), target)] + rng.uniform(0, 4 * HOUR, target)
+            bursts[rng.integers(0, len(bursts), target)] + rng.uniform(0, spread, target)
         ).astype(np.int64)
-        return np.arange(target), first, np.full(target, end, np.int64), np.zeros(target, bool)
-    mean_rest = 0.6 * (end - c_start) / DAY
+        chain = (np.arange(target), first, np.full(target, end, np.int64), np.zeros(target, bool))
+    else:
+        chain = _churn(target, bursts, life, spread, end, rng)
+    if spec.mass_ban_at is None:
+        return (*chain, np.full(len(chain[0]), -1, np.int64))
+    return _mass_ban(spec, chain, start, end, rng)
+
+
+def _churn(
+    target: int,
+    bursts: np.ndarray,
+    life: float,
+    spread: float,
+    end: int,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Ban-and-replace chains over enough slots to give ``target`` accounts."""
+    mean_rest = 0.6 * (end - bursts[0]) / DAY
     n_slots = max(1, math.ceil(target / (1 + mean_rest / life)))
     while True:
         slots: list[int] = []
@@ -60,7 +86,7 @@ def campaign_chain(
         stops: list[float] = []
         banned: list[bool] = []
         for s in range(n_slots):
-            t = float(bursts[rng.integers(0, len(bursts))] + rng.uniform(0, 4 * HOUR))
+            t = float(bursts[rng.integers(0, len(bursts))] + rng.uniform(0, spread))
             while t < end - DAY:
                 stop = t + max(DAY, rng.exponential(life * DAY))
                 slots.append(s)
@@ -81,10 +107,41 @@ def campaign_chain(
     )
 
 
-def _proxy_exits(ctx: BuildContext, spec: CampaignSpec, n_slots: int) -> np.ndarray:
-    """The campaign's residential-proxy exits: partly real users' home addresses."""
+def _mass_ban(
+    spec: CampaignSpec,
+    chain: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    start: int,
+    end: int,
+    rng: np.random.Generator,
+) -> Chain:
+    """Ban every account alive at ``mass_ban_at``; drop later sign-ups; regrow replacements."""
+    assert spec.mass_ban_at is not None
+    t_ban = int(start + spec.mass_ban_at * (end - start))
+    keep = chain[1] < t_ban
+    slot, created, stop, banned = (a[keep] for a in chain)
+    live = stop > t_ban
+    stop = np.where(live, t_ban, stop).astype(np.int64)
+    banned = banned | live
+    victims = np.flatnonzero(live)
+    k = round(spec.regrowth_frac * len(victims)) if len(victims) else 0
+    parent = rng.choice(victims, size=k, replace=k > len(victims)) if k else np.zeros(0, int)
+    hi = end - 6 * HOUR
+    lo = min(max(t_ban + HOUR, end - spec.regrowth_days * DAY), hi - 1)
+    born = rng.uniform(lo, hi, k).astype(np.int64)
+    return (
+        np.concatenate([slot, slot[parent]]),
+        np.concatenate([created, born]),
+        np.concatenate([stop, np.full(k, end, np.int64)]),
+        np.concatenate([banned, np.zeros(k, bool)]),
+        np.concatenate([np.full(len(slot), -1, np.int64), parent]).astype(np.int64),
+    )
+
+
+def _proxy_exits(
+    ctx: BuildContext, spec: CampaignSpec, pool_size: int, org: str = "Residential proxy network"
+) -> np.ndarray:
+    """``pool_size`` residential-proxy exits: ``proxy_overlap`` of them real users' homes."""
     world, rng = ctx.world, ctx.rng
-    pool_size = max(8, round(n_slots * spec.proxy_exits_per_account))
     n_overlap = round(pool_size * spec.proxy_overlap)
     overlap = (
         rng.choice(ctx.legit_home_ips(), size=n_overlap, replace=False)
@@ -109,18 +166,59 @@ def _proxy_exits(ctx: BuildContext, spec: CampaignSpec, n_slots: int) -> np.ndar
     exits = np.concatenate([overlap, fresh]).astype(np.int32)
     known = exits[rng.random(len(exits)) < ctx.sc.proxy_intel_coverage]
     for ip in known.tolist():
-        world.add_intel(world.ip_text[ip], "proxy", "Residential proxy network", "US")
+        world.add_intel(world.ip_text[ip], "proxy", org, "US")
+    ctx.proxy_exits.append(exits)
     return exits
 
 
+def _proxy_pool(ctx: BuildContext, spec: CampaignSpec, n_slots: int) -> tuple[int, int]:
+    """The campaign's own exit pool, or its commercial provider's pool shared with others."""
+    pool_size = max(8, round(n_slots * spec.proxy_exits_per_account))
+    name = spec.proxy_provider
+    if not name:
+        return ctx.world.ip_pools.add(_proxy_exits(ctx, spec, pool_size))
+    if name not in ctx.provider_pools:
+        users = sum(c.proxy_provider == name for c in ctx.sc.campaigns)
+        exits = _proxy_exits(ctx, spec, pool_size * users, f"{name} (proxy provider)")
+        ctx.provider_pools[name] = ctx.world.ip_pools.add(exits)
+    return ctx.provider_pools[name]
+
+
 def _network(ctx: BuildContext, spec: CampaignSpec, ci: int, n: int, n_slots: int) -> Channels:
-    """Residential proxies, datacenter addresses and commercial VPN exits."""
-    exits = _proxy_exits(ctx, spec, n_slots)
+    """Residential proxies, datacenter addresses, commercial VPN exits and, for a front
+    company, its corporate egress; a behaviour-only swarm gets its own exits per account."""
+    if spec.kind == "behaviour_only":
+        return _own_exits(ctx, spec, n)
+    proxy = _proxy_pool(ctx, spec, n_slots) if spec.proxy_share else None
     dc = ctx.world.v4_hosts(ctx.cloud_bases[ci % 3], 16, max(2, n_slots // 6), "hosting")
-    chans = ctx.channels(n, proxy=spec.proxy_share, dc=spec.hosting_share, vpn=spec.vpn_share)
-    ctx.set_pool(chans, "proxy", ctx.world.ip_pools.add(exits))
+    chans = ctx.channels(
+        n,
+        proxy=spec.proxy_share,
+        dc=spec.hosting_share,
+        vpn=spec.vpn_share,
+        corp=spec.corporate_share,
+    )
+    if proxy is not None:
+        ctx.set_pool(chans, "proxy", proxy)
     ctx.set_pool(chans, "dc", ctx.world.ip_pools.add(dc))
     ctx.set_pool(chans, "vpn", ctx.vpn_pool)
+    if spec.corporate_share:
+        country = np.array(["US"], dtype=object)
+        egress = company_egress(ctx, country, [f"{spec.name} Inc."])
+        ctx.set_pool(chans, "corp", (int(egress[0][0]), int(egress[1][0])))
+    return chans
+
+
+def _own_exits(ctx: BuildContext, spec: CampaignSpec, n: int) -> Channels:
+    """Each account its own residential exits, shared with no other account of the swarm."""
+    k = max(1, round(spec.proxy_exits_per_account))
+    exits = _proxy_exits(ctx, spec, n * k)
+    exits = np.unique(exits)  # an overlapping home and a fresh host may coincide
+    if len(exits) < n * k:
+        exits = np.concatenate([exits, ctx.world.residential_hosts(2 * (n * k - len(exits)))])
+    chans = ctx.channels(n, proxy=1.0)
+    start, _ = ctx.world.ip_pools.add(ctx.rng.permutation(exits[: n * k]))
+    ctx.set_pool(chans, "proxy", (start + k * np.arange(n, dtype=np.int32), k))
     return chans
 
 
@@ -129,6 +227,11 @@ def _devices(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Spoofed fingerprints: rotating over a campaign pool, popular defaults, or unique."""
     rng, world = ctx.rng, ctx.world
+    if spec.kind == "behaviour_only":  # a fresh fingerprint each, never a popular one
+        ds, _ = world.dev_pools.add(world.new_devices(n))
+        return (ds + np.arange(n)).astype(np.int32), np.ones(n, np.int32)
+    if spec.kind == "front_company":  # company laptops, like any company's
+        return ctx.legit_devices(n)
     if spec.device_mode not in ("rotate", "popular"):
         return ctx.legit_devices(n, np.ones(n, np.int64))
     # each account rotates over a few fingerprints: drawn from the campaign's
@@ -148,12 +251,15 @@ def _payment_and_ids(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Cards (shared along slots: replacements reuse them), phones and email domains."""
     rng, n = ctx.rng, len(slot)
-    if spec.card_bins:
+    if spec.kind == "front_company":  # one company card on an ordinary BIN
+        card = np.repeat(ctx.cards.new(1, countries=np.array(["US"], dtype=object)), n)
+        return card, ctx.ids.phones(n), np.full(n, f"{spec.name}-labs.com", dtype=object)
+    if spec.card_bins and spec.kind != "behaviour_only":
         n_cards = max(1, math.ceil(n / spec.accounts_per_card))
         card = ctx.cards.new(n_cards, bins=ctx.campaign_bins[ci])[slot % n_cards]
     else:
         card = ctx.cards.new(n, countries=countries)
-    if spec.phones_per_account > 0:
+    if spec.phones_per_account > 0 and spec.kind != "behaviour_only":
         phones = ctx.ids.phones(max(1, round(n * spec.phones_per_account)))
         phone = phones[slot % len(phones)]
     else:
@@ -187,12 +293,27 @@ def _templates(
     return np.array(sorted(chosen), dtype=np.int16)
 
 
+def _regrow(
+    ctx: BuildContext, spec: CampaignSpec, b: dict[str, np.ndarray], parent: np.ndarray
+) -> None:
+    """Replacement accounts take over their banned parent's card, phone and devices."""
+    new = np.flatnonzero(parent >= 0)
+    if not len(new):
+        return
+    src = parent[new]
+    for col in ("card", "phone", "dev_start", "dev_size"):
+        b[col][new] = b[col][src]
+    lo, hi = spec.regrowth_requests
+    b["n_req"][new] = ctx.rng.integers(lo, hi + 1, len(new))
+    b["population"][new] = POPULATION["regrowth"]
+
+
 def add_campaign(
     ctx: BuildContext, ci: int, spec: CampaignSpec, chain: Chain, used_templates: set[int]
 ) -> np.ndarray:
     """Append one campaign's accounts; return its extraction template indices."""
     rng = ctx.rng
-    slot, created, stop, banned = chain
+    slot, created, stop, banned, parent = chain
     n = len(slot)
     n_slots = int(slot.max()) + 1
     countries = rng.choice(COUNTRIES, size=n, p=COUNTRY_P)
@@ -210,7 +331,12 @@ def add_campaign(
         "ua": np.full(n, rng.integers(0, len(CAMPAIGN_UAS)), np.int16),
         "referral": np.full(n, -1, np.int32),
         "org": np.full(n, -1, np.int32),
+        "population": np.full(n, POPULATION[spec.kind], np.int8),
+        "group_name": np.full(n, spec.name, dtype=object),
+        "sched": np.full(n, -1, np.int16),
     }
+    if spec.kind == "front_company":
+        b["org"][:] = ctx.ids.orgs(1)[0]
     chans = _network(ctx, spec, ci, n, n_slots)
     b["dev_start"], b["dev_size"] = _devices(ctx, spec, n, n_slots)
     b["card"], b["phone"], b["email_domain"] = _payment_and_ids(ctx, spec, ci, slot, countries)
@@ -227,5 +353,6 @@ def add_campaign(
         ).astype(np.int64),
     )
     templates = _templates(rng, spec, used_templates)
+    _regrow(ctx, spec, b, parent)
     ctx.blocks.add(**b)
     return templates

@@ -18,6 +18,7 @@ from linkage.simulate.accounts import (
     LEGIT_UA_P,
     LEGIT_UAS,
     N_POPULAR_DEVICES,
+    POPULATION,
     TIMING,
     TZ,
     WEBMAIL,
@@ -26,6 +27,14 @@ from linkage.simulate.accounts import (
 )
 from linkage.simulate.scenario import Scenario
 from linkage.simulate.world import World, hex_ids
+
+_KIND_POPULATION = {
+    "individual": "individual",
+    "student": "campus",
+    "family": "family",
+    "company": "company",
+    "automation": "automation",
+}
 
 __all__ = ["Blocks", "BuildContext", "Cards", "Channels", "Ids", "cum", "split_sizes"]
 
@@ -140,6 +149,21 @@ class BuildContext:
             [str(b) for b in rng.integers(400000, 559999, size=max(1, c.card_bins))]
             for c in sc.campaigns
         ]
+        self.schedules: list[tuple[float, float, float, float, float, float]] = []
+        self.provider_pools: dict[str, tuple[int, int]] = {}
+        self.n_corp_blocks = 0
+        """Corporate /28 egress blocks handed out so far (companies, teams, fronts)."""
+        self.proxy_exits: list[np.ndarray] = []
+        """Every campaign's residential exits (global IP indices), to find borrowed homes."""
+
+    def add_schedule(
+        self, weekday: int, hour: float, hours: float, t_from: float, t_to: float, share: float
+    ) -> int:
+        """A recurring session: ``share`` of an account's requests fall on ``weekday``
+        (0 = Monday, -1 = every day) from ``hour`` (UTC) for ``hours``, between
+        ``t_from`` and ``t_to``; return its index for the ``sched`` column."""
+        self.schedules.append((weekday, hour, hours, t_from, t_to, share))
+        return len(self.schedules) - 1
 
     # -- shared legitimate infrastructure -----------------------------------------------
     def add_homes(self, n_homes: int) -> None:
@@ -234,9 +258,16 @@ class BuildContext:
         return cum(np.tile(np.array(mix, dtype=float), (n, 1)))
 
     def base_block(
-        self, n: int, kind: str, countries: np.ndarray | None = None
+        self,
+        n: int,
+        kind: str,
+        countries: np.ndarray | None = None,
+        population: str | None = None,
     ) -> dict[str, np.ndarray]:
-        """The attributes every legitimate account has, before its population fills in more."""
+        """The attributes every legitimate account has, before its population fills in more.
+
+        ``population`` (default: the kind's own, ``campus`` for students) is the label.
+        """
         rng, start, end = self.rng, self.start, self.end
         countries = (
             countries if countries is not None else rng.choice(COUNTRIES, size=n, p=COUNTRY_P)
@@ -261,7 +292,15 @@ class BuildContext:
             "phone": np.full(n, -1, np.int32),
             "org": np.full(n, -1, np.int32),
             "referral": np.full(n, -1, np.int32),
+            "population": np.full(n, POPULATION[population or _KIND_POPULATION[kind]], np.int8),
+            "group_name": np.full(n, None, dtype=object),
+            "sched": np.full(n, -1, np.int16),
         }
+
+    @staticmethod
+    def name_groups(b: dict[str, np.ndarray], prefix: str) -> None:
+        """Label each account with its group: ``prefix-<group>``."""
+        b["group_name"] = np.array([f"{prefix}-{g}" for g in b["group"].tolist()], dtype=object)
 
     @staticmethod
     def channels(n: int, **probs: float | np.ndarray) -> Channels:

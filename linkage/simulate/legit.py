@@ -15,7 +15,14 @@ from linkage.simulate.accounts import COUNTRIES, COUNTRY_P
 from linkage.simulate.context import BuildContext
 from linkage.simulate.world import ipv4_text
 
-__all__ = ["add_automation", "add_companies", "add_families", "add_individuals", "add_students"]
+__all__ = [
+    "add_automation",
+    "add_companies",
+    "add_families",
+    "add_individuals",
+    "add_students",
+    "company_egress",
+]
 
 N_BASE_LEGIT_TEMPLATES = 4
 """Companies and automation pick from the first four legitimate templates only."""
@@ -77,6 +84,7 @@ def add_students(ctx: BuildContext, n: int) -> None:
     )
     ctx.set_mobile(chans, n)
     b["group"][:] = campus
+    ctx.name_groups(b, "campus")
     ctx.set_behaviour(
         b,
         chans,
@@ -108,6 +116,7 @@ def add_families(ctx: BuildContext, fam_sizes: np.ndarray) -> None:
     b["referral"] = np.where(first, -1, ctx.ids.referrals(len(fam_sizes))[fam]).astype(np.int32)
     b["phone"] = ctx.ids.phones(n)
     b["group"] = fam.astype(np.int32)
+    ctx.name_groups(b, "family")
     ctx.set_behaviour(
         b,
         chans,
@@ -120,20 +129,25 @@ def add_families(ctx: BuildContext, fam_sizes: np.ndarray) -> None:
     ctx.blocks.add(**b)
 
 
-def _company_egress(ctx: BuildContext, countries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def company_egress(
+    ctx: BuildContext, countries: np.ndarray, names: list[str] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """A /28 corporate egress of 1-2 addresses per company; intel knows half of them."""
     world, rng, bases = ctx.world, ctx.rng, ctx.corp_bases
+    offset = ctx.n_corp_blocks
+    ctx.n_corp_blocks += len(countries)
     egress_start = np.zeros(len(countries), np.int32)
     egress_size = np.zeros(len(countries), np.int32)
     for k in range(len(countries)):
-        base = bases[k % len(bases)] + ((k // len(bases)) % 4096) * 16
+        j = offset + k
+        base = bases[j % len(bases)] + ((j // len(bases)) % 4096) * 16
         ips = world.v4_hosts(base, 28, int(rng.integers(1, 3)), "corporate")
         egress_start[k], egress_size[k] = world.ip_pools.add(ips)
         if rng.random() < 0.5:  # intel knows half of the companies' ranges
             world.add_intel(
                 f"{ipv4_text(np.array([base]))[0]}/28",
                 "corporate",
-                f"Company {k}",
+                names[k] if names else f"Company {k}",
                 str(countries[k]),
             )
     return egress_start, egress_size
@@ -146,7 +160,7 @@ def add_companies(ctx: BuildContext, comp_sizes: np.ndarray) -> None:
     comp = np.repeat(np.arange(len(comp_sizes)), comp_sizes)
     comp_country = rng.choice(COUNTRIES, size=len(comp_sizes), p=COUNTRY_P)
     b = ctx.base_block(n, "company", comp_country[comp])
-    egress_start, egress_size = _company_egress(ctx, comp_country)
+    egress_start, egress_size = company_egress(ctx, comp_country)
     chans = ctx.channels(n, corp=0.8, home=0.15, mobile=0.05)
     ctx.set_pool(chans, "corp", (egress_start[comp], egress_size[comp]))
     ctx.set_pool(chans, "home", (ctx.take_homes(n), 1))
@@ -154,6 +168,7 @@ def add_companies(ctx: BuildContext, comp_sizes: np.ndarray) -> None:
     b["card"] = ctx.cards.new(len(comp_sizes), countries=comp_country)[comp]
     b["org"] = ctx.ids.orgs(len(comp_sizes))[comp]
     b["group"] = comp.astype(np.int32)
+    ctx.name_groups(b, "company")
     b["legit_template"] = (comp % N_BASE_LEGIT_TEMPLATES).astype(np.int16)
     b["out_tokens"][:] = 900.0
     ctx.set_behaviour(

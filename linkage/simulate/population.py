@@ -13,12 +13,16 @@ import numpy as np
 
 from linkage.simulate.accounts import (
     CAMPAIGN_UAS,
+    CH,
     CHANNELS,
     DAY,
     HOUR,
     KIND,
     KINDS,
     LEGIT_UAS,
+    LOOKALIKE_UAS,
+    POPULATION,
+    POPULATIONS,
     PROMPT_CATEGORIES,
     TIMINGS,
     Population,
@@ -33,6 +37,7 @@ from linkage.simulate.legit import (
     add_individuals,
     add_students,
 )
+from linkage.simulate.lookalikes import add_lookalikes, lookalike_sizes
 from linkage.simulate.scenario import Scenario
 from linkage.simulate.world import World
 
@@ -41,6 +46,7 @@ __all__ = [
     "DAY",
     "HOUR",
     "KINDS",
+    "POPULATIONS",
     "PROMPT_CATEGORIES",
     "TIMINGS",
     "Population",
@@ -65,10 +71,15 @@ def build_population(sc: Scenario, world: World, rng: np.random.Generator) -> Po
     fam_sizes = split_sizes(rng, round(sc.family_frac * n_legit), *sc.family_size)
     comp_sizes = split_sizes(rng, round(sc.company_frac * n_legit), *sc.company_size, log=True)
     n_students = round(sc.campus_frac * n_legit)
+    looks = lookalike_sizes(sc, n_legit, rng)
     n_indiv = n_legit - n_auto - int(fam_sizes.sum()) - int(comp_sizes.sum()) - n_students
+    n_indiv -= looks.total
+    if n_indiv < 0.2 * n_legit:
+        raise ValueError(f"scenario {sc.name!r}: legitimate group shares leave too few individuals")
     # Households: one home address per individual, student, company developer,
-    # automation owner, and one per family.
-    ctx.add_homes(n_indiv + n_students + int(comp_sizes.sum()) + n_auto + len(fam_sizes))
+    # automation owner, look-alike person, and one per family.
+    n_homes = n_indiv + n_students + int(comp_sizes.sum()) + n_auto + len(fam_sizes)
+    ctx.add_homes(n_homes + looks.homes)
     ctx.add_shared_networks(
         int(sc.mobile_frac * (n_indiv + n_students + fam_sizes.sum() + comp_sizes.sum())),
         int(sc.vpn_frac * n_indiv),
@@ -81,6 +92,7 @@ def build_population(sc: Scenario, world: World, rng: np.random.Generator) -> Po
     if len(comp_sizes):
         add_companies(ctx, comp_sizes)
     add_automation(ctx, n_auto)
+    add_lookalikes(ctx, looks)
     used_templates: set[int] = set()
     campaign_templates = [
         add_campaign(ctx, ci, spec, chain, used_templates)
@@ -94,7 +106,8 @@ def _assemble(ctx: BuildContext, campaign_templates: list[np.ndarray]) -> Popula
     rng, blocks, sc = ctx.rng, ctx.blocks, ctx.sc
     order = rng.permutation(sum(len(bl["kind"]) for bl in blocks.blocks))
     cols = {name: blocks.concat(name)[order] for name in blocks.blocks[0]}
-    user_agents = list(LEGIT_UAS) + list(CAMPAIGN_UAS)
+    _mark_proxied_homes(ctx, cols)
+    user_agents = list(LEGIT_UAS) + list(CAMPAIGN_UAS) + list(LOOKALIKE_UAS)
     ua = cols["ua"].astype(np.int16)
     is_campaign = cols["kind"] == KIND["campaign"]
     ua = np.where(is_campaign, ua + len(LEGIT_UAS), ua).astype(np.int16)
@@ -116,6 +129,7 @@ def _assemble(ctx: BuildContext, campaign_templates: list[np.ndarray]) -> Popula
         campaign_templates=campaign_templates,
         session_hours=session_hours,
         user_agents=user_agents,
+        schedules=np.array(ctx.schedules, dtype=np.float64).reshape(-1, 6),
         card_fp=ctx.cards.fp,
         card_bin=ctx.cards.bin,
         card_country=ctx.cards.country,
@@ -124,3 +138,15 @@ def _assemble(ctx: BuildContext, campaign_templates: list[np.ndarray]) -> Popula
         referral_text=ctx.ids.referral_text,
         **{k: v for k, v in cols.items() if k != "ua"},
     )
+
+
+def _mark_proxied_homes(ctx: BuildContext, cols: dict[str, np.ndarray]) -> None:
+    """Individuals and family members whose home address a campaign's proxy borrowed."""
+    if not ctx.proxy_exits:
+        return
+    exits = np.unique(np.concatenate(ctx.proxy_exits))
+    home_ip = ctx.world.ip_pools.values()[cols["ch_start"][:, CH["home"]]]
+    has_home = cols["ch_cum"][:, CH["home"]] > 0
+    person = np.isin(cols["population"], [POPULATION["individual"], POPULATION["family"]])
+    borrowed = person & has_home & np.isin(home_ip, exits)
+    cols["population"][borrowed] = POPULATION["proxied_home"]

@@ -57,13 +57,14 @@ class Embedder:
         rng = np.random.default_rng([seed, 7])
         self.dim = dim
         self.category = rng.standard_normal((len(PROMPT_CATEGORIES), dim)).astype(np.float32)
-        self.template = rng.standard_normal(
-            (len(EXTRACTION_TEMPLATES) + len(LEGIT_TEMPLATES), dim)
-        ).astype(np.float32)
+        # the first four legitimate templates keep their historical stream position
+        self.template = rng.standard_normal((len(EXTRACTION_TEMPLATES) + 4, dim)).astype(np.float32)
         self.items = {
             name: rng.standard_normal((len(load_corpus(name).texts), dim)).astype(np.float32)
             for name in _CORPUS_OF_CATEGORY
         }
+        extra = np.random.default_rng([seed, 8]).standard_normal((len(LEGIT_TEMPLATES) - 4, dim))
+        self.template = np.concatenate([self.template, extra.astype(np.float32)])
 
     def embed(
         self,
@@ -180,8 +181,37 @@ class RequestGenerator:
                 + self.session_jitter[camp, day_idx, which]
             )
             t[sync] = begin + rng.random(int(sync.sum())) * _SESSION_SECONDS
+        cron = np.flatnonzero(timing == 4)
+        if len(cron):
+            t[cron] = _cron(t[cron], rng)
+        scheduled = np.flatnonzero(p.sched[ra] >= 0)
+        if len(scheduled):
+            self._scheduled(t, t0, t1, scheduled, p.sched[ra[scheduled]], rng)
         t = np.clip(t, t0, np.maximum(t0, t1 - 1))
         return (t * 1e6).astype(np.int64)
+
+    def _scheduled(
+        self,
+        t: np.ndarray,
+        t0: np.ndarray,
+        t1: np.ndarray,
+        idx: np.ndarray,
+        sched: np.ndarray,
+        rng: np.random.Generator,
+    ) -> None:
+        """Move each schedule's share of requests into its sessions (lab, event days)."""
+        s = self.pop.schedules[sched]
+        weekday, hour, hours, t_from, t_to, share = s.T
+        pick = rng.random(len(idx)) < share
+        lo = np.maximum(t0[idx], t_from)
+        hi = np.minimum(t1[idx], t_to)
+        day = np.floor((lo + rng.random(len(idx)) * np.maximum(hi - lo, 0)) / DAY) * DAY
+        dow = (day // DAY + 3) % 7  # 1970-01-01 was a Thursday
+        day -= np.where(weekday >= 0, (dow - weekday) % 7, 0) * DAY
+        when = day + hour * HOUR + rng.random(len(idx)) * hours * HOUR
+        when = np.where((when < lo) & (weekday >= 0), when + 7 * DAY, when)
+        ok = pick & (hi > lo) & (when >= lo) & (when < hi)
+        t[idx[ok]] = when[ok]
 
     def _prompts(
         self, ra: np.ndarray, rng: np.random.Generator
@@ -287,3 +317,9 @@ def _prompt_texts(
         else:
             texts.append(OPENERS[o] + x)
     return corpus, item, texts
+
+
+def _cron(t: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Cron jobs: at the top of the hour (70%) or a quarter past, plus runner queueing."""
+    minute = np.where(rng.random(len(t)) < 0.7, 0, rng.integers(1, 4, len(t)) * 15)
+    return np.floor(t / HOUR) * HOUR + minute * 60 + rng.exponential(40.0, len(t))
