@@ -138,25 +138,36 @@ class Scenario:
     name: str = "default"
     accounts: int = 3000
     days: int = 45
+    """Length of the simulated window."""
     start: str = "2026-09-01T00:00:00Z"
+    """Start of the window (ISO 8601, UTC)."""
     # legitimate populations (shares of legitimate accounts)
     family_frac: float = 0.06
     family_size: tuple[int, int] = (2, 5)
+    """Accounts per family (inclusive range); a family shares a home address and a card."""
     company_frac: float = 0.08
     company_size: tuple[int, int] = (5, 60)
+    """Developers per company (log-uniform); they share egress, card, org id, template."""
     automation_frac: float = 0.002
+    """Single accounts with heavy 24/7 automation from cloud addresses."""
     campus_frac: float = 0.05
+    """Students behind campus NAT (``students_per_campus_ip`` per address)."""
     mobile_frac: float = 0.45
     """Share of legitimate individuals who also use a mobile carrier (CGNAT) address."""
     vpn_frac: float = 0.06
+    """Share of individuals who sometimes use a commercial VPN exit."""
     ipv6_frac: float = 0.2
+    """Share of home addresses that are IPv6."""
     popular_device_frac: float = 0.1
     """Share of legitimate devices that carry a popular default fingerprint."""
     paying_frac: float = 0.55
+    """Share of individuals with a card on file."""
     users_per_cgnat_ip: int = 250
     students_per_campus_ip: int = 150
     legit_requests_median: float = 6.5
+    """Median requests of an individual over the window (log-normal)."""
     legit_requests_sigma: float = 1.3
+    """Log-normal sigma of legitimate volumes (heavy tail)."""
     legit_virtual_card_frac: float = 0.0
     """Share of paying legitimate accounts whose card comes from a campaign BIN."""
     legit_banned_frac: float = 0.002
@@ -167,7 +178,7 @@ class Scenario:
     eval_team_frac: float = 0.0
     """Enterprise evaluation teams: old accounts, one org id and corporate card paying
     weekly, corporate egress plus team cloud hosts, benchmark templates run 24/7."""
-    eval_team_size: tuple[int, int] = (15, 40)
+    eval_team_size: tuple[int, int] = (8, 40)
     class_frac: float = 0.0
     """University classes: accounts created in a burst at the first lab, the lab's NAT
     address and machine image, a weekly lab session, the assignment's prompt template."""
@@ -175,11 +186,11 @@ class Scenario:
     hackathon_frac: float = 0.0
     """Hackathon / bootcamp cohorts: sign up in one burst at one venue's Wi-Fi, share a
     promo code (``referral_code``) and a starter-kit template, work the same event days."""
-    hackathon_size: tuple[int, int] = (30, 150)
+    hackathon_size: tuple[int, int] = (20, 150)
     saas_frac: float = 0.0
     """SaaS resellers: end-user accounts provisioned in nightly batches, all calling from
     the app's cloud hosts with its card, org id, user agent and system-prompt template."""
-    saas_size: tuple[int, int] = (40, 300)
+    saas_size: tuple[int, int] = (20, 300)
     framework_frac: float = 0.0
     """Unrelated users of popular open-source agent frameworks: the framework's prompt
     template and default user agent, otherwise ordinary individuals."""
