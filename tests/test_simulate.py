@@ -40,7 +40,8 @@ def test_writes_every_contract_table_with_contract_columns(sim):
     for t in TABLES:
         cols = pq.read_schema(result.out_dir / f"{t}.parquet").names
         assert set(INPUT_TABLES[t].required_columns) <= set(cols), t
-        assert set(cols) <= set(INPUT_TABLES[t].column_names), t
+        extra = {"population", "group_id"} if t == "labels" else set()  # ground truth only
+        assert set(cols) - extra <= set(INPUT_TABLES[t].column_names), t
     meta = json.loads((result.out_dir / "simulation.json").read_text())
     assert meta["seed"] == 3
     assert meta["rows"]["accounts"] == 3000
@@ -246,10 +247,11 @@ def test_automated_campaign_runs_around_the_clock_and_people_have_a_rhythm(sim):
 
 def test_hard_scenario_is_harder(tmp_path):
     d, h = SCENARIOS["default"], SCENARIOS["hard"]
-    for cd, ch in zip(d.campaigns, h.campaigns, strict=True):
+    for cd, ch in zip(d.campaigns, h.campaigns, strict=False):
         assert ch.camouflage >= cd.camouflage
         assert ch.proxy_overlap >= cd.proxy_overlap
     assert h.company_frac > d.company_frac and h.legit_virtual_card_frac > 0
+    assert len(h.campaigns) > len(d.campaigns) and h.eval_team_frac > d.eval_team_frac == 0
     res = simulate(tmp_path, accounts=1500, seed=1, scenario="hard")
     assert res.rows["accounts"] == 1500
 

@@ -9,6 +9,7 @@ __all__ = [
     "CORPORA",
     "EXTRACTION_TEMPLATES",
     "LEGIT_TEMPLATES",
+    "LEGIT_TEMPLATE_GROUPS",
     "OPENERS",
     "TEMPLATES",
     "Corpus",
@@ -87,7 +88,68 @@ LEGIT_TEMPLATES: tuple[tuple[str, str], ...] = (
         "agentic",
         "Translate this user request into a JSON call for our internal scheduling API:\n{x}",
     ),
+    # 4-6: evaluation harnesses (benchmark items, chain-of-thought answer formats)
+    (
+        "reasoning",
+        "Solve the following math problem. Think step by step, then give the final "
+        "answer on its own line after '####'.\n\n{x}",
+    ),
+    ("coding", "Complete the following Python function. Return only the code.\n\n{x}"),
+    ("reasoning", "Question: {x}\nAnswer: Let's think step by step."),
+    # 7-8: university classes (assignment prompts)
+    (
+        "coding",
+        "CS 101 lab: explain what this code does line by line, as you would to a "
+        "first-year student, then suggest one test case.\n{x}",
+    ),
+    ("reasoning", "Homework help. Show your work and explain each step.\n{x}"),
+    # 9: hackathon starter kit
+    (
+        "agentic",
+        "You are the assistant in our hackathon demo app. Use the tools provided to help "
+        "the user, and answer in JSON.\nUser: {x}",
+    ),
+    # 10-11: SaaS apps' system prompts
+    (
+        "everyday",
+        "System: You are WriteWell, an assistant that helps small businesses write clear, "
+        "friendly copy.\nUser request: {x}",
+    ),
+    (
+        "everyday",
+        "System: You are HelpDeskAI. Answer the customer politely and concisely using the "
+        "knowledge base.\nCustomer: {x}",
+    ),
+    # 12-13: open-source agent frameworks' default prompts
+    (
+        "agentic",
+        "Answer the following questions as best you can. You have access to the following "
+        "tools. Use the following format:\nThought: you should always think about what to "
+        "do\nAction: the action to take\nAction Input: the input to the action\n"
+        "Observation: the result of the action\nBegin!\n\nQuestion: {x}",
+    ),
+    (
+        "agentic",
+        "You are an autonomous task-execution agent. Break the objective into tasks, "
+        "execute them one by one and report the result.\nObjective: {x}",
+    ),
+    # 14: CI review bots
+    (
+        "coding",
+        "Review the following change as part of CI. List bugs and risky changes as bullet "
+        "points; reply LGTM if there are none.\n{x}",
+    ),
 )
+LEGIT_TEMPLATE_GROUPS = {
+    "base": (0, 1, 2, 3),
+    "benchmark": (4, 5, 6),
+    "class": (7, 8),
+    "hackathon": (9,),
+    "saas": (10, 11),
+    "framework": (12, 13),
+    "ci": (14,),
+}
+"""Which legitimate templates each kind of legitimate group runs."""
 
 # Flattened extraction templates: (family, slot corpus, text); campaigns pick from these.
 EXTRACTION_TEMPLATES: tuple[tuple[str, str, str], ...] = tuple(

@@ -13,7 +13,14 @@ import pyarrow as pa
 
 from linkage.contract import FORMATS
 from linkage.progress import ProgressFn
-from linkage.simulate.population import DAY, KINDS, Population, build_population, epoch_seconds
+from linkage.simulate.population import (
+    DAY,
+    KINDS,
+    POPULATIONS,
+    Population,
+    build_population,
+    epoch_seconds,
+)
 from linkage.simulate.scenario import Scenario, load_scenario
 from linkage.simulate.tables import (
     accounts_table,
@@ -49,6 +56,7 @@ class SimulationResult:
             "seed": self.seed,
             "rows": self.rows,
             "campaigns": self.campaigns,
+            **self.extra,
             "seconds": round(self.seconds, 2),
         }
 
@@ -116,21 +124,31 @@ def simulate(
                 progress("requests", done, total)
     rows["requests"] = writer.rows
     result = SimulationResult(
-        out, sc, seed, rows, _campaign_truth(pop), time.perf_counter() - began
+        out,
+        sc,
+        seed,
+        rows,
+        _campaign_truth(pop, sc),
+        time.perf_counter() - began,
+        {"populations": _population_truth(pop)},
     )
     (out / "simulation.json").write_text(json.dumps(result.to_dict(), indent=2) + "\n")
     return result
 
 
-def _campaign_truth(pop: Population) -> list[dict[str, Any]]:
+def _campaign_truth(pop: Population, sc: Scenario) -> list[dict[str, Any]]:
+    """Each campaign's true size (``regrowth``: replacement accounts after a mass ban)."""
     truth = []
-    for ci, name in enumerate(pop.campaign_names):
+    regrowth = pop.population == POPULATIONS.index("regrowth")
+    for ci, (name, spec) in enumerate(zip(pop.campaign_names, sc.campaigns, strict=True)):
         sel = pop.campaign == ci
         truth.append(
             {
                 "campaign_id": name,
+                "kind": spec.kind,
                 "accounts": int(sel.sum()),
                 "banned": int((sel & pop.banned).sum()),
+                "regrowth": int((sel & regrowth).sum()),
                 "requests": int(pop.n_req[sel].sum()),
             }
         )
@@ -139,3 +157,24 @@ def _campaign_truth(pop: Population) -> list[dict[str, Any]]:
         {"campaign_id": None, "accounts": int(legit.sum()), "requests": int(pop.n_req[legit].sum())}
     )
     return truth
+
+
+def _population_truth(pop: Population) -> dict[str, dict[str, Any]]:
+    """Accounts, requests and group sizes of every population present."""
+    out: dict[str, dict[str, Any]] = {}
+    for i, name in enumerate(POPULATIONS):
+        sel = pop.population == i
+        if not sel.any():
+            continue
+        groups = pop.group_name[sel]
+        named = groups[groups != None]  # noqa: E711 (object array)
+        sizes: list[int] = (
+            np.unique(named.astype(str), return_counts=True)[1].tolist() if len(named) else []
+        )
+        out[name] = {
+            "accounts": int(sel.sum()),
+            "requests": int(pop.n_req[sel].sum()),
+            "groups": len(sizes),
+            "group_sizes": sorted(sizes, reverse=True)[:50],
+        }
+    return out

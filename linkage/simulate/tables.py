@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from linkage.simulate.population import KINDS, Population
+from linkage.simulate.population import DAY, KINDS, POPULATIONS, Population
 from linkage.simulate.world import World
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
 ]
 
 _TS = pa.timestamp("us", tz="UTC")
+_COMPANY_BILLED = [POPULATIONS.index(k) for k in ("company", "eval_team", "saas", "front_company")]
 
 
 def _ts(seconds: np.ndarray) -> pa.Array:
@@ -53,10 +54,17 @@ def payments_table(p: Population, start: int, rng: np.random.Generator) -> pa.Ta
         active_from + rng.random(len(acc)) * (p.end[acc] - active_from),
     )
     campaign = p.kind[acc] == KINDS.index("campaign")
-    company = p.kind[acc] == KINDS.index("company")
+    company = np.isin(p.population[acc], _COMPANY_BILLED)
     amount = np.round(
         rng.lognormal(np.log(np.where(company, 400.0, np.where(campaign, 10.0, 20.0))), 0.5), 2
     )
+    steady = np.flatnonzero((p.population == POPULATIONS.index("eval_team")) & (p.card >= 0))
+    if len(steady):  # an enterprise card is charged every week, the same amount
+        weeks = np.arange(start, p.end.max(), 7 * DAY)
+        acc = np.concatenate([acc, np.repeat(steady, len(weeks))])
+        t = np.concatenate([t, np.tile(weeks + 9 * 3600, len(steady))])
+        base = np.round(rng.lognormal(np.log(400.0), 0.3, len(steady)), 2)
+        amount = np.concatenate([amount, np.repeat(base, len(weeks))])
     card = p.card[acc]
     card_fp = pa.array(p.card_fp, pa.string())
     return pa.table(
@@ -98,11 +106,16 @@ def ip_intel_table(world: World) -> pa.Table:
 
 
 def labels_table(p: Population) -> pa.Table:
-    """Ground truth: each account's campaign, null for legitimate accounts."""
+    """Ground truth: each account's campaign (null for legitimate accounts), its
+    ``population`` (see :data:`~linkage.simulate.accounts.POPULATIONS`) and ``group_id``:
+    the legitimate group (``company-3``, ``class-0``, ``eval-1`` ...) or campaign it
+    belongs to, null for accounts on their own."""
     names = np.array([*p.campaign_names, None], dtype=object)
     return pa.table(
         {
             "account_id": pa.array(p.account_id, pa.string()),
             "campaign_id": pa.array(names[p.campaign], pa.string()),
+            "population": pa.array(np.array(POPULATIONS, dtype=object)[p.population], pa.string()),
+            "group_id": pa.array(p.group_name, pa.string()),
         }
     )

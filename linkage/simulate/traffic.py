@@ -57,13 +57,14 @@ class Embedder:
         rng = np.random.default_rng([seed, 7])
         self.dim = dim
         self.category = rng.standard_normal((len(PROMPT_CATEGORIES), dim)).astype(np.float32)
-        self.template = rng.standard_normal(
-            (len(EXTRACTION_TEMPLATES) + len(LEGIT_TEMPLATES), dim)
-        ).astype(np.float32)
+        # the first four legitimate templates keep their historical stream position
+        self.template = rng.standard_normal((len(EXTRACTION_TEMPLATES) + 4, dim)).astype(np.float32)
         self.items = {
             name: rng.standard_normal((len(load_corpus(name).texts), dim)).astype(np.float32)
             for name in _CORPUS_OF_CATEGORY
         }
+        extra = np.random.default_rng([seed, 8]).standard_normal((len(LEGIT_TEMPLATES) - 4, dim))
+        self.template = np.concatenate([self.template, extra.astype(np.float32)])
 
     def embed(
         self,
@@ -180,20 +181,63 @@ class RequestGenerator:
                 + self.session_jitter[camp, day_idx, which]
             )
             t[sync] = begin + rng.random(int(sync.sum())) * _SESSION_SECONDS
+        cron = np.flatnonzero(timing == 4)
+        if len(cron):
+            t[cron] = _cron(t[cron], rng)
+        scheduled = np.flatnonzero(p.sched[ra] >= 0)
+        if len(scheduled):
+            self._scheduled(t, t0, t1, scheduled, p.sched[ra[scheduled]], rng)
         t = np.clip(t, t0, np.maximum(t0, t1 - 1))
         return (t * 1e6).astype(np.int64)
+
+    def _scheduled(
+        self,
+        t: np.ndarray,
+        t0: np.ndarray,
+        t1: np.ndarray,
+        idx: np.ndarray,
+        sched: np.ndarray,
+        rng: np.random.Generator,
+    ) -> None:
+        """Move each schedule's share of requests into its sessions (lab, event days)."""
+        s = self.pop.schedules[sched]
+        weekday, hour, hours, t_from, t_to, share = s.T
+        pick = rng.random(len(idx)) < share
+        lo = np.maximum(t0[idx], t_from)
+        hi = np.minimum(t1[idx], t_to)
+        day = np.floor((lo + rng.random(len(idx)) * np.maximum(hi - lo, 0)) / DAY) * DAY
+        dow = (day // DAY + 3) % 7  # 1970-01-01 was a Thursday
+        day -= np.where(weekday >= 0, (dow - weekday) % 7, 0) * DAY
+        when = day + hour * HOUR + rng.random(len(idx)) * hours * HOUR
+        when = np.where((when < lo) & (weekday >= 0), when + 7 * DAY, when)
+        ok = pick & (hi > lo) & (when >= lo) & (when < hi)
+        t[idx[ok]] = when[ok]
 
     def _prompts(
         self, ra: np.ndarray, rng: np.random.Generator
     ) -> tuple[pa.Array, pa.Array | None, np.ndarray]:
         """Prompt text on a sample of requests (null elsewhere), optional embeddings."""
-        p = self.pop
         n = len(ra)
         sampled = np.flatnonzero(rng.random(n) < self.sc.prompt_sample_rate)
-        acc = ra[sampled]
-        category = (rng.random(len(sampled))[:, None] > p.prompt_cum[acc]).sum(axis=1)
+        category, template = self._prompt_kinds(ra[sampled], rng)
+        corpus, item, texts = _prompt_texts(category, template, rng)
+        full = np.full(n, None, dtype=object)
+        full[sampled] = texts
+        n_chars = np.zeros(n, np.int64)
+        n_chars[sampled] = [len(s) for s in texts]
+        embedding = None
+        if self.embedder is not None:
+            embedding = self._embeddings(n, sampled, category, template, corpus, item, rng)
+        return pa.array(full, pa.string()), embedding, n_chars
+
+    def _prompt_kinds(
+        self, acc: np.ndarray, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Category (index into PROMPT_CATEGORIES) and template (-1: none) per sampled prompt."""
+        p = self.pop
+        category = (rng.random(len(acc))[:, None] > p.prompt_cum[acc]).sum(axis=1)
         category = np.minimum(category, len(PROMPT_CATEGORIES) - 1)
-        template = np.full(len(sampled), -1, np.int64)
+        template = np.full(len(acc), -1, np.int64)
         is_legit_t = category == 4
         template[is_legit_t] = p.legit_template[acc[is_legit_t]]
         is_legit_t &= template >= 0
@@ -211,57 +255,71 @@ class RequestGenerator:
                 ],
                 dtype=np.int64,
             )
-        corpus: list[str] = []
-        for c, t in zip(category.tolist(), template.tolist(), strict=True):
-            if c == 4:
-                corpus.append(LEGIT_TEMPLATES[t][0])
-            elif c == 5:
-                corpus.append(EXTRACTION_TEMPLATES[t][1])
-            else:
-                corpus.append(_CORPUS_OF_CATEGORY[c])
-        sizes = {name: len(load_corpus(name).texts) for name in _CORPUS_OF_CATEGORY}
-        item = (rng.random(len(sampled)) * np.array([sizes[c] for c in corpus])).astype(np.int64)
-        opener = rng.integers(0, len(OPENERS), len(sampled))
-        texts: list[str] = []
-        for c, t, name, i, o in zip(
-            category.tolist(),
-            template.tolist(),
+        return category, template
+
+    def _embeddings(
+        self,
+        n: int,
+        sampled: np.ndarray,
+        category: np.ndarray,
+        template: np.ndarray,
+        corpus: list[str],
+        item: np.ndarray,
+        rng: np.random.Generator,
+    ) -> pa.Array:
+        """Embeddings of the sampled prompts as a list column (null where no prompt)."""
+        assert self.embedder is not None
+        vecs = self.embedder.embed(
+            rng,
+            category,
+            np.where(
+                category == 5,
+                template,
+                np.where(category == 4, len(EXTRACTION_TEMPLATES) + template, -1),
+            ),
             corpus,
-            item.tolist(),
-            opener.tolist(),
-            strict=True,
-        ):
-            x = load_corpus(name).texts[i]
-            if c == 4:
-                texts.append(LEGIT_TEMPLATES[t][1].format(x=x))
-            elif c == 5:
-                texts.append(EXTRACTION_TEMPLATES[t][2].format(x=x))
-            else:
-                texts.append(OPENERS[o] + x)
-        full = np.full(n, None, dtype=object)
-        full[sampled] = texts
-        n_chars = np.zeros(n, np.int64)
-        n_chars[sampled] = [len(s) for s in texts]
-        embedding = None
-        if self.embedder is not None:
-            vecs = self.embedder.embed(
-                rng,
-                category,
-                np.where(
-                    category == 5,
-                    template,
-                    np.where(category == 4, len(EXTRACTION_TEMPLATES) + template, -1),
-                ),
-                corpus,
-                item,
-            )
-            dim = self.embedder.dim
-            lengths = np.zeros(n, np.int32)
-            lengths[sampled] = dim
-            offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
-            mask = np.ones(n, bool)
-            mask[sampled] = False
-            embedding = pa.ListArray.from_arrays(
-                pa.array(offsets), pa.array(vecs.ravel()), mask=pa.array(mask)
-            )
-        return pa.array(full, pa.string()), embedding, n_chars
+            item,
+        )
+        lengths = np.zeros(n, np.int32)
+        lengths[sampled] = self.embedder.dim
+        offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
+        mask = np.ones(n, bool)
+        mask[sampled] = False
+        return pa.ListArray.from_arrays(
+            pa.array(offsets), pa.array(vecs.ravel()), mask=pa.array(mask)
+        )
+
+
+def _prompt_texts(
+    category: np.ndarray, template: np.ndarray, rng: np.random.Generator
+) -> tuple[list[str], np.ndarray, list[str]]:
+    """Slot corpus, corpus item and full text of each prompt."""
+    corpus: list[str] = []
+    for c, t in zip(category.tolist(), template.tolist(), strict=True):
+        if c == 4:
+            corpus.append(LEGIT_TEMPLATES[t][0])
+        elif c == 5:
+            corpus.append(EXTRACTION_TEMPLATES[t][1])
+        else:
+            corpus.append(_CORPUS_OF_CATEGORY[c])
+    sizes = {name: len(load_corpus(name).texts) for name in _CORPUS_OF_CATEGORY}
+    item = (rng.random(len(category)) * np.array([sizes[c] for c in corpus])).astype(np.int64)
+    opener = rng.integers(0, len(OPENERS), len(category))
+    texts: list[str] = []
+    for c, t, name, i, o in zip(
+        category.tolist(), template.tolist(), corpus, item.tolist(), opener.tolist(), strict=True
+    ):
+        x = load_corpus(name).texts[i]
+        if c == 4:
+            texts.append(LEGIT_TEMPLATES[t][1].format(x=x))
+        elif c == 5:
+            texts.append(EXTRACTION_TEMPLATES[t][2].format(x=x))
+        else:
+            texts.append(OPENERS[o] + x)
+    return corpus, item, texts
+
+
+def _cron(t: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Cron jobs: at the top of the hour (70%) or a quarter past, plus runner queueing."""
+    minute = np.where(rng.random(len(t)) < 0.7, 0, rng.integers(1, 4, len(t)) * 15)
+    return np.floor(t / HOUR) * HOUR + minute * 60 + rng.exponential(40.0, len(t))
