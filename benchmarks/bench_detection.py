@@ -8,7 +8,8 @@ median wall time and peak memory per stage, and the ratio of the whole detect
 to a baseline measured in the same session (reading ``requests.parquet`` whole
 with pyarrow).
 
-    python benchmarks/bench_detection.py quality [--seeds 1 2 3] [--scenarios default hard]
+    python benchmarks/bench_detection.py quality [--seeds 0 .. 7] [--sizes 10000 100000]
+        [--scenarios default hard adversarial] [--baselines-upto 10000]
     python benchmarks/bench_detection.py speed [--sizes 100000 1000000] [--runs 3]
 """
 
@@ -46,45 +47,60 @@ def quality(args: argparse.Namespace) -> None:
     from linkage.evaluate import evaluate
     from linkage.simulate import simulate
 
-    rows = []
-    for scenario in args.scenarios:
-        for seed in args.seeds:
-            base = args.out / f"{scenario}-{seed}"
-            shutil.rmtree(base, ignore_errors=True)
-            simulate(base / "data", seed=seed, scenario=scenario, accounts=args.accounts)
-            detect(base / "data", base / "result")
-            report = evaluate(base / "result", base / "data" / "labels.parquet")
-            acc = pd.read_parquet(base / "result" / "accounts.parquet").merge(
-                pd.read_parquet(base / "data" / "accounts.parquet"), on="account_id"
-            )
-            teams = acc[acc.email_domain.str.match(r"company\d+\.io|univ\d+\.edu", na=False)]
-            for method, m in {"linkage": report["engine"], **report["baselines"]}.items():
-                rows.append(
-                    {
-                        "scenario": scenario,
-                        "seed": seed,
-                        "method": method,
-                        **{
-                            k: m[k]
-                            for k in (
-                                "precision",
-                                "recall",
-                                "f1",
-                                "average_precision",
-                                "ari",
-                                "flagged",
-                                "false_positives",
-                            )
-                        },
-                        "surgical_recall": m["recall_per_campaign"].get("surgical-agentic"),
-                        "teams_flagged": int(teams.flagged.sum()) if method == "linkage" else None,
-                    }
+    rows: list[dict] = []
+    args.out.mkdir(parents=True, exist_ok=True)
+    for size in args.sizes:
+        for scenario in args.scenarios:
+            for seed in args.seeds:
+                base = args.out / f"{scenario}-{size}-{seed}"
+                shutil.rmtree(base, ignore_errors=True)
+                simulate(base / "data", seed=seed, scenario=scenario, accounts=size)
+                detect(base / "data", base / "result")
+                baselines = size <= args.baselines_upto
+                report = evaluate(
+                    base / "result", base / "data" / "labels.parquet", baselines=baselines
                 )
-            print(f"{scenario} seed {seed}: done", file=sys.stderr)
+                extra = _groups(base)
+                methods = {"linkage": report["engine"], **report.get("baselines", {})}
+                for method, m in methods.items():
+                    rows.append(
+                        {
+                            "scenario": scenario,
+                            "accounts": size,
+                            "seed": seed,
+                            "method": method,
+                            **{k: m[k] for k in QUALITY_KEYS},
+                            "min_campaign_recall": min(
+                                c["recall"] for c in m["campaigns"].values()
+                            ),
+                            **(extra if method == "linkage" else {}),
+                        }
+                    )
+                shutil.rmtree(base, ignore_errors=True)
+                pd.DataFrame(rows).to_json(
+                    args.out / "bench_detection_quality.json", orient="records", indent=2
+                )
+                print(f"{scenario} {size:,} seed {seed}: {rows[-len(methods)]}", file=sys.stderr)
     df = pd.DataFrame(rows)
     print(df.to_markdown(index=False, floatfmt=".3f"))
-    args.out.mkdir(parents=True, exist_ok=True)
-    df.to_json(args.out / "bench_detection_quality.json", orient="records", indent=2)
+
+
+QUALITY_KEYS = ("precision", "recall", "ari_campaign_accounts", "flagged", "false_positives")
+
+
+def _groups(base: Path) -> dict:
+    """Regrowth recall and the legitimate groups with any flagged account."""
+    acc = pd.read_parquet(base / "result" / "accounts.parquet").merge(
+        pd.read_parquet(base / "data" / "labels.parquet"), on="account_id", suffixes=("", "_true")
+    )
+    regrowth = acc[acc.population == "regrowth"]
+    legit = acc[acc.campaign_id_true.isna() & acc.flagged]
+    grouped = legit[legit.group_id.notna()]
+    return {
+        "regrowth_recall": float(regrowth.flagged.mean()) if len(regrowth) else None,
+        "legit_groups_flagged": int(grouped.group_id.nunique()),
+        "fp_populations": legit.population.value_counts().to_dict(),
+    }
 
 
 def speed(args: argparse.Namespace) -> None:
@@ -149,9 +165,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="what", required=True)
     q = sub.add_parser("quality")
-    q.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
-    q.add_argument("--scenarios", nargs="+", default=["default", "hard"])
-    q.add_argument("--accounts", type=int, default=None)
+    q.add_argument("--seeds", type=int, nargs="+", default=list(range(8)))
+    q.add_argument("--scenarios", nargs="+", default=["default", "hard", "adversarial"])
+    q.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    q.add_argument("--baselines-upto", type=int, default=10_000)
     s = sub.add_parser("speed")
     s.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     s.add_argument("--runs", type=int, default=3)
