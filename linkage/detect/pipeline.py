@@ -96,11 +96,10 @@ def _detect(ws: Workspace, out: Path, s: DetectSettings, log: StageLog) -> Detec
             seed=s.seed,
             min_size=s.min_campaign_size,
             max_size=s.max_campaign_size,
-            merge_ratio=s.merge_ratio,
         ),
     )
     membership = comms.membership
-    scores = log.run("scoring", lambda: score_communities(ws, graph, edges, membership, s))
+    scores = log.run("scoring", lambda: score_communities(ws, graph, edges, membership))
     con = ws.con
     result, accounts = log.run(
         "write",
