@@ -140,7 +140,7 @@ def test_tuning_and_evaluation(
     assert len(runs) == 13
     resolutions = {linkage.DetectSettings.load(r / "settings.json").resolution for r in runs}
     assert {0.0003, 0.1} <= resolutions
-    # what the precision-recall figure shows: the engine beats every baseline on `hard`
+    # what the precision-recall figure shows: the engine beats every baseline on `default`
     report = linkage.evaluate(tmp_path / "default", tmp_path / "data" / "labels.parquet")
     engine = report["engine"]
     assert engine["precision"] >= 0.95 and engine["recall"] >= 0.95
