@@ -38,7 +38,7 @@ def simulate(
     ] = None,
     seed: Annotated[int, typer.Option(help="Random seed; same seed, identical files.")] = 0,
     scenario: Annotated[
-        str, typer.Option(help="default, hard, or a scenario .json file.")
+        str, typer.Option(help="default, hard, adversarial, or a scenario .json file.")
     ] = "default",
     fmt: Annotated[str, typer.Option("--format", help="parquet, csv or jsonl.")] = "parquet",
 ) -> None:
