@@ -329,7 +329,10 @@ def explore(
     from linkage.export.neo4j import BoltServer, push_result, style_command
 
     stop = threading.Event()
-    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # Ctrl-C, kill and a closed terminal all stop the server cleanly, even where the
+    # parent process left SIGINT ignored (children inherit an ignored signal).
+    stopping = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in stopping}
     try:
         server = BoltServer(root, port=port, password=os.environ.get("NEO4J_PASSWORD"))
         console.print("starting the local Bolt server ...")
@@ -360,16 +363,14 @@ def explore(
                 "Press Ctrl-C to stop the server.",
                 flush=True,
             )
-            try:
-                while not stop.wait(0.5):
-                    pass
-            except KeyboardInterrupt:
+            while not stop.wait(0.5):
                 pass
             console.print("stopping the Bolt server ...")
     except LinkageError as exc:
         raise _fail(exc) from exc
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     console.print("stopped")
 
 

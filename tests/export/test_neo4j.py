@@ -226,7 +226,14 @@ def test_missing_extra_names_it(monkeypatch):
         arcadedb_home()
 
 
-def test_explore_serves_the_result_until_interrupted(result_dir, tmp_path):
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGHUP])
+def test_explore_serves_the_result_until_interrupted(result_dir, tmp_path, stop_signal):
+    """Served until Ctrl-C or a closed terminal, even when started with SIGINT ignored
+    (as a child of a process that ignores it inherits)."""
     port = free_port()
     password = "expl-" + os.urandom(6).hex()
     proc = subprocess.Popen(
@@ -235,6 +242,7 @@ def test_explore_serves_the_result_until_interrupted(result_dir, tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_ignore_sigint,
     )
     try:
         lines = []
@@ -253,9 +261,10 @@ def test_explore_serves_the_result_until_interrupted(result_dir, tmp_path):
         server = BoltServer(password=password, port=port)
         n = _run(server, "MATCH (a:Account) RETURN count(a) AS n")[0]["n"]
         assert n == len(pd.read_parquet(result_dir / "accounts.parquet"))
-        proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=90)
-        assert proc.returncode == 0, proc.stderr.read()
+        proc.send_signal(stop_signal)
+        _, err = proc.communicate(timeout=90)
+        assert proc.returncode == 0, err
+        assert not (tmp_path / "r" / "java.args").exists()
         with pytest.raises(neo4j.exceptions.ServiceUnavailable):
             _run(server, "RETURN 1 AS x")
     finally:
