@@ -25,6 +25,8 @@ def _type_weights() -> dict[str, float]:
         "bin": 0.2,
         "prompt_cluster": 0.3,
         "rhythm": 0.5,
+        "cosession": 0.5,
+        "signup": 0.6,
     }
 
 
@@ -69,8 +71,31 @@ class DetectSettings:
     """Two accounts using an entity within this many days of each other count fully..."""
     distant_factor: float = 0.3
     """...and at this fraction when their use is further apart."""
+    uncorroborated_factor: float = 0.3
+    """Address evidence (``ip``, ``prefix``) of a pair that shares nothing an operator
+    controls (card, device, key, identifier, template, schedule, sign-up burst) counts
+    at this fraction: commodity exits and borrowed home addresses do not merge strangers."""
     min_edge_weight: float = 0.5
     """Account pairs with less total evidence are not linked."""
+    # co-activity (linkage.graph.coactivity)
+    session_gap_minutes: float = 30.0
+    """A request after this much silence starts a session."""
+    session_bucket_minutes: float = 10.0
+    """Session starts closer than half of this always share a time bucket."""
+    session_crowd_factor: float = 4.0
+    """Buckets holding more than this times the median bucket's accounts are ignored."""
+    session_min_count: int = 6
+    session_min_days: int = 3
+    """Accounts with fewer sessions, or sessions on fewer days, get no schedule evidence."""
+    session_bands: int = 20
+    session_rows: int = 3
+    """MinHash bands and hashes per band: pairs sharing a share J of their session
+    buckets share ``bands * J**rows`` ``cosession`` entities on average."""
+    signup_window_minutes: float = 30.0
+    signup_burst_min: int = 5
+    signup_burst_factor: float = 5.0
+    """A sign-up window is a burst when it holds at least ``signup_burst_min`` accounts of
+    one country and email domain, and this many times that profile's usual rate."""
     # prompt clusters (linkage.graph.clusters)
     prompt_embedder: str = "static"
     """Embedder (``linkage.embed`` registry name) for prompt text without precomputed vectors."""
@@ -83,12 +108,18 @@ class DetectSettings:
     prompt_clusters_per_account: int = 2
     """Each account links to at most this many clusters (those most of its prompts fall in)."""
     # community detection
-    resolution: float = 0.003
+    resolution: float = 0.03
+    merge_ratio: float = 0.01
+    """Communities tied to each other at least this fraction of their own density merge
+    (:func:`linkage.detect.leiden.consolidate`); 0 turns merging off."""
     min_campaign_size: int = 5
     max_campaign_size: int = 60_000
     # scoring
     report_threshold: float = 0.2
     """Communities scoring at least this are reported as campaigns."""
+    full_attachment: float = 1.5
+    """An account with this much evidence inside its campaign is fully attached to it,
+    however dense the campaign's core (see :func:`linkage.score.score_accounts`)."""
     flag_threshold: float = 0.5
     """Accounts scoring at least this (inside a reported campaign) are flagged for the ban list."""
 

@@ -43,8 +43,9 @@ def rebuilt(detected):
             seed=s.seed,
             min_size=s.min_campaign_size,
             max_size=s.max_campaign_size,
+            merge_ratio=s.merge_ratio,
         )
-        scores = score_communities(ws, graph, edges, comms.membership)
+        scores = score_communities(ws, graph, edges, comms.membership, s)
         present = ws.present()
         columns = {name: ws.columns(name) for name in TABLES if name in present}
         counts = {name: ws.count(name) for name in TABLES if name in present}

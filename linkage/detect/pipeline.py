@@ -96,10 +96,11 @@ def _detect(ws: Workspace, out: Path, s: DetectSettings, log: StageLog) -> Detec
             seed=s.seed,
             min_size=s.min_campaign_size,
             max_size=s.max_campaign_size,
+            merge_ratio=s.merge_ratio,
         ),
     )
     membership = comms.membership
-    scores = log.run("scoring", lambda: score_communities(ws, graph, edges, membership))
+    scores = log.run("scoring", lambda: score_communities(ws, graph, edges, membership, s))
     con = ws.con
     result, accounts = log.run(
         "write",

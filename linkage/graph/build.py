@@ -12,6 +12,7 @@ weight in :class:`~linkage.settings.DetectSettings`.
 from __future__ import annotations
 
 from linkage.graph.clusters import build_prompt_clusters
+from linkage.graph.coactivity import build_coactivity
 from linkage.graph.events import build_events
 from linkage.graph.ipintel import annotate_ip_kinds
 from linkage.graph.project import Projection, project_pairs
@@ -22,7 +23,7 @@ from linkage.settings import DetectSettings
 
 __all__ = ["GRAPH_STAGES", "build_graph"]
 
-GRAPH_STAGES = ("events", "templates", "prompt clusters", "ip intel", "projection")
+GRAPH_STAGES = ("events", "co-activity", "templates", "prompt clusters", "ip intel", "projection")
 """The graph stages, in the order :func:`build_graph` runs them."""
 
 
@@ -30,6 +31,7 @@ def build_graph(ws: Workspace, settings: DetectSettings, log: StageLog | None = 
     """Run the graph stages on the store of ``ws``; each is timed in ``log``."""
     log = log or StageLog()
     events = log.run("events", lambda: build_events(ws))
+    coactivity = log.run("co-activity", lambda: build_coactivity(ws, events, settings))
     templates = log.run("templates", lambda: build_templates(ws, events))
     clusters = log.run(
         "prompt clusters", lambda: build_prompt_clusters(ws, events, settings, log.progress)
@@ -41,6 +43,7 @@ def build_graph(ws: Workspace, settings: DetectSettings, log: StageLog | None = 
             ws,
             settings,
             events=events,
+            coactivity=coactivity,
             templates=templates,
             prompt_clusters=clusters,
             ip_kinds=ip_kinds,

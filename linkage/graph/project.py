@@ -25,13 +25,23 @@ import pandas as pd
 import pyarrow as pa
 
 from linkage.graph.clusters import PromptClusters
+from linkage.graph.coactivity import Coactivity
 from linkage.graph.events import Events
 from linkage.graph.ipintel import IpKinds
 from linkage.graph.templates import Templates
 from linkage.graph.workspace import Workspace, WorkTable, tables_of
 from linkage.settings import DetectSettings
 
-__all__ = ["EdgeList", "Projection", "edge_list", "pair_evidence", "project_pairs"]
+__all__ = [
+    "IDENTITY_TYPES",
+    "INFRASTRUCTURE_TYPES",
+    "EdgeList",
+    "Projection",
+    "corroborate",
+    "edge_list",
+    "pair_evidence",
+    "project_pairs",
+]
 
 
 @dataclass(frozen=True)
@@ -41,6 +51,7 @@ class Projection:
     ``pair_evidence``, ``edges``) and the stage outputs it was built from."""
 
     events: Events
+    coactivity: Coactivity
     templates: Templates
     prompt_clusters: PromptClusters
     ip_kinds: IpKinds
@@ -75,6 +86,7 @@ def project_pairs(
     settings: DetectSettings,
     *,
     events: Events,
+    coactivity: Coactivity,
     templates: Templates,
     prompt_clusters: PromptClusters,
     ip_kinds: IpKinds,
@@ -119,7 +131,7 @@ def project_pairs(
         ORDER BY l.eid, l.first_ts, l.aid
         """
     ).fetchnumpy()
-    pairs = pair_evidence(ev, s)
+    pairs = corroborate(pair_evidence(ev, s), types, events.accounts, s.uncorroborated_factor)
     con.register("pair_evidence", pairs)
     con.execute(
         """
@@ -135,7 +147,7 @@ def project_pairs(
         [types, types, s.min_edge_weight],
     )
     return Projection(
-        events, templates, prompt_clusters, ip_kinds, pairs.num_rows, ws.count("edges")
+        events, coactivity, templates, prompt_clusters, ip_kinds, pairs.num_rows, ws.count("edges")
     )
 
 
@@ -258,3 +270,35 @@ class _PairWriter:
         return pa.table(
             {"src": self.src, "dst": self.dst, "eid": self.eid, "w": self.w, "tcode": self.tcode}
         )
+
+
+INFRASTRUCTURE_TYPES = frozenset({"ip", "prefix"})
+"""Shared network addresses: commodity when nothing else ties a pair."""
+IDENTITY_TYPES = frozenset(
+    {"card", "api_key", "identifier", "device", "template", "cosession", "signup"}
+)
+"""Evidence an operator controls, which corroborates shared addresses."""
+
+
+def corroborate(pairs: pa.Table, types: list[str], accounts: int, factor: float) -> pa.Table:
+    """Scale the address evidence of pairs that share no identity evidence by ``factor``.
+
+    Two operators behind one proxy or VPN provider share its exits and nothing
+    else; a household whose home address a proxy borrowed shares that address
+    with the swarm and nothing else. Their address evidence is discounted. A
+    pair that also shares a card, device, key, identifier, template, schedule
+    or sign-up burst keeps it in full.
+    """
+    tcode = pairs["tcode"].to_numpy()
+    infra = np.isin(tcode, [i for i, t in enumerate(types) if t in INFRASTRUCTURE_TYPES])
+    if factor >= 1.0 or not infra.any():
+        return pairs
+    ident = np.isin(tcode, [i for i, t in enumerate(types) if t in IDENTITY_TYPES])
+    key = pairs["src"].to_numpy().astype(np.int64) * accounts + pairs["dst"].to_numpy()
+    corroborated = np.unique(key[ident])
+    at = np.flatnonzero(infra)
+    pos = np.minimum(np.searchsorted(corroborated, key[at]), max(len(corroborated) - 1, 0))
+    alone = ~(corroborated[pos] == key[at]) if len(corroborated) else np.ones(len(at), bool)
+    w = pairs["w"].to_numpy().copy()
+    w[at[alone]] *= factor
+    return pairs.set_column(pairs.schema.get_field_index("w"), "w", pa.array(w))

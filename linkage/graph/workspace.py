@@ -59,6 +59,8 @@ TABLES: dict[str, WorkTable] = {
            "requests per account and hour of day (UTC)"),
         _t("events", "events", "aid, etype, ekey, n, first_ts, last_ts",
            "account-entity events; evidence stages append their own etype"),
+        _t("session_starts", "co-activity", "aid, t",
+           "each session's first request (epoch seconds)"),
         _t("distinct_prompts", "templates", "prompt_text, skeleton", "each distinct prompt once"),
         _t("prompt_skeletons", "templates", "aid, ts, prompt_text, skeleton",
            "every prompt with its skeleton"),

@@ -81,6 +81,7 @@ def community_features(ws: Workspace, graph: Projection) -> pd.DataFrame:
                        AS automated_share,
                    avg(banned::INT) AS banned_share,
                    avg((age_at_first_days < 2)::INT) AS fresh_share,
+                   avg((age_at_first_days >= 60)::INT) AS tenure_share,
                    sum(infra_share * n_req) / greatest(sum(n_req), 1) AS infra_share
             FROM m GROUP BY comm),
         sync AS (

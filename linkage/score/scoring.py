@@ -102,6 +102,15 @@ FEATURES: tuple[Feature, ...] = (
         lambda r: f"{_pct(r.infra_share)} of requests from hosting, VPN, proxy or Tor addresses",
     ),
     Feature(
+        "tenure",
+        -3.0,
+        lambda f: f.tenure_share,
+        lambda r: (
+            f"{_pct(r.tenure_share)} of accounts were opened at least 60 days before "
+            "their first request here (established customers)"
+        ),
+    ),
+    Feature(
         "organisation",
         -4.0,
         lambda f: f.org_share,
@@ -144,13 +153,19 @@ def _reasons(row: pd.Series) -> list[str]:
 
 
 def score_accounts(
-    membership: np.ndarray, campaign_score: np.ndarray, inside_weight: np.ndarray
+    membership: np.ndarray,
+    campaign_score: np.ndarray,
+    inside_weight: np.ndarray,
+    full_attachment: float = 1.5,
 ) -> np.ndarray:
     """Account score: campaign score x attachment to the campaign's core, in [0, 1].
 
     ``inside_weight[i]`` is account ``i``'s summed edge weight to members of its
     own community; attachment is that over a quarter of the community's median,
-    capped at 1. Accounts in no community score 0.
+    or over ``full_attachment`` when that is smaller, capped at 1. So a
+    replacement account with a handful of requests on a banned account's card
+    and device is fully attached however dense the swarm's core is, while an
+    account tied by weak evidence alone is not. Accounts in no community score 0.
     """
     score = np.zeros(len(membership))
     inside = membership >= 0
@@ -159,7 +174,7 @@ def score_accounts(
     comm = membership[inside]
     w = inside_weight[inside]
     medians = pd.Series(w).groupby(comm).median()
-    ref = np.maximum(medians.reindex(comm).to_numpy() * 0.25, 1e-9)
+    ref = np.maximum(np.minimum(medians.reindex(comm).to_numpy() * 0.25, full_attachment), 1e-9)
     attachment = np.clip(w / ref, 0, 1)
     score[inside] = campaign_score[comm] * attachment
     return np.round(score, 9)

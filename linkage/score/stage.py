@@ -13,6 +13,7 @@ from linkage.graph import EdgeList, Projection, Workspace, WorkTable
 from linkage.graph.workspace import tables_of
 from linkage.score.features import account_features, community_features
 from linkage.score.scoring import score_accounts, score_campaigns
+from linkage.settings import DetectSettings
 
 __all__ = ["Scores", "inside_weight", "score_communities"]
 
@@ -32,7 +33,11 @@ class Scores:
 
 
 def score_communities(
-    ws: Workspace, graph: Projection, edges: EdgeList, membership: np.ndarray
+    ws: Workspace,
+    graph: Projection,
+    edges: EdgeList,
+    membership: np.ndarray,
+    settings: DetectSettings,
 ) -> Scores:
     """Score every community of ``membership`` (community per ``aid``, ``-1``: none)
     found on ``edges`` (the projection's edges), and every account."""
@@ -46,7 +51,7 @@ def score_communities(
     comm_score = np.zeros(max(1, n_communities))
     comm_score[camps.comm.to_numpy()] = camps.score.to_numpy()
     weight = inside_weight(graph.accounts, edges, membership)
-    feats["score"] = score_accounts(membership, comm_score, weight)
+    feats["score"] = score_accounts(membership, comm_score, weight, settings.full_attachment)
     return Scores(feats, camps)
 
 

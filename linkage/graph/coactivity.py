@@ -1,0 +1,211 @@
+"""Behavioural co-activity evidence: synchronised sessions and sign-up bursts.
+
+Both become entities like a shared card or address, so they go through the
+same rarity weighting, hub rule and evidence records as any other.
+
+**Synchronised sessions** (``cosession``, in the style of SynchroTrap and
+CopyCatch). Each session start (a request after at least
+``session_gap_minutes`` of silence) is put in a ``session_bucket_minutes``
+bucket twice, once on the grid and once on a grid shifted by half a bucket, so
+two starts less than half a bucket apart always share a token. Buckets more
+crowded than ``session_crowd_factor`` times the median occupied bucket (the top
+of the hour, when every cron job on the platform fires) are dropped as
+commodity timing. Each account's token set is MinHashed and cut into
+``session_bands`` bands of ``session_rows`` hashes; accounts whose band agrees
+share a ``cosession`` entity. Two accounts whose token sets have Jaccard
+similarity ``J`` share ``bands * J**rows`` such entities on average, so the
+summed evidence grows with the share of session starts a pair has in common,
+while unrelated pairs (J about 0.01) almost never collide: candidate pairs are
+bounded without enumerating pairs. Accounts with fewer than
+``session_min_count`` sessions, or sessions on fewer than ``session_min_days``
+days, get no tokens: two near-idle accounts that happen to share one bucket
+would otherwise look identical.
+
+**Sign-up bursts** (``signup``). Accounts created in the same
+``signup_window_minutes`` window (again on two shifted grids) with the same
+declared country and email domain share a ``signup`` entity, kept only when
+the window holds at least ``signup_burst_min`` of them and at least
+``signup_burst_factor`` times that profile's usual rate per window: the steady
+sign-ups of a busy profile are not a burst.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+
+from linkage.graph.events import Events
+from linkage.graph.workspace import Workspace, WorkTable, tables_of
+from linkage.settings import DetectSettings
+
+__all__ = ["Coactivity", "build_coactivity", "cosession_events", "signup_events"]
+
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+EVENT_COLUMNS = ("aid", "etype", "ekey", "n", "first_ts", "last_ts")
+
+
+@dataclass(frozen=True)
+class Coactivity:
+    """Output of stage ``co-activity``: ``session_starts``; ``cosession`` and ``signup``
+    events in ``events``."""
+
+    sessions: int
+    cosession_events: int
+    signup_events: int
+    TABLES: ClassVar[tuple[WorkTable, ...]] = tables_of("co-activity")
+
+
+def build_coactivity(ws: Workspace, events: Events, settings: DetectSettings) -> Coactivity:
+    """Find session starts and sign-up bursts; add them to ``events``."""
+    con = ws.con
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE session_starts AS
+        SELECT aid, epoch(ts)::BIGINT AS t FROM (
+            SELECT aid, ts, lag(ts) OVER (PARTITION BY aid ORDER BY ts) AS prev FROM req)
+        WHERE prev IS NULL OR epoch(ts) - epoch(prev) >= ?
+        """,
+        [settings.session_gap_minutes * 60],
+    )
+    starts = con.execute("SELECT aid, t FROM session_starts ORDER BY aid, t").fetchnumpy()
+    cos = cosession_events(starts["aid"], starts["t"], settings)
+    accounts = con.execute(
+        "SELECT a.aid, a.created_at, s.country, a.email_domain "
+        "FROM acct a JOIN accounts s USING (account_id)"
+    ).df()
+    sig = signup_events(accounts, settings)
+    for df in (cos, sig):
+        with ws.registered("coactivity_df", df):
+            con.execute(f"INSERT INTO events SELECT {', '.join(EVENT_COLUMNS)} FROM coactivity_df")
+    return Coactivity(len(starts["aid"]), len(cos), len(sig))
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser: a well-spread 64-bit hash of each value (wraps mod 2**64)."""
+    z = x + _GOLDEN
+    z = (z ^ (z >> np.uint64(30))) * _M1
+    z = (z ^ (z >> np.uint64(27))) * _M2
+    return z ^ (z >> np.uint64(31))
+
+
+def session_tokens(
+    aid: np.ndarray, t: np.ndarray, s: DetectSettings
+) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct (account, bucket token) pairs of the accounts active enough, sorted,
+    crowded buckets dropped."""
+    width = int(s.session_bucket_minutes * 60)
+    aid, t = np.asarray(aid, np.int64), np.asarray(t, np.int64)
+    day_pairs = np.unique(np.stack([aid, t // 86400], axis=1), axis=0)[:, 0]
+    days = np.bincount(day_pairs, minlength=int(aid.max(initial=-1)) + 1)
+    count = np.bincount(aid, minlength=len(days))
+    active = (count >= s.session_min_count) & (days >= s.session_min_days)
+    sel = active[aid] if len(aid) else np.zeros(0, bool)
+    a, tt = aid[sel], t[sel]
+    tok = np.concatenate([(tt // width) * 2, ((tt + width // 2) // width) * 2 + 1])
+    pairs = np.unique(np.stack([np.concatenate([a, a]), tok], axis=1), axis=0)
+    a, tok = pairs[:, 0], pairs[:, 1]
+    _, inverse, counts = np.unique(tok, return_inverse=True, return_counts=True)
+    if not len(counts):
+        return a, tok
+    keep = counts[inverse] <= s.session_crowd_factor * float(np.median(counts))
+    return a[keep], tok[keep]
+
+
+def band_signatures(
+    a: np.ndarray, tok: np.ndarray, s: DetectSettings
+) -> tuple[np.ndarray, np.ndarray]:
+    """MinHash band signatures: the accounts (sorted, distinct) and a
+    ``(bands, accounts)`` array of band hashes. ``a`` must be sorted."""
+    starts = np.flatnonzero(np.r_[True, a[1:] != a[:-1]]) if len(a) else np.zeros(0, np.int64)
+    accounts = a[starts]
+    rng = np.random.default_rng(s.seed)
+    seeds = rng.integers(0, 2**63, s.session_bands * s.session_rows, dtype=np.int64)
+    tok_u = tok.astype(np.uint64)
+    sig = np.zeros((s.session_bands, len(accounts)), np.uint64)
+    for band in range(s.session_bands):
+        for r in range(s.session_rows):
+            h = _mix(tok_u ^ np.uint64(seeds[band * s.session_rows + r]))
+            sig[band] = _mix(sig[band] ^ np.minimum.reduceat(h, starts))
+    return accounts, sig
+
+
+def cosession_events(aid: np.ndarray, t: np.ndarray, s: DetectSettings) -> pd.DataFrame:
+    """``cosession`` events from session starts (``aid``, ``t`` in epoch seconds, sorted
+    by account): one per account and band whose signature another account shares."""
+    a, tok = session_tokens(aid, t, s)
+    if not len(a):
+        return _empty()
+    accounts, sig = band_signatures(a, tok, s)
+    band = np.repeat(np.arange(s.session_bands), len(accounts))
+    who = np.tile(accounts, s.session_bands)
+    flat = sig.ravel()
+    key = pd.DataFrame({"band": band, "sig": flat})
+    shared = key.groupby(["band", "sig"]).sig.transform("size").to_numpy() >= 2
+    span = pd.DataFrame({"aid": aid, "t": t}).groupby("aid").t.agg(["min", "max", "size"])
+    span = span.reindex(who[shared])
+    return pd.DataFrame(
+        {
+            "aid": who[shared].astype(np.int32),
+            "etype": "cosession",
+            "ekey": [f"b{b:02d}:{h:016x}" for b, h in zip(band[shared], flat[shared], strict=True)],
+            "n": span["size"].to_numpy(np.int64),
+            "first_ts": pd.to_datetime(span["min"].to_numpy(), unit="s", utc=True),
+            "last_ts": pd.to_datetime(span["max"].to_numpy(), unit="s", utc=True),
+        }
+    )
+
+
+def signup_events(accounts: pd.DataFrame, s: DetectSettings) -> pd.DataFrame:
+    """``signup`` events from ``accounts`` (``aid, created_at, country, email_domain``)."""
+    if accounts.empty:
+        return _empty()
+    width = int(s.signup_window_minutes * 60)
+    created = pd.to_datetime(accounts.created_at, utc=True)
+    t = created.astype("int64").to_numpy() // 10**9
+    profile = (
+        accounts.country.fillna("?").astype(str)
+        + "|"
+        + accounts.email_domain.fillna("?").astype(str)
+    ).to_numpy()
+    frames = []
+    for shift, tag in ((0, "a"), (width // 2, "b")):
+        df = pd.DataFrame(
+            {"aid": accounts.aid.to_numpy(), "profile": profile, "w": (t + shift) // width}
+        )
+        df["ts"] = created.to_numpy()
+        count = df.groupby(["profile", "w"]).aid.transform("size")
+        span = df.groupby("profile").w.agg(["size", "min", "max"])
+        rate = (span["size"] / (span["max"] - span["min"] + 1)).reindex(df.profile).to_numpy()
+        burst = (count >= s.signup_burst_min) & (count >= s.signup_burst_factor * rate)
+        df = df[burst.to_numpy()]
+        df["ekey"] = [f"{tag}{w}|{p}" for w, p in zip(df.w, df.profile, strict=True)]
+        frames.append(df)
+    out = pd.concat(frames, ignore_index=True)
+    return pd.DataFrame(
+        {
+            "aid": out.aid.to_numpy(np.int32),
+            "etype": "signup",
+            "ekey": out.ekey.to_numpy(object),
+            "n": np.ones(len(out), np.int64),
+            "first_ts": out.ts.to_numpy(),
+            "last_ts": out.ts.to_numpy(),
+        }
+    )
+
+
+def _empty() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "aid": pd.Series([], dtype=np.int32),
+            "etype": pd.Series([], dtype=object),
+            "ekey": pd.Series([], dtype=object),
+            "n": pd.Series([], dtype=np.int64),
+            "first_ts": pd.Series([], dtype="datetime64[us, UTC]"),
+            "last_ts": pd.Series([], dtype="datetime64[us, UTC]"),
+        }
+    )
