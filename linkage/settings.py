@@ -26,6 +26,7 @@ def _type_weights() -> dict[str, float]:
         "prompt_cluster": 0.3,
         "rhythm": 0.5,
         "cosession": 0.5,
+        "coactive": 0.5,
         "signup": 0.6,
     }
 
@@ -72,9 +73,10 @@ class DetectSettings:
     distant_factor: float = 0.3
     """...and at this fraction when their use is further apart."""
     uncorroborated_factor: float = 0.3
-    """Address evidence (``ip``, ``prefix``) of a pair that shares nothing an operator
-    controls (card, device, key, identifier, template, schedule, sign-up burst) counts
-    at this fraction: commodity exits and borrowed home addresses do not merge strangers."""
+    """Circumstantial evidence (addresses, templates, session schedules, sign-up bursts)
+    of a pair tied by one kind of it alone, with no card, device, key or identifier,
+    counts at this fraction (:func:`linkage.graph.project.corroborate`): a proxy
+    provider's exits, a borrowed home address or a public template do not merge strangers."""
     min_edge_weight: float = 0.5
     """Account pairs with less total evidence are not linked."""
     # co-activity (linkage.graph.coactivity)
@@ -82,6 +84,9 @@ class DetectSettings:
     """A request after this much silence starts a session."""
     session_bucket_minutes: float = 10.0
     """Session starts closer than half of this always share a time bucket."""
+    coactive_bucket_minutes: float = 60.0
+    """Active hours (any request) of accounts on this grid (and one shifted by half) are
+    compared like session starts: ``coactive`` evidence."""
     session_crowd_factor: float = 4.0
     """Buckets holding more than this times the median bucket's accounts are ignored."""
     session_min_count: int = 6
@@ -91,11 +96,12 @@ class DetectSettings:
     session_rows: int = 3
     """MinHash bands and hashes per band: pairs sharing a share J of their session
     buckets share ``bands * J**rows`` ``cosession`` entities on average."""
-    signup_window_minutes: float = 30.0
+    signup_window_minutes: float = 60.0
     signup_burst_min: int = 5
     signup_burst_factor: float = 5.0
-    """A sign-up window is a burst when it holds at least ``signup_burst_min`` accounts of
-    one country and email domain, and this many times that profile's usual rate."""
+    """A sign-up window is a burst when it holds at least ``signup_burst_min`` accounts
+    (of the platform, or of one country and email domain), and this many times the
+    usual rate."""
     # prompt clusters (linkage.graph.clusters)
     prompt_embedder: str = "static"
     """Embedder (``linkage.embed`` registry name) for prompt text without precomputed vectors."""
@@ -117,9 +123,10 @@ class DetectSettings:
     # scoring
     report_threshold: float = 0.2
     """Communities scoring at least this are reported as campaigns."""
-    full_attachment: float = 1.5
-    """An account with this much evidence inside its campaign is fully attached to it,
-    however dense the campaign's core (see :func:`linkage.score.score_accounts`)."""
+    full_attachment: float = 2.0
+    """An account with this much distinct evidence inside its campaign (each shared
+    entity counted once) is fully attached to it, however dense the campaign's core
+    (see :func:`linkage.score.score_accounts`)."""
     flag_threshold: float = 0.5
     """Accounts scoring at least this (inside a reported campaign) are flagged for the ban list."""
 

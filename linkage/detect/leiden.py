@@ -89,7 +89,7 @@ def leiden(
                 next_label += int(sub_m.max()) + 1
                 refined += 1
     if merge_ratio > 0:
-        membership = consolidate(membership, src, dst, weight, merge_ratio)
+        membership = consolidate(membership, src, dst, weight, merge_ratio, max(min_size, 2))
     return Communities(_canonical(membership, min_size), quality, resolution, seed, refined)
 
 
@@ -99,13 +99,14 @@ def consolidate(
     dst: np.ndarray,
     weight: np.ndarray,
     ratio: float,
+    min_size: int = 2,
     max_rounds: int = 10,
 ) -> np.ndarray:
     """Merge communities that are no better separated than they are dense.
 
     The density of a community is its internal edge weight per pair of
     members; the density between two communities is their cross weight per
-    pair. Two communities of at least two members merge when the density
+    pair. Two communities of at least ``min_size`` members merge when the density
     between them is at least ``ratio`` times the larger of their densities:
     pieces of one sparse swarm that CPM cut apart are about as tied to each
     other as inside, while two operators sharing a proxy pool or a household
@@ -130,7 +131,8 @@ def consolidate(
         n_cross = np.bincount(inv)
         a, b = keys // n_comm, keys % n_comm
         between = cross / (size[a] * size[b])
-        ok = (size[a] > 1) & (size[b] > 1) & (n_cross >= np.minimum(size[a], size[b]))
+        ok = (size[a] >= min_size) & (size[b] >= min_size)
+        ok &= n_cross >= np.minimum(size[a], size[b])
         ok &= between >= ratio * np.maximum(density[a], density[b])
         if not ok.any():
             break

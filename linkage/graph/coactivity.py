@@ -22,11 +22,12 @@ days, get no tokens: two near-idle accounts that happen to share one bucket
 would otherwise look identical.
 
 **Sign-up bursts** (``signup``). Accounts created in the same
-``signup_window_minutes`` window (again on two shifted grids) with the same
-declared country and email domain share a ``signup`` entity, kept only when
-the window holds at least ``signup_burst_min`` of them and at least
-``signup_burst_factor`` times that profile's usual rate per window: the steady
-sign-ups of a busy profile are not a burst.
+``signup_window_minutes`` window (again on two shifted grids) share a
+``signup`` entity, and so do those of the window with the same declared country
+and email domain; each is kept only when the window holds at least
+``signup_burst_min`` of them and at least ``signup_burst_factor`` times the
+usual rate per window (of the platform, or of that profile): the steady
+sign-ups of a busy platform or profile are not a burst.
 """
 
 from __future__ import annotations
@@ -41,7 +42,16 @@ from linkage.graph.events import Events
 from linkage.graph.workspace import Workspace, WorkTable, tables_of
 from linkage.settings import DetectSettings
 
-__all__ = ["Coactivity", "build_coactivity", "cosession_events", "signup_events"]
+__all__ = [
+    "Coactivity",
+    "band_signatures",
+    "bucket_tokens",
+    "build_coactivity",
+    "coactive_events",
+    "cosession_events",
+    "session_tokens",
+    "signup_events",
+]
 
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
@@ -56,6 +66,7 @@ class Coactivity:
 
     sessions: int
     cosession_events: int
+    coactive_events: int
     signup_events: int
     TABLES: ClassVar[tuple[WorkTable, ...]] = tables_of("co-activity")
 
@@ -74,15 +85,19 @@ def build_coactivity(ws: Workspace, events: Events, settings: DetectSettings) ->
     )
     starts = con.execute("SELECT aid, t FROM session_starts ORDER BY aid, t").fetchnumpy()
     cos = cosession_events(starts["aid"], starts["t"], settings)
+    hours = con.execute(
+        "SELECT DISTINCT aid, epoch(date_trunc('hour', ts))::BIGINT AS t FROM req ORDER BY aid, t"
+    ).fetchnumpy()
+    coa = coactive_events(hours["aid"], hours["t"], settings)
     accounts = con.execute(
         "SELECT a.aid, a.created_at, s.country, a.email_domain "
         "FROM acct a JOIN accounts s USING (account_id)"
     ).df()
     sig = signup_events(accounts, settings)
-    for df in (cos, sig):
+    for df in (cos, coa, sig):
         with ws.registered("coactivity_df", df):
             con.execute(f"INSERT INTO events SELECT {', '.join(EVENT_COLUMNS)} FROM coactivity_df")
-    return Coactivity(len(starts["aid"]), len(cos), len(sig))
+    return Coactivity(len(starts["aid"]), len(cos), len(coa), len(sig))
 
 
 def _mix(x: np.ndarray) -> np.ndarray:
@@ -96,9 +111,19 @@ def _mix(x: np.ndarray) -> np.ndarray:
 def session_tokens(
     aid: np.ndarray, t: np.ndarray, s: DetectSettings
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct (account, bucket token) pairs of the accounts active enough, sorted,
-    crowded buckets dropped."""
-    width = int(s.session_bucket_minutes * 60)
+    """Distinct (account, bucket token) pairs of session starts, of the accounts with
+    enough sessions, sorted, crowded buckets dropped."""
+    return bucket_tokens(aid, t, s.session_bucket_minutes, s)
+
+
+def bucket_tokens(
+    aid: np.ndarray, t: np.ndarray, minutes: float, s: DetectSettings
+) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct (account, token) pairs: each time ``t`` (epoch seconds) in a bucket of
+    ``minutes`` on two grids half a bucket apart, for accounts with at least
+    ``session_min_count`` times on ``session_min_days`` days; buckets more crowded
+    than ``session_crowd_factor`` times the median are dropped. Sorted."""
+    width = int(minutes * 60)
     aid, t = np.asarray(aid, np.int64), np.asarray(t, np.int64)
     day_pairs = np.unique(np.stack([aid, t // 86400], axis=1), axis=0)[:, 0]
     days = np.bincount(day_pairs, minlength=int(aid.max(initial=-1)) + 1)
@@ -137,7 +162,22 @@ def band_signatures(
 def cosession_events(aid: np.ndarray, t: np.ndarray, s: DetectSettings) -> pd.DataFrame:
     """``cosession`` events from session starts (``aid``, ``t`` in epoch seconds, sorted
     by account): one per account and band whose signature another account shares."""
-    a, tok = session_tokens(aid, t, s)
+    return _lsh_events(aid, t, *session_tokens(aid, t, s), "cosession", s)
+
+
+def coactive_events(aid: np.ndarray, t: np.ndarray, s: DetectSettings) -> pd.DataFrame:
+    """``coactive`` events from each account's active hours (``t``: the start of every
+    hour, epoch seconds, with a request of the account): accounts driven through the
+    same shifting work windows day after day share them, even when their requests
+    inside a window are spread at random."""
+    tokens = bucket_tokens(aid, t, s.coactive_bucket_minutes, s)
+    return _lsh_events(aid, t, *tokens, "coactive", s)
+
+
+def _lsh_events(
+    aid: np.ndarray, t: np.ndarray, a: np.ndarray, tok: np.ndarray, etype: str, s: DetectSettings
+) -> pd.DataFrame:
+    """One ``etype`` event per account and MinHash band whose signature another shares."""
     if not len(a):
         return _empty()
     accounts, sig = band_signatures(a, tok, s)
@@ -151,7 +191,7 @@ def cosession_events(aid: np.ndarray, t: np.ndarray, s: DetectSettings) -> pd.Da
     return pd.DataFrame(
         {
             "aid": who[shared].astype(np.int32),
-            "etype": "cosession",
+            "etype": etype,
             "ekey": [f"b{b:02d}:{h:016x}" for b, h in zip(band[shared], flat[shared], strict=True)],
             "n": span["size"].to_numpy(np.int64),
             "first_ts": pd.to_datetime(span["min"].to_numpy(), unit="s", utc=True),
@@ -166,7 +206,7 @@ def signup_events(accounts: pd.DataFrame, s: DetectSettings) -> pd.DataFrame:
         return _empty()
     width = int(s.signup_window_minutes * 60)
     created = pd.to_datetime(accounts.created_at, utc=True)
-    t = created.astype("int64").to_numpy() // 10**9
+    t = ((created - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)).to_numpy(np.int64)
     profile = (
         accounts.country.fillna("?").astype(str)
         + "|"
@@ -174,17 +214,17 @@ def signup_events(accounts: pd.DataFrame, s: DetectSettings) -> pd.DataFrame:
     ).to_numpy()
     frames = []
     for shift, tag in ((0, "a"), (width // 2, "b")):
-        df = pd.DataFrame(
-            {"aid": accounts.aid.to_numpy(), "profile": profile, "w": (t + shift) // width}
-        )
-        df["ts"] = created.to_numpy()
-        count = df.groupby(["profile", "w"]).aid.transform("size")
-        span = df.groupby("profile").w.agg(["size", "min", "max"])
-        rate = (span["size"] / (span["max"] - span["min"] + 1)).reindex(df.profile).to_numpy()
-        burst = (count >= s.signup_burst_min) & (count >= s.signup_burst_factor * rate)
-        df = df[burst.to_numpy()]
-        df["ekey"] = [f"{tag}{w}|{p}" for w, p in zip(df.w, df.profile, strict=True)]
-        frames.append(df)
+        for prof in (np.full(len(profile), "*", dtype=object), profile):
+            df = pd.DataFrame(
+                {"aid": accounts.aid.to_numpy(), "profile": prof, "w": (t + shift) // width}
+            )
+            df["ts"] = created.to_numpy()
+            count = df.groupby(["profile", "w"]).aid.transform("size").to_numpy()
+            rate = _local_rate(df.profile.to_numpy(), df.w.to_numpy(), 7 * 86400 // width)
+            burst = (count >= s.signup_burst_min) & (count >= s.signup_burst_factor * rate)
+            df = df[burst]
+            df["ekey"] = [f"{tag}{w}|{p}" for w, p in zip(df.w, df.profile, strict=True)]
+            frames.append(df)
     out = pd.concat(frames, ignore_index=True)
     return pd.DataFrame(
         {
@@ -196,6 +236,16 @@ def signup_events(accounts: pd.DataFrame, s: DetectSettings) -> pd.DataFrame:
             "last_ts": out.ts.to_numpy(),
         }
     )
+
+
+def _local_rate(profile: np.ndarray, w: np.ndarray, half: int) -> np.ndarray:
+    """For each row, the profile's sign-ups per window over the ``half`` windows either
+    side (its own window included): the usual rate around that time."""
+    codes = pd.factorize(profile)[0].astype(np.int64)
+    key = codes * (int(w.max()) + 2 * half + 2) + w
+    order = np.sort(key)
+    around = np.searchsorted(order, key + half, "right") - np.searchsorted(order, key - half)
+    return around / (2 * half + 1)
 
 
 def _empty() -> pd.DataFrame:

@@ -33,8 +33,8 @@ from linkage.graph.workspace import Workspace, WorkTable, tables_of
 from linkage.settings import DetectSettings
 
 __all__ = [
+    "CIRCUMSTANCE_KINDS",
     "IDENTITY_TYPES",
-    "INFRASTRUCTURE_TYPES",
     "EdgeList",
     "Projection",
     "corroborate",
@@ -272,33 +272,53 @@ class _PairWriter:
         )
 
 
-INFRASTRUCTURE_TYPES = frozenset({"ip", "prefix"})
-"""Shared network addresses: commodity when nothing else ties a pair."""
-IDENTITY_TYPES = frozenset(
-    {"card", "api_key", "identifier", "device", "template", "cosession", "signup"}
-)
-"""Evidence an operator controls, which corroborates shared addresses."""
+IDENTITY_TYPES = frozenset({"card", "api_key", "identifier", "device"})
+"""What an operator controls and hands out: a pair sharing one is tied, whatever else."""
+CIRCUMSTANCE_KINDS: dict[str, str] = {
+    "ip": "address",
+    "prefix": "address",
+    "template": "content",
+    "cosession": "schedule",
+    "coactive": "schedule",
+    "signup": "signup",
+}
+"""Evidence that strangers can share by circumstance (a proxy provider's exits, a
+public prompt template, a busy minute, a sign-up rush), by kind."""
 
 
 def corroborate(pairs: pa.Table, types: list[str], accounts: int, factor: float) -> pa.Table:
-    """Scale the address evidence of pairs that share no identity evidence by ``factor``.
+    """Scale the circumstantial evidence of pairs tied by one kind of it alone by ``factor``.
 
-    Two operators behind one proxy or VPN provider share its exits and nothing
-    else; a household whose home address a proxy borrowed shares that address
-    with the swarm and nothing else. Their address evidence is discounted. A
-    pair that also shares a card, device, key, identifier, template, schedule
-    or sign-up burst keeps it in full.
+    Two operators behind one proxy provider share its exits and nothing else;
+    a household whose home address a proxy borrowed shares that address with
+    the swarm and nothing else; two operators using one public extraction
+    template share that template and nothing else. Their evidence is
+    discounted. A pair that also shares an identity (card, device, key,
+    identifier), or two different kinds of circumstance (say a template and a
+    session schedule, or an address and a sign-up burst), keeps it in full.
     """
     tcode = pairs["tcode"].to_numpy()
-    infra = np.isin(tcode, [i for i, t in enumerate(types) if t in INFRASTRUCTURE_TYPES])
-    if factor >= 1.0 or not infra.any():
+    kinds = sorted(set(CIRCUMSTANCE_KINDS.values()))
+    kind_of = np.full(len(types), -1, np.int8)
+    for i, t in enumerate(types):
+        if t in IDENTITY_TYPES:
+            kind_of[i] = len(kinds)
+        elif t in CIRCUMSTANCE_KINDS:
+            kind_of[i] = kinds.index(CIRCUMSTANCE_KINDS[t])
+    row_kind = kind_of[tcode] if len(tcode) else np.zeros(0, np.int8)
+    circumstantial = (row_kind >= 0) & (row_kind < len(kinds))
+    if factor >= 1.0 or not circumstantial.any():
         return pairs
-    ident = np.isin(tcode, [i for i, t in enumerate(types) if t in IDENTITY_TYPES])
     key = pairs["src"].to_numpy().astype(np.int64) * accounts + pairs["dst"].to_numpy()
-    corroborated = np.unique(key[ident])
-    at = np.flatnonzero(infra)
-    pos = np.minimum(np.searchsorted(corroborated, key[at]), max(len(corroborated) - 1, 0))
-    alone = ~(corroborated[pos] == key[at]) if len(corroborated) else np.ones(len(at), bool)
+    uniq, inverse = np.unique(key, return_inverse=True)
+    n_kinds = np.zeros(len(uniq), np.int8)
+    identity = np.zeros(len(uniq), bool)
+    identity[inverse[row_kind == len(kinds)]] = True
+    for k in range(len(kinds)):
+        has = np.zeros(len(uniq), bool)
+        has[inverse[row_kind == k]] = True
+        n_kinds += has
+    alone = circumstantial & ~identity[inverse] & (n_kinds[inverse] < 2)
     w = pairs["w"].to_numpy().copy()
-    w[at[alone]] *= factor
+    w[alone] *= factor
     return pairs.set_column(pairs.schema.get_field_index("w"), "w", pa.array(w))

@@ -1,8 +1,22 @@
 """Campaign scores with reasons, and account scores.
 
-A campaign's score is a logistic function of weighted features; each feature's
-contribution is kept, and the positive ones become human-readable reasons,
-strongest first. An account's score is its campaign's score times how firmly
+Structure and co-activity decide who is linked; behaviour decides whether a
+linked group is a campaign. A campaign's score is a logistic function of
+weighted features in four roles:
+
+- ``abuse``: what distillation campaigns do and customers rarely do
+  (extraction prompts, ban churn, accounts that start at once, card pools);
+- ``intensity``: how hard and how coordinated the group runs (templates,
+  volume, round-the-clock automation, synchrony, proxy infrastructure). Busy
+  customers run like that too, so these count only as far as abuse is shown:
+  times ``min(1, abuse / ABUSE_FULL)``;
+- ``customer``: what makes a group look like a customer (a shared
+  organisation, corporate networks). Structure is cheap to fake, so it counts
+  only as far as abuse is not shown: times ``1 - min(1, abuse / ABUSE_FULL)``;
+- ``trust``: accounts established long before they act here, counted always.
+
+Each feature's contribution to the logit is kept (``contrib_*``, after the
+gating), and the largest become human-readable reasons, strongest first. An account's score is its campaign's score times how firmly
 the account is tied into the campaign (its evidence weight inside the
 community relative to the community's typical member), so an innocent user
 whose home address was borrowed by a proxy network does not inherit the
@@ -28,6 +42,8 @@ class Feature:
     weight: float
     value: Callable[[pd.DataFrame], pd.Series]
     reason: Callable[[pd.Series], str]
+    role: str = "abuse"
+    """``abuse``, ``intensity``, ``customer`` or ``trust`` (see the module docstring)."""
 
 
 def _pct(x: float) -> str:
@@ -49,18 +65,21 @@ FEATURES: tuple[Feature, ...] = (
         2.0,
         lambda f: f.template_share,
         lambda r: f"{_pct(r.template_share)} of sampled prompts follow shared templates",
+        role="intensity",
     ),
     Feature(
         "volume",
         1.5,
         lambda f: f.volume_ratio.clip(-1, 3),
         lambda r: f"median account sends {10**r.volume_ratio:.0f}x the platform's median requests",
+        role="intensity",
     ),
     Feature(
         "automation",
         2.0,
         lambda f: f.automated_share.fillna(0),
         lambda r: f"{_pct(r.automated_share)} of busy accounts run around the clock",
+        role="intensity",
     ),
     Feature(
         "synchrony",
@@ -70,6 +89,7 @@ FEATURES: tuple[Feature, ...] = (
             f"{_pct(r.top_quarter)} of requests fall in the busiest quarter of its "
             "active hours (synchronised sessions)"
         ),
+        role="intensity",
     ),
     Feature(
         "churn",
@@ -100,6 +120,7 @@ FEATURES: tuple[Feature, ...] = (
         1.5,
         lambda f: f.infra_share,
         lambda r: f"{_pct(r.infra_share)} of requests from hosting, VPN, proxy or Tor addresses",
+        role="intensity",
     ),
     Feature(
         "tenure",
@@ -109,30 +130,40 @@ FEATURES: tuple[Feature, ...] = (
             f"{_pct(r.tenure_share)} of accounts were opened at least 60 days before "
             "their first request here (established customers)"
         ),
+        role="trust",
     ),
     Feature(
         "organisation",
         -4.0,
         lambda f: f.org_share,
         lambda r: f"{_pct(r.org_share)} of accounts belong to a shared organisation",
+        role="customer",
     ),
     Feature(
         "corporate",
         -3.0,
         lambda f: f.corporate_share,
         lambda r: f"{_pct(r.corporate_share)} of requests from corporate networks",
+        role="customer",
     ),
 )
 BIAS = -5.0
+ABUSE_FULL = 3.0
+"""Abuse contributions summing to this let intensity count in full and customer
+structure not at all."""
 MIN_REASON_CONTRIBUTION = 0.3
 
 
 def score_campaigns(features: pd.DataFrame) -> pd.DataFrame:
     """Add ``score``, per-feature ``contrib_*`` columns and ``reasons`` to community features."""
     out = features.copy()
+    raw = {f.name: f.weight * f.value(out).astype(float).fillna(0).to_numpy() for f in FEATURES}
+    abuse = sum((raw[f.name] for f in FEATURES if f.role == "abuse"), np.zeros(len(out)))
+    shown = np.clip(abuse / ABUSE_FULL, 0, 1)
+    gate = {"abuse": 1.0, "trust": 1.0, "intensity": shown, "customer": 1.0 - shown}
     logit = np.full(len(out), BIAS)
     for feat in FEATURES:
-        contrib = feat.weight * feat.value(out).astype(float).fillna(0).to_numpy()
+        contrib = raw[feat.name] * gate[feat.role]
         out[f"contrib_{feat.name}"] = contrib
         logit = logit + contrib
     # rounded: feature sums are floating point, added in parallel in any order
@@ -156,16 +187,20 @@ def score_accounts(
     membership: np.ndarray,
     campaign_score: np.ndarray,
     inside_weight: np.ndarray,
-    full_attachment: float = 1.5,
+    inside_evidence: np.ndarray,
+    full_attachment: float = 2.0,
 ) -> np.ndarray:
-    """Account score: campaign score x attachment to the campaign's core, in [0, 1].
+    """Account score: campaign score x attachment to the campaign, in [0, 1].
 
     ``inside_weight[i]`` is account ``i``'s summed edge weight to members of its
-    own community; attachment is that over a quarter of the community's median,
-    or over ``full_attachment`` when that is smaller, capped at 1. So a
-    replacement account with a handful of requests on a banned account's card
-    and device is fully attached however dense the swarm's core is, while an
-    account tied by weak evidence alone is not. Accounts in no community score 0.
+    own community; ``inside_evidence[i]`` its evidence inside the community with
+    each shared entity counted once. Attachment is the larger of
+    ``inside_weight`` over a quarter of the community's median (tied like a
+    typical member) and ``inside_evidence`` over ``full_attachment`` (tied by
+    enough distinct evidence, however dense the core: a replacement account
+    with a handful of requests on a banned account's card, device and proxies),
+    capped at 1. One template shared with a few members is one piece of
+    evidence, not one per member. Accounts in no community score 0.
     """
     score = np.zeros(len(membership))
     inside = membership >= 0
@@ -174,7 +209,8 @@ def score_accounts(
     comm = membership[inside]
     w = inside_weight[inside]
     medians = pd.Series(w).groupby(comm).median()
-    ref = np.maximum(np.minimum(medians.reindex(comm).to_numpy() * 0.25, full_attachment), 1e-9)
-    attachment = np.clip(w / ref, 0, 1)
+    relative = w / np.maximum(medians.reindex(comm).to_numpy() * 0.25, 1e-9)
+    absolute = inside_evidence[inside] / max(full_attachment, 1e-9)
+    attachment = np.clip(np.maximum(relative, absolute), 0, 1)
     score[inside] = campaign_score[comm] * attachment
     return np.round(score, 9)

@@ -15,7 +15,7 @@ from linkage.score.features import account_features, community_features
 from linkage.score.scoring import score_accounts, score_campaigns
 from linkage.settings import DetectSettings
 
-__all__ = ["Scores", "inside_weight", "score_communities"]
+__all__ = ["Scores", "inside_evidence", "inside_weight", "score_communities"]
 
 
 @dataclass(frozen=True)
@@ -51,8 +51,32 @@ def score_communities(
     comm_score = np.zeros(max(1, n_communities))
     comm_score[camps.comm.to_numpy()] = camps.score.to_numpy()
     weight = inside_weight(graph.accounts, edges, membership)
-    feats["score"] = score_accounts(membership, comm_score, weight, settings.full_attachment)
+    distinct = inside_evidence(ws, graph.accounts)
+    feats["score"] = score_accounts(
+        membership, comm_score, weight, distinct, settings.full_attachment
+    )
     return Scores(feats, camps)
+
+
+def inside_evidence(ws: Workspace, n: int) -> np.ndarray:
+    """Each account's evidence inside its own community, each shared entity counted once
+    (however many members share it), from ``pair_evidence`` and ``member``."""
+    rows = ws.con.execute(
+        """
+        WITH p AS (
+            SELECT pe.src, pe.dst, pe.eid, pe.w FROM pair_evidence pe
+            JOIN member s ON s.aid = pe.src JOIN member d ON d.aid = pe.dst
+            WHERE s.comm = d.comm),
+        per_entity AS (
+            SELECT aid, eid, max(w) AS w FROM (
+                SELECT src AS aid, eid, w FROM p UNION ALL SELECT dst, eid, w FROM p)
+            GROUP BY aid, eid)
+        SELECT aid, sum(w) AS w FROM per_entity GROUP BY aid
+        """
+    ).fetchnumpy()
+    out = np.zeros(n)
+    out[rows["aid"].astype(np.int64)] = rows["w"]
+    return out
 
 
 def inside_weight(n: int, edges: EdgeList, membership: np.ndarray) -> np.ndarray:
