@@ -16,11 +16,11 @@ weighted features in four roles:
 - ``trust``: accounts established long before they act here, counted always.
 
 Each feature's contribution to the logit is kept (``contrib_*``, after the
-gating), and the largest become human-readable reasons, strongest first. An account's score is its campaign's score times how firmly
-the account is tied into the campaign (its evidence weight inside the
-community relative to the community's typical member), so an innocent user
-whose home address was borrowed by a proxy network does not inherit the
-campaign's score.
+gating), and the largest become human-readable reasons, strongest first.
+
+An account's score is its campaign's score times how firmly the account is
+tied into the campaign (:func:`score_accounts`), so an innocent user whose home
+address was borrowed by a proxy network does not inherit the campaign's score.
 """
 
 from __future__ import annotations
