@@ -125,15 +125,17 @@ def bucket_tokens(
     than ``session_crowd_factor`` times the median are dropped. Sorted."""
     width = int(minutes * 60)
     aid, t = np.asarray(aid, np.int64), np.asarray(t, np.int64)
-    day_pairs = np.unique(np.stack([aid, t // 86400], axis=1), axis=0)[:, 0]
-    days = np.bincount(day_pairs, minlength=int(aid.max(initial=-1)) + 1)
+    if not len(aid):
+        return aid, t
+    day_pairs = np.unique((aid << 20) | (t // 86400)) >> 20
+    days = np.bincount(day_pairs, minlength=int(aid.max()) + 1)
     count = np.bincount(aid, minlength=len(days))
     active = (count >= s.session_min_count) & (days >= s.session_min_days)
-    sel = active[aid] if len(aid) else np.zeros(0, bool)
+    sel = active[aid]
     a, tt = aid[sel], t[sel]
     tok = np.concatenate([(tt // width) * 2, ((tt + width // 2) // width) * 2 + 1])
-    pairs = np.unique(np.stack([np.concatenate([a, a]), tok], axis=1), axis=0)
-    a, tok = pairs[:, 0], pairs[:, 1]
+    keys = np.unique((np.concatenate([a, a]) << 32) | tok)
+    a, tok = keys >> 32, keys & 0xFFFFFFFF
     _, inverse, counts = np.unique(tok, return_inverse=True, return_counts=True)
     if not len(counts):
         return a, tok
@@ -149,12 +151,16 @@ def band_signatures(
     starts = np.flatnonzero(np.r_[True, a[1:] != a[:-1]]) if len(a) else np.zeros(0, np.int64)
     accounts = a[starts]
     rng = np.random.default_rng(s.seed)
-    seeds = rng.integers(0, 2**63, s.session_bands * s.session_rows, dtype=np.int64)
-    tok_u = tok.astype(np.uint64)
+    n_hash = s.session_bands * s.session_rows
+    mult = rng.integers(0, 2**63, n_hash, dtype=np.int64).astype(np.uint64) | np.uint64(1)
+    add = rng.integers(0, 2**63, n_hash, dtype=np.int64).astype(np.uint64)
+    base = _mix(tok.astype(np.uint64))
     sig = np.zeros((s.session_bands, len(accounts)), np.uint64)
     for band in range(s.session_bands):
         for r in range(s.session_rows):
-            h = _mix(tok_u ^ np.uint64(seeds[band * s.session_rows + r]))
+            i = band * s.session_rows + r
+            h = base * mult[i] + add[i]  # an odd multiplier permutes 64-bit values
+            h ^= h >> np.uint64(29)
             sig[band] = _mix(sig[band] ^ np.minimum.reduceat(h, starts))
     return accounts, sig
 

@@ -66,10 +66,13 @@ def community_features(ws: Workspace, graph: Projection) -> pd.DataFrame:
 
     Needs ``acct_feat`` (:func:`account_features`) and ``member``.
     """
-    return ws.execute(
-        """
+    return ws.execute(_COMMUNITY_SQL).df()
+
+
+_COMMUNITY_SQL = """
         WITH m AS (SELECT f.*, m.comm FROM acct_feat f JOIN member m USING (aid)),
-        platform AS (SELECT median(n_req) AS med FROM acct_feat WHERE n_req > 0),
+        platform AS (SELECT median(n_req) AS med, greatest(median(out_tokens), 1) AS out_med
+                     FROM acct_feat WHERE n_req > 0),
         base AS (
             SELECT comm, count(*) AS size, sum(n_req) AS request_count,
                    min(first_ts) AS first_seen, max(last_ts) AS last_seen,
@@ -81,7 +84,10 @@ def community_features(ws: Workspace, graph: Projection) -> pd.DataFrame:
                        AS automated_share,
                    avg(banned::INT) AS banned_share,
                    avg((age_at_first_days < 2)::INT) AS fresh_share,
-                   avg((age_at_first_days >= 60)::INT) AS tenure_share,
+                   avg(least(greatest(ln(greatest(age_at_first_days, 1) / 30) / ln(12), 0), 1))
+                       AS tenure_share,
+                   ln(greatest(sum(out_tokens * n_req) / greatest(sum(n_req), 1), 1)
+                      / (SELECT out_med FROM platform)) / ln(2) AS output_ratio,
                    sum(infra_share * n_req) / greatest(sum(n_req), 1) AS infra_share
             FROM m GROUP BY comm),
         sync AS (
@@ -115,6 +121,12 @@ def community_features(ws: Workspace, graph: Projection) -> pd.DataFrame:
             SELECT mm.comm, count(DISTINCT e.aid) AS org_members FROM events e
             JOIN member mm USING (aid)
             WHERE e.etype = 'identifier' AND starts_with(e.ekey, 'org_id:') GROUP BY mm.comm),
+        billing AS (
+            SELECT comm, max(date_diff('day', first_ts, last_ts)) AS billing_days
+            FROM (SELECT mm.comm, e.ekey, min(e.first_ts) AS first_ts, max(e.last_ts) AS last_ts
+                  FROM events e JOIN member mm USING (aid) WHERE e.etype = 'card'
+                  GROUP BY mm.comm, e.ekey)
+            GROUP BY comm),
         corp AS (
             SELECT mm.comm, sum(e.n) FILTER (WHERE k.kind = 'corporate') / sum(e.n) AS corp_share
             FROM events e JOIN member mm USING (aid) JOIN entity_kind k USING (etype, ekey)
@@ -125,10 +137,10 @@ def community_features(ws: Workspace, graph: Projection) -> pd.DataFrame:
                coalesce(bins.top3_bin_share, 0) AS top3_bin_share,
                coalesce(bins.bin_exclusivity, 0) AS bin_exclusivity,
                coalesce(orgs.org_members, 0) / base.size AS org_share,
-               coalesce(corp.corp_share, 0) AS corporate_share
+               coalesce(corp.corp_share, 0) AS corporate_share,
+               coalesce(billing.billing_days, 0) AS billing_days
         FROM base LEFT JOIN sync USING (comm) LEFT JOIN churn USING (comm)
         LEFT JOIN cards USING (comm) LEFT JOIN bins USING (comm) LEFT JOIN orgs USING (comm)
-        LEFT JOIN corp USING (comm)
+        LEFT JOIN corp USING (comm) LEFT JOIN billing USING (comm)
         ORDER BY comm
         """
-    ).df()

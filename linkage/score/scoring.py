@@ -123,13 +123,26 @@ FEATURES: tuple[Feature, ...] = (
         role="intensity",
     ),
     Feature(
+        "long_outputs",
+        1.5,
+        lambda f: (f.output_ratio / 2).clip(0, 1),
+        lambda r: f"responses average {2**r.output_ratio:.1f}x the platform's typical length",
+    ),
+    Feature(
         "tenure",
         -3.0,
         lambda f: f.tenure_share,
         lambda r: (
-            f"{_pct(r.tenure_share)} of accounts were opened at least 60 days before "
-            "their first request here (established customers)"
+            f"accounts were established long before acting here (tenure {_pct(r.tenure_share)}: "
+            "a month is 0%, a year or more 100%)"
         ),
+        role="trust",
+    ),
+    Feature(
+        "billing_history",
+        -2.5,
+        lambda f: (f.billing_days / 365).clip(0, 1),
+        lambda r: f"one payment instrument has paid for {r.billing_days:.0f} days",
         role="trust",
     ),
     Feature(
