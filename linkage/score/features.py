@@ -48,7 +48,7 @@ def account_features(ws: Workspace, graph: Projection) -> pd.DataFrame:
             GROUP BY e.aid),
         tpl AS (SELECT aid, count(*) AS n_templated FROM prompt_templates GROUP BY aid)
         SELECT a.aid, a.account_id, a.created_at, a.status = 'banned' AS banned, a.banned_at,
-               coalesce(r.n_req, 0) AS n_req, r.first_ts, r.last_ts,
+               coalesce(r.n_req, 0) AS n_req, r.first_ts, r.last_ts, r.out_tokens,
                coalesce(p.n_prompts, 0) AS n_prompts, coalesce(p.n_elicit, 0) AS n_elicit,
                coalesce(tpl.n_templated, 0) AS n_templated,
                coalesce(ent.hour_entropy, 0) AS hour_entropy,
