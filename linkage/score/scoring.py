@@ -53,7 +53,7 @@ def _pct(x: float) -> str:
 FEATURES: tuple[Feature, ...] = (
     Feature(
         "elicitation",
-        6.0,
+        4.0,
         lambda f: f.elicit_share,
         lambda r: (
             f"{_pct(r.elicit_share)} of sampled prompts ask for reasoning traces, "
@@ -124,7 +124,7 @@ FEATURES: tuple[Feature, ...] = (
     ),
     Feature(
         "long_outputs",
-        1.5,
+        2.5,
         lambda f: (f.output_ratio / 2).clip(0, 1),
         lambda r: f"responses average {2**r.output_ratio:.1f}x the platform's typical length",
     ),
@@ -161,7 +161,7 @@ FEATURES: tuple[Feature, ...] = (
     ),
 )
 BIAS = -5.0
-ABUSE_FULL = 3.0
+ABUSE_FULL = 5.0
 """Abuse contributions summing to this let intensity count in full and customer
 structure not at all."""
 MIN_REASON_CONTRIBUTION = 0.3
