@@ -296,9 +296,6 @@ def corroborate(pairs: pa.Table, types: list[str], accounts: int, factor: float)
     discounted. A pair that also shares an identity (card, device, key,
     identifier), or two different kinds of circumstance (say a template and a
     session schedule, or an address and a sign-up burst), keeps it in full.
-    Otherwise one circumstance counts once: only the pair's strongest entity of
-    it is kept, times ``factor`` (sharing eleven exits of one proxy provider is
-    one coincidence, not eleven).
     """
     tcode = pairs["tcode"].to_numpy()
     kinds = sorted(set(CIRCUMSTANCE_KINDS.values()))
@@ -321,13 +318,7 @@ def corroborate(pairs: pa.Table, types: list[str], accounts: int, factor: float)
         has = np.zeros(len(uniq), bool)
         has[inverse[row_kind == k]] = True
         n_kinds += has
-    alone = np.flatnonzero(circumstantial & ~identity[inverse] & (n_kinds[inverse] < 2))
+    alone = circumstantial & ~identity[inverse] & (n_kinds[inverse] < 2)
     w = pairs["w"].to_numpy().copy()
-    # one circumstance counts once: of a pair's many exits of one proxy provider,
-    # only the strongest, discounted
-    order = alone[np.lexsort((-w[alone], inverse[alone]))]
-    first = np.r_[True, inverse[order][1:] != inverse[order][:-1]]
-    w[order[first]] *= factor
-    w[order[~first]] = 0.0
-    out = pairs.set_column(pairs.schema.get_field_index("w"), "w", pa.array(w))
-    return out.filter(pa.array(w > 0))
+    w[alone] *= factor
+    return pairs.set_column(pairs.schema.get_field_index("w"), "w", pa.array(w))
