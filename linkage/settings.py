@@ -118,6 +118,10 @@ class DetectSettings:
     merge_ratio: float = 0.01
     """Communities tied to each other at least this fraction of their own density merge
     (:func:`linkage.detect.leiden.consolidate`); 0 turns merging off."""
+    attach_weight: float = 1.0
+    """An account outside every community of ``min_campaign_size`` joins the one it is
+    most tied to when that tie weighs at least this (:func:`linkage.detect.leiden.attach`);
+    0 turns attachment off."""
     min_campaign_size: int = 5
     max_campaign_size: int = 60_000
     # scoring

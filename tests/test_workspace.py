@@ -44,6 +44,7 @@ def rebuilt(detected):
             min_size=s.min_campaign_size,
             max_size=s.max_campaign_size,
             merge_ratio=s.merge_ratio,
+            attach_weight=s.attach_weight,
         )
         scores = score_communities(ws, graph, edges, comms.membership, s)
         present = ws.present()

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import igraph as ig
 import numpy as np
+import pandas as pd
 
 __all__ = ["Communities", "leiden"]
 
@@ -45,6 +46,7 @@ def leiden(
     refine_factor: float = 4.0,
     max_refine_rounds: int = 4,
     merge_ratio: float = 0.0,
+    attach_weight: float = 0.0,
 ) -> Communities:
     """Leiden with the Constant Potts Model on an undirected weighted graph.
 
@@ -90,6 +92,8 @@ def leiden(
                 refined += 1
     if merge_ratio > 0:
         membership = consolidate(membership, src, dst, weight, merge_ratio, max(min_size, 2))
+    if attach_weight > 0:
+        membership = attach(membership, src, dst, weight, max(min_size, 2), attach_weight)
     return Communities(_canonical(membership, min_size), quality, resolution, seed, refined)
 
 
@@ -143,6 +147,44 @@ def consolidate(
                 parent[max(rx, ry)] = min(rx, ry)
         roots = np.array([_find(parent, c) for c in range(n_comm)])
         m = roots[m]
+    return m
+
+
+def attach(
+    membership: np.ndarray,
+    src: np.ndarray,
+    dst: np.ndarray,
+    weight: np.ndarray,
+    min_size: int,
+    min_weight: float,
+    rounds: int = 2,
+) -> np.ndarray:
+    """Attach accounts outside any community of ``min_size`` to the one they are most
+    tied to, when that tie weighs at least ``min_weight``.
+
+    CPM leaves a handful of replacement accounts, created after a ban on the
+    banned accounts' cards and devices with a few requests each, as a group too
+    small to stand alone; they belong to the campaign whose cards they use. Two
+    rounds, so a replacement tied only to another replacement follows it.
+    """
+    m = membership.copy()
+    for _ in range(rounds):
+        size = np.bincount(m)
+        big = size[m] >= min_size
+        u = np.r_[src, dst]
+        v = np.r_[dst, src]
+        w = np.r_[weight, weight]
+        sel = ~big[u] & big[v]
+        if not sel.any():
+            break
+        ties = pd.DataFrame({"u": u[sel], "c": m[v[sel]], "w": w[sel]})
+        best = ties.groupby(["u", "c"]).w.sum().reset_index()
+        best = best.sort_values(["u", "w", "c"], ascending=[True, False, True])
+        best = best.drop_duplicates("u")
+        best = best[best.w >= min_weight]
+        if best.empty:
+            break
+        m[best.u.to_numpy()] = best.c.to_numpy()
     return m
 
 

@@ -97,6 +97,7 @@ def _detect(ws: Workspace, out: Path, s: DetectSettings, log: StageLog) -> Detec
             min_size=s.min_campaign_size,
             max_size=s.max_campaign_size,
             merge_ratio=s.merge_ratio,
+            attach_weight=s.attach_weight,
         ),
     )
     membership = comms.membership

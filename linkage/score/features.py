@@ -121,11 +121,16 @@ _COMMUNITY_SQL = """
             SELECT mm.comm, count(DISTINCT e.aid) AS org_members FROM events e
             JOIN member mm USING (aid)
             WHERE e.etype = 'identifier' AND starts_with(e.ekey, 'org_id:') GROUP BY mm.comm),
+        card_span AS (
+            SELECT mm.comm, e.ekey, date_diff('day', min(e.first_ts), max(e.last_ts)) AS days
+            FROM events e JOIN member mm USING (aid) WHERE e.etype = 'card'
+            GROUP BY mm.comm, e.ekey),
         billing AS (
-            SELECT comm, max(date_diff('day', first_ts, last_ts)) AS billing_days
-            FROM (SELECT mm.comm, e.ekey, min(e.first_ts) AS first_ts, max(e.last_ts) AS last_ts
-                  FROM events e JOIN member mm USING (aid) WHERE e.etype = 'card'
-                  GROUP BY mm.comm, e.ekey)
+            SELECT comm, median(days) AS billing_days FROM (
+                SELECT mm.comm, mm.aid, max(c.days) AS days
+                FROM member mm JOIN events e ON e.aid = mm.aid AND e.etype = 'card'
+                JOIN card_span c ON c.comm = mm.comm AND c.ekey = e.ekey
+                GROUP BY mm.comm, mm.aid)
             GROUP BY comm),
         corp AS (
             SELECT mm.comm, sum(e.n) FILTER (WHERE k.kind = 'corporate') / sum(e.n) AS corp_share

@@ -142,7 +142,7 @@ FEATURES: tuple[Feature, ...] = (
         "billing_history",
         -2.5,
         lambda f: (f.billing_days / 365).clip(0, 1),
-        lambda r: f"one payment instrument has paid for {r.billing_days:.0f} days",
+        lambda r: f"the typical member's card has paid for {r.billing_days:.0f} days",
         role="trust",
     ),
     Feature(
