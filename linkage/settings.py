@@ -87,6 +87,9 @@ class DetectSettings:
     coactive_bucket_minutes: float = 60.0
     """Active hours (any request) of accounts on this grid (and one shifted by half) are
     compared like session starts: ``coactive`` evidence."""
+    coactive_max_day_share: float = 0.5
+    """Accounts active in more than this share of the buckets of their active days run
+    round the clock and get no co-activity tokens."""
     session_crowd_factor: float = 4.0
     """Buckets holding more than this times the median bucket's accounts are ignored."""
     session_min_count: int = 6

@@ -121,8 +121,10 @@ def bucket_tokens(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Distinct (account, token) pairs: each time ``t`` (epoch seconds) in a bucket of
     ``minutes`` on two grids half a bucket apart, for accounts with at least
-    ``session_min_count`` times on ``session_min_days`` days; buckets more crowded
-    than ``session_crowd_factor`` times the median are dropped. Sorted."""
+    ``session_min_count`` times on ``session_min_days`` days, and at most
+    ``coactive_max_day_share`` of the buckets of those days (a round-the-clock
+    account has no schedule to share); buckets more crowded than
+    ``session_crowd_factor`` times the median are dropped. Sorted."""
     width = int(minutes * 60)
     aid, t = np.asarray(aid, np.int64), np.asarray(t, np.int64)
     if not len(aid):
@@ -131,6 +133,10 @@ def bucket_tokens(
     days = np.bincount(day_pairs, minlength=int(aid.max()) + 1)
     count = np.bincount(aid, minlength=len(days))
     active = (count >= s.session_min_count) & (days >= s.session_min_days)
+    # round the clock is no schedule: an account busy in most buckets of its days
+    # shares them with every other such account, whoever runs it
+    per_day = 86400 / width
+    active &= count <= s.coactive_max_day_share * per_day * np.maximum(days, 1)
     sel = active[aid]
     a, tt = aid[sel], t[sel]
     tok = np.concatenate([(tt // width) * 2, ((tt + width // 2) // width) * 2 + 1])
