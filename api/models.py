@@ -63,6 +63,9 @@ class Indicator(BaseModel):
     entity_type: str
     entity: str
     label: str = Field(description="Node label in the graph schema.")
+    text: str = Field(
+        description="The entity as an investigator reads it, e.g. `session pattern (band 7)`."
+    )
     members: int = Field(description="Campaign members that used it.")
     member_share: float
     outside_accounts: int = Field(description="Accounts outside the campaign that used it.")
@@ -132,6 +135,9 @@ class Evidence(BaseModel):
     entity_type: str
     entity: str
     label: str
+    text: str = Field(
+        description="The entity as an investigator reads it, e.g. `session pattern (band 7)`."
+    )
     weight: float = Field(description="Its contribution to the link.")
     accounts: int = Field(description="Accounts that used it.")
     kind: str | None
@@ -152,6 +158,9 @@ class AccountEntity(BaseModel):
     entity_type: str
     entity: str
     label: str
+    text: str = Field(
+        description="The entity as an investigator reads it, e.g. `session pattern (band 7)`."
+    )
     accounts: int
     weight: float | None
     kind: str | None
@@ -178,6 +187,9 @@ class EntityPublic(BaseModel):
     entity_type: str
     entity: str
     label: str
+    text: str = Field(
+        description="The entity as an investigator reads it, e.g. `session pattern (band 7)`."
+    )
     accounts: int
     uses: int
     first_seen: str | None
