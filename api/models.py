@@ -42,6 +42,16 @@ class CampaignBase(BaseModel):
     first_seen: str | None
     last_seen: str | None
     request_count: int
+    contributions: dict[str, float] = Field(
+        description="Each scoring feature's signed contribution to the campaign's logit; "
+        "`reasons` are rendered from the largest."
+    )
+    lineage: str = Field(
+        description="`new`, `continued`, `merged` or `split` relative to the previous run."
+    )
+    previous_campaign_ids: list[str] = Field(
+        description="The previous run's campaigns this one continues; empty when `new`."
+    )
 
 
 class CampaignPublic(CampaignBase):

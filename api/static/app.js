@@ -110,6 +110,11 @@ async function openCampaign(id) {
     `Campaign ${c.campaign_id}: ${num(c.size)} accounts, score ${fmt(c.score)}, ${num(c.flagged)} flagged`;
   const reasons = clear($("reasons"));
   for (const r of c.reasons) reasons.append(el("li", {}, r));
+  const contrib = Object.entries(c.contributions || {}).filter(([, v]) => Math.abs(v) >= 0.005)
+    .sort((a, b) => Math.abs(b[1]) - Math.abs(a[1]));
+  $("contributions").textContent = contrib.length
+    ? `Score contributions: ${contrib.map(([k, v]) => `${k} ${v >= 0 ? "+" : ""}${fmt(v, 2)}`).join(", ")}`
+    : "";
   drawTimeline(c.timeline);
   drawIndicators(c.indicators);
   drawGraph(g);

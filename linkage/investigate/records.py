@@ -50,6 +50,9 @@ def campaign_record(r: pd.Series) -> dict[str, Any]:
         "first_seen": iso_utc(r["first_seen"]),
         "last_seen": iso_utc(r["last_seen"]),
         "request_count": int(r["request_count"]),
+        "contributions": {str(k): float(v) for k, v in r["contributions"].items()},
+        "lineage": str(r["lineage"]),
+        "previous_campaign_ids": [str(x) for x in r["previous_campaign_ids"]],
     }
 
 
