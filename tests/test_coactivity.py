@@ -222,20 +222,7 @@ def test_accounts_share_an_entity_exactly_when_a_band_signature_agrees(store, et
     assert _shared(con, etype) == agree
 
 
-@pytest.mark.parametrize(
-    "etype",
-    [
-        "cosession",
-        pytest.param(
-            "coactive",
-            marks=pytest.mark.xfail(
-                reason="band_signatures' hash (_mix(token ^ seed)) is not min-wise on the "
-                "consecutive hour tokens: independent pairs share about 3x the bands their "
-                "Jaccard similarity predicts; the detect branch is replacing the hash"
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize("etype", list(KINDS))
 def test_shared_entities_follow_the_jaccard_similarity(store, etype):
     """MinHash with ``bands`` bands of ``rows`` hashes: a pair with Jaccard similarity J
     agrees on a band with probability J**rows, independently per band."""
