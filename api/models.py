@@ -42,6 +42,16 @@ class CampaignBase(BaseModel):
     first_seen: str | None
     last_seen: str | None
     request_count: int
+    contributions: dict[str, float] = Field(
+        description="Each scoring feature's signed contribution to the campaign's logit; "
+        "`reasons` are rendered from the largest."
+    )
+    lineage: str = Field(
+        description="`new`, `continued`, `merged` or `split` relative to the previous run."
+    )
+    previous_campaign_ids: list[str] = Field(
+        description="The previous run's campaigns this one continues; empty when `new`."
+    )
 
 
 class CampaignPublic(CampaignBase):
@@ -63,6 +73,9 @@ class Indicator(BaseModel):
     entity_type: str
     entity: str
     label: str = Field(description="Node label in the graph schema.")
+    text: str = Field(
+        description="The entity as an investigator reads it, e.g. `session pattern (band 7)`."
+    )
     members: int = Field(description="Campaign members that used it.")
     member_share: float
     outside_accounts: int = Field(description="Accounts outside the campaign that used it.")
@@ -132,6 +145,9 @@ class Evidence(BaseModel):
     entity_type: str
     entity: str
     label: str
+    text: str = Field(
+        description="The entity as an investigator reads it, e.g. `session pattern (band 7)`."
+    )
     weight: float = Field(description="Its contribution to the link.")
     accounts: int = Field(description="Accounts that used it.")
     kind: str | None
@@ -152,6 +168,9 @@ class AccountEntity(BaseModel):
     entity_type: str
     entity: str
     label: str
+    text: str = Field(
+        description="The entity as an investigator reads it, e.g. `session pattern (band 7)`."
+    )
     accounts: int
     weight: float | None
     kind: str | None
@@ -178,6 +197,9 @@ class EntityPublic(BaseModel):
     entity_type: str
     entity: str
     label: str
+    text: str = Field(
+        description="The entity as an investigator reads it, e.g. `session pattern (band 7)`."
+    )
     accounts: int
     uses: int
     first_seen: str | None

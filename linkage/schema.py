@@ -35,6 +35,9 @@ ENTITY_LABELS: dict[str, str] = {
     "template": "PromptTemplate",
     "prompt_cluster": "PromptCluster",
     "rhythm": "ActivityRhythm",
+    "cosession": "SessionPattern",
+    "coactive": "ActiveHoursPattern",
+    "signup": "SignupBurst",
 }
 """Node label of each ``entity_type`` in the result store (``docs/RESULT_STORE.md``)."""
 
@@ -48,6 +51,9 @@ ENTITY_RELATIONSHIPS: dict[str, str] = {
     "template": "USED_TEMPLATE",
     "prompt_cluster": "SENT_PROMPT_IN",
     "rhythm": "HAS_RHYTHM",
+    "cosession": "HAS_SESSION_PATTERN",
+    "coactive": "HAS_ACTIVE_HOURS_PATTERN",
+    "signup": "SIGNED_UP_IN",
 }
 """Relationship from ``Account`` to an entity of each ``entity_type``.
 

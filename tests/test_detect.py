@@ -39,6 +39,9 @@ def test_outputs_follow_the_contract(run):
         "first_seen",
         "last_seen",
         "request_count",
+        "contributions",
+        "lineage",
+        "previous_campaign_ids",
     ]
     assert (campaigns.reasons.map(len) > 0).all()
     assert campaigns.score.is_monotonic_decreasing

@@ -25,6 +25,7 @@ from linkage.graph import (
     build_templates,
     project_pairs,
 )
+from linkage.graph.coactivity import Coactivity, build_coactivity
 from linkage.ingest import STORE_FILE, ingest, open_store
 from linkage.settings import DetectSettings
 
@@ -35,7 +36,9 @@ def iso(t: datetime) -> str:
     return t.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def build_store(tmp_path, requests, payments=(), intel=(), accounts=None):
+def build_store(tmp_path, requests, payments=(), intel=(), accounts=None, settings=None):
+    """Ingest the rows and run the graph stages before the projection, in
+    :func:`linkage.graph.build_graph`'s order (no prompt clusters)."""
     data = tmp_path / "data"
     data.mkdir()
     ids = sorted({r["account_id"] for r in requests} | {p["account_id"] for p in payments})
@@ -51,6 +54,7 @@ def build_store(tmp_path, requests, payments=(), intel=(), accounts=None):
     con = open_store(tmp_path / "out" / STORE_FILE, read_only=True)
     ws = Workspace(con)
     events = build_events(ws)
+    build_coactivity(ws, events, settings or DetectSettings())
     build_templates(ws, events)
     annotate_ip_kinds(ws, events)
     return con
@@ -59,10 +63,17 @@ def build_store(tmp_path, requests, payments=(), intel=(), accounts=None):
 def run_projection(con, settings):
     """The projection stage on what :func:`build_store` built (no prompt clusters)."""
     ws = Workspace(con)
+    coactivity = dict(con.execute("SELECT etype, count(*) FROM events GROUP BY etype").fetchall())
     return project_pairs(
         ws,
         settings,
         events=Events(ws.count("acct")),
+        coactivity=Coactivity(
+            ws.count("session_starts"),
+            coactivity.get("cosession", 0),
+            coactivity.get("coactive", 0),
+            coactivity.get("signup", 0),
+        ),
         templates=Templates(ws.count("templates")),
         prompt_clusters=PromptClusters(0),
         ip_kinds=IpKinds(ws.count("entity_kind")),
@@ -72,6 +83,10 @@ def run_projection(con, settings):
 def test_projection_matches_a_networkx_oracle(tmp_path):
     rng = np.random.default_rng(5)
     accounts = [f"a{i:02d}" for i in range(16)]
+    # a00-a06 sign up in one burst (a signup entity, another kind of circumstance
+    # than a shared address); the rest on days of their own
+    created = {a: T0 + timedelta(minutes=3 * i) for i, a in enumerate(accounts[:7])}
+    created |= {a: T0 + timedelta(days=2 + 2 * i) for i, a in enumerate(accounts[7:])}
     devices = [f"dev{i}" for i in range(5)]
     ips = [f"198.51.100.{i}" for i in range(1, 7)]
     requests, payments = [], []
@@ -90,7 +105,8 @@ def test_projection_matches_a_networkx_oracle(tmp_path):
             payments.append(
                 {"account_id": a, "ts": iso(T0), "instrument_fp": f"pm_{rng.integers(0, 4)}"}
             )
-    con = build_store(tmp_path, requests, payments)
+    rows = [{"account_id": a, "created_at": iso(created[a])} for a in accounts]
+    con = build_store(tmp_path, requests, payments, accounts=rows)
     s = DetectSettings(clique_max_degree=1000, min_edge_weight=1e-9)
     run_projection(con, s)
     got = {
@@ -98,25 +114,46 @@ def test_projection_matches_a_networkx_oracle(tmp_path):
         for a, b, w in con.execute("""SELECT x.account_id, y.account_id, e.weight FROM edges e
             JOIN acct x ON x.aid = e.src JOIN acct y ON y.aid = e.dst""").fetchall()
     }
-    # oracle: bipartite account-entity graph, each shared entity adds
-    # type_weight * kind_weight / ln(1 + degree), times distant_factor when the
-    # two accounts' use is more than cotemporal_days apart.
+    # the bipartite account-entity graph: requests and payments as given, co-activity
+    # entities as the stage found them (tests/test_coactivity.py checks those)
     g = nx.Graph()
-    spans: dict[tuple[str, str], list[datetime]] = {}
-    for r in requests:
-        for etype, key in (
-            ("ip", r["ip"]),
-            ("device", r["device_fp"]),
-            ("prefix", "198.51.100.0/24"),
-        ):
-            node = (etype, key)
-            g.add_edge(r["account_id"], node)
-            spans.setdefault((r["account_id"], node), []).append(datetime.fromisoformat(r["ts"]))
-    for p in payments:
-        node = ("card", p["instrument_fp"])
-        g.add_edge(p["account_id"], node)
-        spans.setdefault((p["account_id"], node), []).append(T0)
-    want: dict[tuple[str, str], float] = {}
+    spans: dict[tuple[str, tuple[str, str]], list[datetime]] = {}
+    uses = [(r["account_id"], "ip", r["ip"], r["ts"]) for r in requests]
+    uses += [(r["account_id"], "device", r["device_fp"], r["ts"]) for r in requests]
+    uses += [(r["account_id"], "prefix", "198.51.100.0/24", r["ts"]) for r in requests]
+    uses += [(p["account_id"], "card", p["instrument_fp"], iso(T0)) for p in payments]
+    for a, etype, key, ts in uses:
+        g.add_edge(a, (etype, key))
+        spans.setdefault((a, (etype, key)), []).append(datetime.fromisoformat(ts))
+    for a, etype, key, first, last in con.execute("""SELECT x.account_id, v.etype, v.ekey,
+            v.first_ts, v.last_ts FROM events v JOIN acct x USING (aid)
+            WHERE v.etype IN ('cosession', 'coactive', 'signup')""").fetchall():
+        g.add_edge(a, (etype, key))
+        spans[(a, (etype, key))] = [first, last]
+    assert {n[0] for n in g if isinstance(n, tuple)} == {"ip", "device", "prefix", "card", "signup"}
+    want = _oracle_weights(g, spans, s)
+    assert got.keys() == want.keys()
+    for pair, w in want.items():
+        assert got[pair] == pytest.approx(w, abs=1e-6), pair
+
+
+IDENTITY = {"card", "device", "api_key", "identifier"}
+CIRCUMSTANCE = {
+    "ip": "address",
+    "prefix": "address",
+    "template": "content",
+    "cosession": "schedule",
+    "coactive": "schedule",
+    "signup": "signup",
+}
+
+
+def _oracle_weights(g: nx.Graph, spans: dict, s: DetectSettings) -> dict[tuple[str, str], float]:
+    """Each shared entity adds type_weight * kind_weight / ln(1 + degree) to each pair
+    of its accounts, times distant_factor when their use is more than cotemporal_days
+    apart. A pair with no identity in common and one kind of circumstance only (say
+    addresses alone) has that evidence at uncorroborated_factor."""
+    parts: dict[tuple[str, str], list[tuple[str, float]]] = {}
     near = timedelta(days=s.cotemporal_days)
     for node in [n for n in g if isinstance(n, tuple)]:
         members = sorted(g[node])
@@ -127,10 +164,18 @@ def test_projection_matches_a_networkx_oracle(tmp_path):
         for a, b in itertools.combinations(members, 2):
             sa, sb = spans[(a, node)], spans[(b, node)]
             close = min(sa) <= max(sb) + near and min(sb) <= max(sa) + near
-            want[(a, b)] = want.get((a, b), 0.0) + w * (1.0 if close else s.distant_factor)
-    assert got.keys() == want.keys()
-    for pair, w in want.items():
-        assert got[pair] == pytest.approx(w, abs=1e-6), pair
+            parts.setdefault((a, b), []).append((node[0], w * (1.0 if close else s.distant_factor)))
+    want, cases = {}, set()
+    for pair, items in parts.items():
+        types = {t for t, _ in items}
+        kinds = {CIRCUMSTANCE[t] for t in types if t in CIRCUMSTANCE}
+        alone = not types & IDENTITY and len(kinds) < 2
+        cases.add((alone, len(kinds), bool(types & IDENTITY)))
+        factor = s.uncorroborated_factor if alone else 1.0
+        want[pair] = sum(w * (factor if t in CIRCUMSTANCE else 1.0) for t, w in items)
+    # every case occurs: addresses alone; addresses and a sign-up burst; with an identity
+    assert {(True, 1, False), (False, 2, False), (False, 1, True)} <= cases
+    return want
 
 
 def test_hubs_link_only_time_neighbours(tmp_path):

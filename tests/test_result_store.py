@@ -7,12 +7,15 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
+from linkage.graph.project import CIRCUMSTANCE_KINDS, IDENTITY_TYPES
 from linkage.ingest import open_store
 from linkage.result import INDICATORS_PER_TYPE, MAX_EVIDENCE_PER_EDGE, RESULT_TABLES
 from linkage.schema import ENTITY_LABELS, ENTITY_PARENTS, ENTITY_RELATIONSHIPS, load_schema
+from linkage.settings import DetectSettings
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "RESULT_STORE.md"
 DOC_TYPES = {"TIMESTAMPTZ": "TIMESTAMP WITH TIME ZONE"}
@@ -167,3 +170,28 @@ def test_campaign_timeline_and_indicators(store):
     top = ind.sort_values("rank").groupby(["campaign_id", "entity_type"]).first()
     best = ind.groupby(["campaign_id", "entity_type"]).members.max()
     assert (top.members == best).all()
+
+
+def test_evidence_weights_are_entity_weights_times_the_projection_factors(store):
+    """Each evidence row is its entity's weight, times ``distant_factor`` when the two
+    used it far apart, times ``uncorroborated_factor`` exactly when the pair shares no
+    identity and one kind of circumstance only; an edge's evidence sums to its weight."""
+    result, con = store
+    s = DetectSettings.load(result / "settings.json")
+    ev = q(
+        con,
+        """SELECT v.src, v.dst, v.weight AS w, g.weight AS entity_w, g.entity_type
+           FROM graph_evidence v JOIN graph_entities g USING (eid)
+           JOIN graph_edges e USING (src, dst) WHERE e.n_entities <= 8""",
+    )
+    kinds = {**CIRCUMSTANCE_KINDS, **dict.fromkeys(IDENTITY_TYPES, "identity")}
+    ev["kind"] = ev.entity_type.map(kinds)
+    per_pair = ev.groupby(["src", "dst"]).kind.agg(
+        lambda k: "identity" not in set(k) and k.dropna().nunique() < 2
+    )
+    alone = per_pair.reindex(pd.MultiIndex.from_frame(ev[["src", "dst"]])).to_numpy()
+    scaled = alone & ev.entity_type.isin(CIRCUMSTANCE_KINDS).to_numpy()
+    factor = ev.w / ev.entity_w / np.where(scaled, s.uncorroborated_factor, 1.0)
+    near = np.isclose(factor, 1.0, atol=1e-9) | np.isclose(factor, s.distant_factor, atol=1e-9)
+    assert near.all(), ev[~near].head()
+    assert scaled.any() and (~scaled).any()

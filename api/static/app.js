@@ -4,12 +4,14 @@
 
 const KEY_STORE = "linkage.apiKey";
 const PAGE = 25;
+// the service's entity types (linkage.investigate.ENTITY_TYPES) and node labels (a test checks both)
 const ENTITY_TYPES = ["ip", "prefix", "device", "card", "bin", "email_domain", "api_key",
-  "identifier", "template", "prompt_cluster", "rhythm"];
+  "identifier", "template", "prompt_cluster", "rhythm", "cosession", "coactive", "signup"];
 const COLORS = {
   Account: "#4f6bed", IP: "#e8833a", IPPrefix: "#f2b880", Device: "#3aa57a",
   ApiKey: "#8d6e63", PaymentInstrument: "#d64545", BIN: "#f08c8c", EmailDomain: "#9b59b6",
   Identifier: "#16a2b8", PromptTemplate: "#c9a227", PromptCluster: "#7f8c8d", ActivityRhythm: "#5d6d7e",
+  SessionPattern: "#2e86c1", ActiveHoursPattern: "#76448a", SignupBurst: "#a04000",
 };
 
 const state = { offset: 0, count: 0, cy: null };
@@ -108,6 +110,11 @@ async function openCampaign(id) {
     `Campaign ${c.campaign_id}: ${num(c.size)} accounts, score ${fmt(c.score)}, ${num(c.flagged)} flagged`;
   const reasons = clear($("reasons"));
   for (const r of c.reasons) reasons.append(el("li", {}, r));
+  const contrib = Object.entries(c.contributions || {}).filter(([, v]) => Math.abs(v) >= 0.005)
+    .sort((a, b) => Math.abs(b[1]) - Math.abs(a[1]));
+  $("contributions").textContent = contrib.length
+    ? `Score contributions: ${contrib.map(([k, v]) => `${k} ${v >= 0 ? "+" : ""}${fmt(v, 2)}`).join(", ")}`
+    : "";
   drawTimeline(c.timeline);
   drawIndicators(c.indicators);
   drawGraph(g);
@@ -133,7 +140,7 @@ function drawIndicators(groups) {
   for (const [type, items] of Object.entries(groups)) {
     for (const i of items.slice(0, 5)) {
       body.append(el("tr", {}, el("td", {}, type),
-        el("td", {}, el("button", { class: "linklike", onclick: () => openEntity(type, i.entity).catch(showError) }, i.entity)),
+        el("td", {}, entityButton({ ...i, entity_type: type })),
         el("td", {}, num(i.members)), el("td", {}, fmt(i.member_share, 2)), el("td", {}, num(i.outside_accounts))));
     }
   }
@@ -189,6 +196,12 @@ async function showNode(d) {
   }
 }
 
+// an entity as a link that opens it: its readable text, its key on hover
+function entityButton(e) {
+  return el("button", { class: "linklike", title: `${e.entity_type}:${e.entity}`,
+    onclick: () => openEntity(e.entity_type, e.entity).catch(showError) }, e.text || e.entity);
+}
+
 function accountButton(id) {
   return el("button", { class: "linklike", onclick: () => openAccount(id).catch(showError) }, id);
 }
@@ -212,8 +225,7 @@ function renderAccount(box, a) {
   for (const l of a.links) {
     const ev = el("ul", { class: "evidence" });
     for (const e of l.evidence) {
-      ev.append(el("li", {}, `${e.entity_type} `,
-        el("button", { class: "linklike", onclick: () => openEntity(e.entity_type, e.entity).catch(showError) }, e.entity),
+      ev.append(el("li", {}, `${e.entity_type} `, entityButton(e),
         ` +${fmt(e.weight)} (used by ${num(e.accounts)} accounts${e.kind ? `, ${e.kind}` : ""})`));
     }
     box.append(el("div", { class: "link" }, accountButton(l.account_id),
@@ -222,8 +234,7 @@ function renderAccount(box, a) {
   box.append(el("h4", {}, `Used (${a.entities.length} of ${num(a.entities_total)})`));
   const ul = el("ul");
   for (const e of a.entities) {
-    ul.append(el("li", {}, `${e.entity_type} `,
-      el("button", { class: "linklike", onclick: () => openEntity(e.entity_type, e.entity).catch(showError) }, e.entity),
+    ul.append(el("li", {}, `${e.entity_type} `, entityButton(e),
       ` x${num(e.uses)}, shared by ${num(e.accounts)}`));
   }
   box.append(ul);
@@ -231,7 +242,8 @@ function renderAccount(box, a) {
 
 function renderEntity(box, e) {
   const ent = e.entity;
-  box.append(el("h3", { "data-testid": "details-title" }, `${ent.label} ${ent.entity}`));
+  box.append(el("h3", { "data-testid": "details-title" }, `${ent.label} ${ent.text || ent.entity}`));
+  if (ent.text && ent.text !== ent.entity) box.append(el("p", { class: "muted" }, `key ${ent.entity}`));
   box.append(el("p", {}, `${num(ent.accounts)} accounts, ${num(ent.uses)} uses, ${ent.first_seen || "–"} to ${ent.last_seen || "–"}`
     + `${ent.kind ? `, ${ent.kind}` : ""}${ent.weight != null ? `, evidence weight ${fmt(ent.weight)}` : ""}`));
   if (ent.parent) {

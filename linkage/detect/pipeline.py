@@ -147,7 +147,16 @@ def _write(
         }
     )
     ResultDir(out).write_accounts(accounts)
-    campaigns = pa.table(
+    ResultDir(out).write_campaigns(_campaigns_table(reported))
+    ResultDir(out).write_settings(s)
+    result = DetectionResult(out, len(feats), len(reported), int(flagged.sum()), n_edges)
+    return result, accounts
+
+
+def _campaigns_table(reported: pd.DataFrame) -> pa.Table:
+    """``campaigns.parquet`` (contract v2) from the reported scored communities, highest
+    score first. Every campaign is ``new``: this run does not read a previous one."""
+    return pa.table(
         {
             "campaign_id": pa.array(reported.campaign_id, pa.string()),
             "size": pa.array(reported["size"].astype("int64")),
@@ -160,12 +169,14 @@ def _write(
                 pa.timestamp("us", tz="UTC")
             ),
             "request_count": pa.array(reported.request_count.astype("int64")),
+            "contributions": pa.array(
+                [list(c.items()) for c in reported.contributions],
+                pa.map_(pa.string(), pa.float64()),
+            ),
+            "lineage": pa.array(["new"] * len(reported), pa.string()),
+            "previous_campaign_ids": pa.array([[]] * len(reported), pa.list_(pa.string())),
         }
     ).sort_by([("score", "descending"), ("campaign_id", "ascending")])
-    ResultDir(out).write_campaigns(campaigns)
-    ResultDir(out).write_settings(s)
-    result = DetectionResult(out, len(feats), len(reported), int(flagged.sum()), n_edges)
-    return result, accounts
 
 
 def _write_graph(con: duckdb.DuckDBPyConnection, out: Path, accounts: pa.Table) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 import pyarrow as pa
 
 from linkage.errors import LinkageError
+from linkage.investigate.describe import entity_property_sql
 from linkage.result import GRAPH_TABLES, ResultDir, iso_utc_sql
 from linkage.schema import ENTITY_LABELS, ENTITY_PARENTS, ENTITY_RELATIONSHIPS, load_schema
 
@@ -93,6 +94,7 @@ class ResultGraph:
         result = ResultDir.open(self.result_dir)
         self._con = result.connect(GRAPH_TABLES)
         self._campaigns = result.campaigns_sql()
+        self._signup_window = float(result.settings().signup_window_minutes)
         self.nodes = self._node_sets()
         self.relationships = self._relationship_sets()
 
@@ -200,7 +202,11 @@ class ResultGraph:
                 )
                 out.append(NodeSet(label, node.key, *sql))
             elif label in by_label:
-                exprs = {node.key: "e.entity", **_ENTITY_PROPERTIES.get(label, {})}
+                exprs = {
+                    node.key: "e.entity",
+                    **_ENTITY_PROPERTIES.get(label, {}),
+                    **entity_property_sql(label, "e.entity", self._signup_window),
+                }
                 where = f"WHERE e.entity_type = '{by_label[label]}' ORDER BY e.eid"
                 sql = _select(node.key, node.properties, exprs, _ENTITY_JOINS + where)
                 out.append(NodeSet(label, node.key, *sql))

@@ -24,8 +24,10 @@ What goes in (see README, "Export"):
 
 API keys, identifiers (phone numbers, organisation ids), email domains and BINs are
 not exported: they are internal to the platform, personal, or shared by legitimate
-customers. Ids are UUIDv5 of the content and every ``created`` / ``modified`` is the
-result's last observed activity, so the same result gives the same bytes.
+customers. Nor are behavioural evidence (activity rhythms, session patterns, sign-up
+bursts) and prompt clusters: a peer has no observable to match them against. Ids are
+UUIDv5 of the content and every ``created`` / ``modified`` is the result's last
+observed activity, so the same result gives the same bytes.
 """
 
 from __future__ import annotations

@@ -86,7 +86,8 @@ TABLES: dict[str, WorkTable] = {
         _t("member", "scoring", "aid, comm", "community of each account in one"),
         _t("acct_feat", "scoring",
            "aid, account_id, created_at, banned, banned_at, n_req, first_ts, last_ts, "
-           "n_prompts, n_elicit, n_templated, hour_entropy, infra_share, age_at_first_days",
+           "out_tokens, n_prompts, n_elicit, n_templated, hour_entropy, infra_share, "
+           "age_at_first_days",
            "per-account activity features"),
     )
 }  # fmt: skip

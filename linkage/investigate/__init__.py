@@ -4,7 +4,8 @@
 ``linkage detect`` leaves in ``RESULT_DIR/linkage.duckdb`` (``docs/RESULT_STORE.md``):
 campaigns with their timeline and shared indicators, a campaign's property graph,
 an account with the evidence for each of its links ("why linked"), an account's
-neighbourhood, every account behind an entity, and the ban list rows. Graph results
+neighbourhood, every account behind an entity, and the ban list rows. Every entity
+record carries ``text``, its key as an investigator reads it (:class:`EntityText`). Graph results
 are :class:`Subgraph` records labelled per ``schema/graph_schema.json``;
 :func:`to_networkx` and :func:`write_graph` turn them into networkx, GraphML or GEXF.
 What each query accepts (caps, page sizes, sort keys, entity types) is in
@@ -13,6 +14,7 @@ What each query accepts (caps, page sizes, sort keys, entity types) is in
 
 from linkage.investigate.banlist import BANLIST_COLUMNS, banlist_rows
 from linkage.investigate.context import NotFoundError
+from linkage.investigate.describe import EntityText
 from linkage.investigate.graph import (
     GRAPH_FORMATS,
     Subgraph,
@@ -50,6 +52,7 @@ __all__ = [
     "MAX_OFFSET",
     "MAX_PAGE",
     "MIN_SUBGRAPH_NODES",
+    "EntityText",
     "Investigation",
     "NotFoundError",
     "Subgraph",

@@ -75,19 +75,22 @@ class AccountQueries:
         ents: dict[int, dict[str, Any]] = self.ctx.adjacency.entity_rows(
             sorted({r["eid"] for r in used})
         )
-        return total, [
-            {
-                "entity_type": ents[r["eid"]]["entity_type"],
-                "entity": ents[r["eid"]]["entity"],
-                "label": ENTITY_LABELS.get(
-                    ents[r["eid"]]["entity_type"], ents[r["eid"]]["entity_type"]
-                ),
-                "accounts": ents[r["eid"]]["accounts"],
-                "weight": ents[r["eid"]]["weight"],
-                "kind": ents[r["eid"]]["kind"],
-                "uses": r["uses"],
-                "first_seen": r["first_seen"],
-                "last_seen": r["last_seen"],
-            }
-            for r in used
-        ]
+        out = []
+        for r in used:
+            e = ents[r["eid"]]
+            etype, entity = str(e["entity_type"]), str(e["entity"])
+            out.append(
+                {
+                    "entity_type": etype,
+                    "entity": entity,
+                    "label": ENTITY_LABELS.get(etype, etype),
+                    "text": self.ctx.text(etype, entity),
+                    "accounts": e["accounts"],
+                    "weight": e["weight"],
+                    "kind": e["kind"],
+                    "uses": r["uses"],
+                    "first_seen": r["first_seen"],
+                    "last_seen": r["last_seen"],
+                }
+            )
+        return total, out

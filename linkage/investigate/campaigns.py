@@ -79,6 +79,7 @@ class CampaignQueries:
         grouped: dict[str, list[dict[str, Any]]] = {}
         for r in inds:
             r["label"] = ENTITY_LABELS.get(r["entity_type"], r["entity_type"])
+            r["text"] = self.ctx.text(r["entity_type"], r["entity"])
             grouped.setdefault(r["entity_type"], []).append(r)
         row["indicators"] = grouped
         return row

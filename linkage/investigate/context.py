@@ -12,6 +12,7 @@ import duckdb
 
 from linkage.errors import LinkageError
 from linkage.investigate.adjacency import Adjacency, load_adjacency
+from linkage.investigate.describe import EntityText
 from linkage.investigate.limits import MAX_THREADS, check_range
 from linkage.investigate.records import ACCOUNT_COLUMNS, campaign_record
 from linkage.result import INVESTIGATION_TABLES, ResultDir
@@ -36,6 +37,8 @@ class ResultContext:
         self.campaigns = self.result.read_campaigns()
         self.campaign_index = {c: i for i, c in enumerate(self.campaigns.campaign_id)}
         self.keys = {label: node.key for label, node in load_schema().nodes.items()}
+        self.text = EntityText.of(self.result.settings())
+        """An entity's key as an investigator reads it."""
         self.closed = False
         self._lock = threading.Lock()
         self._adjacency: Adjacency | None = None

@@ -40,6 +40,7 @@ class EntityQueries:
         ent = found[0]
         eid, parent = ent.pop("eid"), ent.pop("parent_eid")
         ent["label"] = ENTITY_LABELS[entity_type]
+        ent["text"] = self.ctx.text(entity_type, value)
         ent["parent"] = None
         if parent is not None:
             p = self.ctx.adjacency.entity_rows([int(parent)])[int(parent)]

@@ -66,7 +66,7 @@ def linked_records(ctx: ResultContext, edges: np.ndarray, per_edge: int) -> list
 
 def edge_evidence(ctx: ResultContext, edges: np.ndarray, per_edge: int = MAX_EVIDENCE) -> Evidence:
     """The ``per_edge`` strongest evidence entities of edges (edge ids):
-    ``(src, dst) -> [{entity_type, entity, label, weight, accounts, kind}]``."""
+    ``(src, dst) -> [{entity_type, entity, label, text, weight, accounts, kind}]``."""
     if len(edges) == 0:
         return {}
     edges = np.asarray(edges, dtype=np.int64)
@@ -80,6 +80,7 @@ def edge_evidence(ctx: ResultContext, edges: np.ndarray, per_edge: int = MAX_EVI
                 "entity_type": e["entity_type"],
                 "entity": e["entity"],
                 "label": ENTITY_LABELS.get(e["entity_type"], e["entity_type"]),
+                "text": ctx.text(e["entity_type"], e["entity"]),
                 "weight": r["weight"],
                 "accounts": e["accounts"],
                 "kind": e["kind"],

@@ -3,6 +3,7 @@ module returns (JSON-ready, timestamps as ISO text in UTC)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -49,6 +50,9 @@ def campaign_record(r: pd.Series) -> dict[str, Any]:
         "first_seen": iso_utc(r["first_seen"]),
         "last_seen": iso_utc(r["last_seen"]),
         "request_count": int(r["request_count"]),
+        "contributions": {str(k): float(v) for k, v in r["contributions"].items()},
+        "lineage": str(r["lineage"]),
+        "previous_campaign_ids": [str(x) for x in r["previous_campaign_ids"]],
     }
 
 
@@ -63,13 +67,17 @@ def account_node(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def entity_node(row: dict[str, Any], keys: dict[str, str]) -> dict[str, Any]:
-    """An entity node (label per the schema, its key property named by ``keys``)."""
+def entity_node(
+    row: dict[str, Any], keys: dict[str, str], text: Callable[[str, str], str]
+) -> dict[str, Any]:
+    """An entity node (label per the schema, its key property named by ``keys``,
+    ``text`` as ``text(entity_type, entity)`` renders it)."""
     etype = row["entity_type"]
     label = ENTITY_LABELS.get(etype, etype)
     props = {
         keys.get(label, "key"): row["entity"],
         "entity_type": etype,
+        "text": text(etype, row["entity"]),
         "accounts": row["accounts"],
         "uses": row["uses"],
         "first_seen": row["first_seen"],

@@ -67,7 +67,7 @@ class GraphQueries:
         shown_binding = sum(1 for e in entities if chosen[e["eid"]])
         if total_nodes > max_nodes and shown_binding < n_ent:
             notes.append(f"{shown_binding} of {n_ent} binding entities shown")
-        ent_nodes = {e["eid"]: entity_node(e, self.ctx.keys) for e in entities}
+        ent_nodes = {e["eid"]: entity_node(e, self.ctx.keys, self.ctx.text) for e in entities}
         nodes = [account_node(m) for m in kept]
         nodes.extend(ent_nodes.values())
         edges = self._uses(kept, ent_nodes) + _parent_edges(entities, ent_nodes)

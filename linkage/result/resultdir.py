@@ -177,8 +177,19 @@ class ResultDir:
         return pd.read_parquet(self.accounts_path, columns=list(columns) if columns else None)
 
     def read_campaigns(self) -> pd.DataFrame:
-        """``campaigns.parquet`` (the data contract's campaign rows)."""
-        return pd.read_parquet(self.campaigns_path)
+        """``campaigns.parquet`` (the data contract's campaign rows), ``contributions`` as
+        dicts. A v1 file (no v2 columns) reads as v2: ``lineage`` ``new``, no previous
+        campaigns, no contributions."""
+        df = pd.read_parquet(self.campaigns_path)
+        if "contributions" in df:
+            df["contributions"] = [dict(c) for c in df.contributions]
+        else:
+            df["contributions"] = [{} for _ in range(len(df))]
+        if "lineage" not in df:
+            df["lineage"] = "new"
+        if "previous_campaign_ids" not in df:
+            df["previous_campaign_ids"] = [[] for _ in range(len(df))]
+        return df
 
     def campaigns_sql(self) -> str:
         """A DuckDB ``read_parquet(...)`` table expression over ``campaigns.parquet``."""

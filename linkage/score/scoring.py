@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["FEATURES", "Feature", "score_accounts", "score_campaigns"]
+__all__ = ["BIAS", "FEATURES", "Feature", "contributions", "score_accounts", "score_campaigns"]
 
 
 @dataclass(frozen=True)
@@ -168,7 +168,8 @@ MIN_REASON_CONTRIBUTION = 0.3
 
 
 def score_campaigns(features: pd.DataFrame) -> pd.DataFrame:
-    """Add ``score``, per-feature ``contrib_*`` columns and ``reasons`` to community features."""
+    """Add ``score``, ``logit``, per-feature ``contrib_*`` columns, ``contributions`` (them
+    as a map per row) and ``reasons`` (rendered from it) to community features."""
     out = features.copy()
     raw = {f.name: f.weight * f.value(out).astype(float).fillna(0).to_numpy() for f in FEATURES}
     abuse = sum((raw[f.name] for f in FEATURES if f.role == "abuse"), np.zeros(len(out)))
@@ -181,17 +182,30 @@ def score_campaigns(features: pd.DataFrame) -> pd.DataFrame:
         logit = logit + contrib
     # rounded: feature sums are floating point, added in parallel in any order
     out["score"] = np.round(1.0 / (1.0 + np.exp(-logit)), 9)
-    out["reasons"] = [_reasons(row) for _, row in out.iterrows()]
+    out["logit"] = logit
+    out["contributions"] = contributions(out)
+    out["reasons"] = [
+        _reasons(row, c) for (_, row), c in zip(out.iterrows(), out.contributions, strict=True)
+    ]
     return out
 
 
-def _reasons(row: pd.Series) -> list[str]:
-    ranked = sorted(FEATURES, key=lambda f: -abs(row[f"contrib_{f.name}"]))
+def contributions(scored: pd.DataFrame) -> list[dict[str, float]]:
+    """Per row of :func:`score_campaigns`, ``{feature name: signed contribution to the
+    logit}`` in :data:`FEATURES` order; ``BIAS`` plus their sum is the logit."""
+    names = [f.name for f in FEATURES]
+    values = scored[[f"contrib_{n}" for n in names]].to_numpy(np.float64)
+    return [dict(zip(names, map(float, row), strict=True)) for row in values]
+
+
+def _reasons(row: pd.Series, contrib: dict[str, float]) -> list[str]:
+    """The features whose contribution pushes the way their weight does by at least
+    ``MIN_REASON_CONTRIBUTION``, said, largest contribution first."""
+    ranked = sorted(FEATURES, key=lambda f: -abs(contrib[f.name]))
     reasons = [
         f.reason(row)
         for f in ranked
-        if (f.weight > 0 and row[f"contrib_{f.name}"] >= MIN_REASON_CONTRIBUTION)
-        or (f.weight < 0 and row[f"contrib_{f.name}"] <= -MIN_REASON_CONTRIBUTION)
+        if contrib[f.name] * np.sign(f.weight) >= MIN_REASON_CONTRIBUTION
     ]
     return reasons or ["linked by shared infrastructure; no campaign behaviour stands out"]
 

@@ -103,16 +103,21 @@ def test_constraints_style_queries_and_import_script(bulk_dir):
 def test_array_delimiter_inside_a_value_is_refused(result_dir, tmp_path):
     import shutil
 
-    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
     from linkage.errors import LinkageError
     from linkage.export.neo4j import export_bulk
 
     copy = tmp_path / "result"
     shutil.copytree(result_dir, copy)
-    campaigns = pd.read_parquet(copy / "campaigns.parquet")
-    campaigns.at[0, "reasons"] = ["a | b", *campaigns.reasons[0][1:]]
-    campaigns.to_parquet(copy / "campaigns.parquet")
+    # through Arrow: pandas cannot write back the map column (contributions)
+    campaigns = pq.read_table(copy / "campaigns.parquet")
+    reasons = campaigns.column("reasons").to_pylist()
+    reasons[0] = ["a | b", *reasons[0][1:]]
+    at = campaigns.schema.get_field_index("reasons")
+    campaigns = campaigns.set_column(at, "reasons", pa.array(reasons, pa.list_(pa.string())))
+    pq.write_table(campaigns, copy / "campaigns.parquet")
     with pytest.raises(
         LinkageError, match=r"1 Campaign rows have a reasons element containing '\|'"
     ):

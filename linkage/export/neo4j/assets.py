@@ -20,6 +20,9 @@ COLOURS: dict[str, str] = {
     "PromptCluster": "#BCBD22",
     "PromptTemplate": "#7F7F7F",
     "ActivityRhythm": "#AEC7E8",
+    "SessionPattern": "#1A5276",
+    "ActiveHoursPattern": "#6C3483",
+    "SignupBurst": "#C49C94",
 }
 """Node colour per label; a label not listed gets grey."""
 
@@ -37,6 +40,9 @@ CAPTIONS: dict[str, str] = {
     "PromptCluster": "{label}",
     "PromptTemplate": "{skeleton}",
     "ActivityRhythm": "{signature}",
+    "SessionPattern": "{band}",
+    "ActiveHoursPattern": "{band}",
+    "SignupBurst": "{email_domain}",
 }
 _DIAMETER = {"Campaign": "80px", "Account": "50px"}
 
