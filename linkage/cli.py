@@ -79,8 +79,12 @@ def detect(
         Path | None, typer.Option(help="Detection settings JSON (as in a result's settings.json).")
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Override the settings' seed.")] = None,
+    force: Annotated[
+        bool, typer.Option(help="Write into a non-empty --out that is not a linkage result.")
+    ] = False,
 ) -> None:
-    """Find coordinated campaigns: accounts.parquet, campaigns.parquet, evidence, settings."""
+    """Find coordinated campaigns: accounts.parquet, campaigns.parquet, evidence, settings.
+    The result replaces --out whole once finished; an interrupted run leaves it as it was."""
     from linkage.detect import detect as run_detect
     from linkage.settings import DetectSettings
 
@@ -89,7 +93,7 @@ def detect(
         if seed is not None:
             s = DetectSettings.from_dict({**s.to_dict(), "seed": seed})
         with progress_bar() as progress:
-            result = run_detect(data_dir, out, s, progress=progress)
+            result = run_detect(data_dir, out, s, progress=progress, force=force)
     except LinkageError as exc:
         raise _fail(exc) from exc
     _print_stages(result.stages)

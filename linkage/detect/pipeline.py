@@ -29,6 +29,7 @@ from linkage.ingest import ingest, open_store
 from linkage.ingest.store import limit_memory
 from linkage.progress import ProgressFn
 from linkage.result import ResultDir
+from linkage.result.replace import staged
 from linkage.score import account_features, community_features, score_accounts, score_campaigns
 from linkage.settings import DetectSettings
 
@@ -87,26 +88,32 @@ def detect(
     settings: DetectSettings | None = None,
     *,
     progress: ProgressFn | None = None,
+    force: bool = False,
 ) -> DetectionResult:
     """Find coordinated campaigns in a contract data directory.
 
     Writes to ``out_dir``: the store and quarantine (see :func:`linkage.ingest.ingest`),
     ``accounts.parquet`` and ``campaigns.parquet`` (per the data contract),
     ``edges.parquet`` and ``evidence.parquet`` (why accounts are linked),
-    ``settings.json`` and ``detect_summary.json``.
+    ``settings.json`` and ``detect_summary.json``. The result is built beside
+    ``out_dir`` and replaces it whole only when finished (:mod:`linkage.result.replace`);
+    refused: an ``out_dir`` inside ``data_dir``, or a non-empty directory that is not
+    a linkage result unless ``force``.
     """
     s = settings or DetectSettings()
-    out = Path(out_dir)
     stages = _Stages(progress)
-    ResultDir(out).mark_incomplete()  # readers refuse the directory until detect finishes
-    stages.run("ingest", lambda: ingest(Path(data_dir), out, progress=progress))
-    con = open_store(ResultDir(out).store_path, read_only=False)
-    limit_memory(con, s.memory_limit_gb)
-    try:
-        result = _detect(con, out, s, stages)
-    finally:
-        con.close()
-    ResultDir(out).mark_complete()  # last, once the store is closed
+    # Written beside out_dir and swapped in whole at the end: an older result stays usable.
+    with staged(Path(data_dir), Path(out_dir), force=force) as out:
+        stages.run("ingest", lambda: ingest(Path(data_dir), out, progress=progress))
+        con = open_store(ResultDir(out).store_path, read_only=False)
+        limit_memory(con, s.memory_limit_gb)
+        try:
+            result = _detect(con, out, s, stages)
+        finally:
+            con.close()
+        result.out_dir = Path(out_dir)
+        ResultDir(out).write_detect_summary(result.to_dict())
+        ResultDir(out).mark_complete()  # last, once the store is closed
     return result
 
 
