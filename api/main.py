@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -12,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
+from api.audit import AuditMiddleware
 from api.config import Settings
 from api.routers import accounts, banlist, campaigns, entities, health, page
 from api.security import KeyStore
@@ -22,59 +22,21 @@ __all__ = ["LOG_CONFIG", "AuditMiddleware", "app_from_env", "create_app"]
 LOG_CONFIG: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(process)d %(name)s %(message)s"}},
-    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(process)d %(name)s %(message)s"},
+        "audit": {"format": "%(message)s"},  # JSON lines: see api.audit
+    },
+    "handlers": {
+        "stderr": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "audit": {"class": "logging.StreamHandler", "formatter": "audit"},
+    },
     "loggers": {
-        "linkage.audit": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+        "linkage.audit": {"handlers": ["audit"], "level": "INFO", "propagate": False},
         "uvicorn": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
         "uvicorn.error": {"level": "INFO"},
     },
 }
 """Logging for `linkage serve` (every worker): the audit log and uvicorn's own lines."""
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-
-
-class AuditMiddleware:
-    """One log line per HTTP request: who (the key's name, never the key), method,
-    route template, path, status and milliseconds."""
-
-    def __init__(self, app: ASGIApp, logger: logging.Logger) -> None:
-        self.app = app
-        self.logger = logger
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        began = time.perf_counter()
-        status = 500
-
-        async def send_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_status)
-        finally:
-            principal = scope.get("state", {}).get("principal")
-            route = scope.get("route")
-            self.logger.info(
-                "who=%s method=%s route=%s path=%s status=%d ms=%.1f",
-                principal.name if principal else "-",
-                scope.get("method", "-"),
-                getattr(route, "path", "-"),
-                scope.get("path", "-"),
-                status,
-                (time.perf_counter() - began) * 1000,
-            )
-
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The service over ``settings.result_dir``; settings default to the environment.
