@@ -5,9 +5,9 @@ process, who (the key's name, never the key), method, route template, path, quer
 (percent-decoded), status and milliseconds. Each line is ``json.dumps`` with
 ``ensure_ascii``, so CR, LF, NUL, right-to-left overrides and any other control or
 non-ASCII character arrive escaped (``\\n``, ``\\u0000``, ``\\u202e``) and a request
-can never start a line of its own. Values that look like card numbers are masked with ingest's own function
-(:func:`linkage.ingest.cards.redact_cards`, ``************1111``) before they are
-written.
+can never start a line of its own. Values that look like card numbers are masked with
+ingest's own function (:func:`linkage.ingest.cards.redact_cards`, ``************1111``)
+before they are written.
 """
 
 from __future__ import annotations

@@ -38,6 +38,7 @@ LOG_CONFIG: dict[str, Any] = {
 }
 """Logging for `linkage serve` (every worker): the audit log and uvicorn's own lines."""
 
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The service over ``settings.result_dir``; settings default to the environment.
 

@@ -34,7 +34,7 @@ def audit_log(settings):
 
 HOSTILE = [
     "/campaigns/x%0a2026-12-01 who=root path=/banlist status=200",
-    "/campaigns/x%0d%0a{\"who\": \"root\", \"status\": 200}",
+    '/campaigns/x%0d%0a{"who": "root", "status": 200}',
     "/campaigns/nul%00byte",
     "/campaigns/%E2%80%AEtoor",  # right-to-left override
     "/entities/card/%E2%80%AE" + CARD,
@@ -48,9 +48,7 @@ HOSTILE = [
 ]
 
 
-def test_every_request_is_one_parseable_line_with_cards_masked(
-    client, inv_headers, audit_log, ids
-):
+def test_every_request_is_one_parseable_line_with_cards_masked(client, inv_headers, audit_log, ids):
     for path in HOSTILE:
         for headers in ({}, {"X-API-Key": "wrong-key-123"}, inv_headers):
             client.get(path, headers=headers)
