@@ -13,7 +13,8 @@ from fastapi.staticfiles import StaticFiles
 
 from api.audit import AuditMiddleware
 from api.config import Settings
-from api.routers import accounts, banlist, campaigns, entities, health, page
+from api.headers import SecurityHeadersMiddleware
+from api.routers import accounts, banlist, campaigns, docs, entities, health, page
 from api.security import KeyStore
 from linkage import Investigation, LinkageError, NotFoundError, __version__, open_result
 
@@ -73,6 +74,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "in the `X-API-Key` header; `/banlist` needs the admin role."
         ),
         lifespan=lifespan,
+        docs_url=None,  # api.routers.docs: behind a key, Swagger UI from the package
+        redoc_url=None,
+        openapi_url=None,
     )
     app.state.settings = settings
     app.state.keys = keys
@@ -80,6 +84,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (health, campaigns, accounts, entities, banlist, page):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=page.STATIC_DIR), name="static")
+    if settings.docs:
+        from swagger_ui_bundle import swagger_ui_path
+
+        app.include_router(docs.router)
+        app.mount("/docs/assets", StaticFiles(directory=swagger_ui_path), name="docs-assets")
 
     @app.exception_handler(NotFoundError)
     async def not_found(_: Request, exc: NotFoundError) -> JSONResponse:
@@ -89,6 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def bad_request(_: Request, exc: LinkageError) -> JSONResponse:
         return JSONResponse(status_code=422, content={"detail": str(exc)})
 
+    app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(AuditMiddleware, logger=logging.getLogger(settings.audit_logger))
     return app
 

@@ -26,9 +26,11 @@ OPERATIONS = [
 
 
 @pytest.fixture(scope="module")
-def api_schema(settings):
+def api_schema(settings, admin_headers):
     """An app of its own: schemathesis starts and stops its lifespan."""
-    return schemathesis.openapi.from_asgi("/openapi.json", create_app(settings))
+    return schemathesis.openapi.from_asgi(
+        "/openapi.json", create_app(settings), headers=admin_headers
+    )
 
 
 def test_the_fuzzed_operations_are_all_of_them(api_schema):
