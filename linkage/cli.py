@@ -177,6 +177,9 @@ def export_stix(
         bool, typer.Option(help="Also export flagged account ids (user-account objects).")
     ] = False,
     producer: Annotated[str, typer.Option(help="Name of the producing identity.")] = "linkage",
+    valid_days: Annotated[
+        int, typer.Option(help="Indicators are valid this many days after last seen.")
+    ] = 30,
 ) -> None:
     """STIX 2.1 bundle: campaigns, their infrastructure as indicators, TLP marking."""
     from linkage.export.stix import write_stix
@@ -190,6 +193,7 @@ def export_stix(
             tlp=tlp,
             include_accounts=include_accounts,
             producer=producer,
+            valid_days=valid_days,
         )
     except LinkageError as exc:
         raise _fail(exc) from exc
