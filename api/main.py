@@ -7,13 +7,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from api.audit import AuditMiddleware
 from api.config import Settings
+from api.deps import reject_unknown_query
 from api.headers import SecurityHeadersMiddleware
+from api.openapi import server_openapi, validation_detail
 from api.routers import accounts, banlist, campaigns, docs, entities, health, page
 from api.security import KeyStore
 from linkage import Investigation, LinkageError, NotFoundError, __version__, open_result
@@ -74,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "in the `X-API-Key` header; `/banlist` needs the admin role."
         ),
         lifespan=lifespan,
+        dependencies=[Depends(reject_unknown_query)],
         docs_url=None,  # api.routers.docs: behind a key, Swagger UI from the package
         redoc_url=None,
         openapi_url=None,
@@ -89,6 +93,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         app.include_router(docs.router)
         app.mount("/docs/assets", StaticFiles(directory=swagger_ui_path), name="docs-assets")
+
+    app.openapi = lambda: server_openapi(app, settings)  # type: ignore[method-assign]
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse(status_code=422, content={"detail": validation_detail(exc)})
 
     @app.exception_handler(NotFoundError)
     async def not_found(_: Request, exc: NotFoundError) -> JSONResponse:

@@ -41,8 +41,9 @@ HOSTILE = [
     f"/entities/card/{CARD}",
     f"/entities/bin/{CARD_SPACED}",
     f"/accounts/{CARD}/neighborhood",
-    f"/campaigns?limit=5&q={CARD}",
-    "/campaigns?q=4111%201111%201111%201111&r=4111+1111+1111+1111",
+    f"/campaigns?limit=5&sort={CARD}",
+    "/campaigns?sort=4111%201111%201111%201111&min_score=4111+1111+1111+1111",
+    f"/campaigns?unknown={CARD}",
     f"/no/such/route/{CARD}",
     "/entities/ip/%ff%fe",
 ]
