@@ -298,18 +298,24 @@ def explore(
     ] = None,
 ) -> None:
     """Start a local Bolt server (ArcadeDB, extra `linkage[explore]`), load the result and
-    wait for Neo4j Browser until Ctrl-C. The password is NEO4J_PASSWORD or a random one."""
+    wait for Neo4j Browser until Ctrl-C, SIGTERM or SIGHUP, which stop the server and
+    remove its temporary folder. The password is NEO4J_PASSWORD or a random one."""
     import os
     import signal
-    import threading
 
-    from linkage.export.neo4j import BoltServer, push_result, style_command
+    from linkage.export.neo4j import BoltServer, push_result
 
-    stop = threading.Event()
-    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    stopping = (signal.SIGTERM, signal.SIGHUP)
+
+    def interrupt(*_: Any) -> None:  # like Ctrl-C: unwind, stop Java, clean up; once
+        for sig in stopping:
+            signal.signal(sig, signal.SIG_IGN)
+        raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, interrupt) for sig in stopping}
     try:
         server = BoltServer(root, port=port, password=os.environ.get("NEO4J_PASSWORD"))
-        console.print("starting the local Bolt server ...")
+        console.print(f"starting the local Bolt server in {server.root_dir} ...")
         with server:
             with progress_bar() as progress:
                 summary = push_result(
@@ -321,33 +327,41 @@ def explore(
                     progress=progress,
                 )
             _print_push(summary.to_dict())
-            from linkage.schema import load_schema
-
-            shown_password = (
-                "(as in NEO4J_PASSWORD)" if "NEO4J_PASSWORD" in os.environ else server.password
-            )
-            print(
-                "Neo4j Browser (https://browser.neo4j.io or a local one): connect to\n"
-                f"  URL:      {server.uri}\n"
-                f"  user:     {server.user}\n"
-                f"  password: {shown_password}\n"
-                f"  database: {server.database}\n"
-                "then paste this style command:\n"
-                f"{style_command(load_schema())}\n"
-                "Press Ctrl-C to stop the server.",
-                flush=True,
-            )
+            shown = "(as in NEO4J_PASSWORD)" if "NEO4J_PASSWORD" in os.environ else server.password
+            print(_explore_help(server, shown), flush=True)
             try:
-                while not stop.wait(0.5):
-                    pass
+                signal.pause()
             except KeyboardInterrupt:
-                pass
-            console.print("stopping the Bolt server ...")
+                console.print("stopping the Bolt server ...")
+    except KeyboardInterrupt:
+        console.print("stopped before the server was ready")
     except LinkageError as exc:
         raise _fail(exc) from exc
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     console.print("stopped")
+
+
+def _explore_help(server: Any, password: str) -> str:
+    """How to connect: which Neo4j Browser works with this plain (no TLS) Bolt server."""
+    from linkage.export.neo4j import style_command
+    from linkage.schema import load_schema
+
+    return (
+        "Connect with a Neo4j Browser served over http:// (Neo4j Desktop's Browser, or a\n"
+        "local Neo4j server's http://localhost:7474/browser/): it opens ws:// to this\n"
+        "server. The hosted https://browser.neo4j.io cannot connect: an https page may\n"
+        "only open wss://, and this Bolt server has no TLS. The Python driver and\n"
+        "cypher-shell connect directly.\n"
+        f"  URL:      {server.uri}\n"
+        f"  user:     {server.user}\n"
+        f"  password: {password}\n"
+        f"  database: {server.database}\n"
+        "then paste this style command:\n"
+        f"{style_command(load_schema())}\n"
+        "Press Ctrl-C to stop the server."
+    )
 
 
 def _print_push(summary: dict[str, Any]) -> None:
