@@ -45,4 +45,8 @@ class Settings(BaseSettings):
     duckdb_threads: int = Field(
         default=1, ge=1, le=64, description="DuckDB threads (look-ups are small: 1 is fastest)."
     )
+    docs: bool = Field(
+        default=True,
+        description="Serve `/docs` (Swagger UI) and `/openapi.json` (needs a key); false: 404.",
+    )
     audit_logger: str = Field(default="linkage.audit", description="Logger name of the audit log.")

@@ -5,12 +5,13 @@ limits (:mod:`linkage.investigate.limits`)."""
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Path, Request, Security, status
 from fastapi.security import APIKeyHeader
 
 from api.config import Settings
+from api.models import ErrorPublic
 from api.security import KeyStore, Principal
 from linkage.export import BANLIST_TEXT_FORMATS
 from linkage.investigate import CAMPAIGN_SORT_KEYS, ENTITY_TYPES, GRAPH_FORMATS, Investigation
@@ -30,8 +31,10 @@ __all__ = [
     "SettingsDep",
     "check_graph",
     "check_page",
+    "errors",
     "get_investigation",
     "get_settings",
+    "reject_unknown_query",
     "require_admin",
     "require_key",
 ]
@@ -84,6 +87,44 @@ async def require_admin(principal: Annotated[Principal, Depends(require_key)]) -
             ),
         )
     return principal
+
+
+_ERRORS = {
+    401: "Missing or unknown API key (header `X-API-Key`).",
+    403: "The key's role may not use this route (it needs `admin`).",
+    404: "No such campaign, account or entity in this result.",
+    422: "A parameter is malformed or above this server's cap; `detail` names it.",
+}
+
+
+def _query_names(dependant: Any) -> set[str]:
+    """The query parameters a route (or dependency) and its dependencies take."""
+    names = {p.alias for p in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
+async def reject_unknown_query(request: Request) -> None:
+    """422 for a query parameter the route does not take (a typo is never ignored)."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    known = _query_names(dependant)
+    unknown = sorted({k for k in request.query_params if k not in known})
+    if unknown:
+        names = ", ".join(repr(k[:64]) for k in unknown[:5])
+        takes = ", ".join(sorted(known)) or "none"
+        raise HTTPException(
+            422, detail=f"unknown query parameter {names}; this route takes: {takes}"
+        )
+
+
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for these error statuses; every error body is
+    :class:`~api.models.ErrorPublic` (``{"detail": "..."}``)."""
+    return {code: {"model": ErrorPublic, "description": _ERRORS[code]} for code in codes}
 
 
 InvestigationDep = Annotated[Investigation, Depends(get_investigation)]

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
+from api.audit import AuditMiddleware
 from api.config import Settings
-from api.routers import accounts, banlist, campaigns, entities, health, page
+from api.deps import reject_unknown_query
+from api.headers import SecurityHeadersMiddleware
+from api.openapi import server_openapi, validation_detail
+from api.routers import accounts, banlist, campaigns, docs, entities, health, page
 from api.security import KeyStore
 from linkage import Investigation, LinkageError, NotFoundError, __version__, open_result
 
@@ -22,58 +26,21 @@ __all__ = ["LOG_CONFIG", "AuditMiddleware", "app_from_env", "create_app"]
 LOG_CONFIG: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(process)d %(name)s %(message)s"}},
-    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(process)d %(name)s %(message)s"},
+        "audit": {"format": "%(message)s"},  # JSON lines: see api.audit
+    },
+    "handlers": {
+        "stderr": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "audit": {"class": "logging.StreamHandler", "formatter": "audit"},
+    },
     "loggers": {
-        "linkage.audit": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+        "linkage.audit": {"handlers": ["audit"], "level": "INFO", "propagate": False},
         "uvicorn": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
         "uvicorn.error": {"level": "INFO"},
     },
 }
 """Logging for `linkage serve` (every worker): the audit log and uvicorn's own lines."""
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-
-
-class AuditMiddleware:
-    """One log line per HTTP request: who (the key's name, never the key), method,
-    route template, path, status and milliseconds."""
-
-    def __init__(self, app: ASGIApp, logger: logging.Logger) -> None:
-        self.app = app
-        self.logger = logger
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        began = time.perf_counter()
-        status = 500
-
-        async def send_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_status)
-        finally:
-            principal = scope.get("state", {}).get("principal")
-            route = scope.get("route")
-            self.logger.info(
-                "who=%s method=%s route=%s path=%s status=%d ms=%.1f",
-                principal.name if principal else "-",
-                scope.get("method", "-"),
-                getattr(route, "path", "-"),
-                scope.get("path", "-"),
-                status,
-                (time.perf_counter() - began) * 1000,
-            )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -110,6 +77,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "in the `X-API-Key` header; `/banlist` needs the admin role."
         ),
         lifespan=lifespan,
+        dependencies=[Depends(reject_unknown_query)],
+        docs_url=None,  # api.routers.docs: behind a key, Swagger UI from the package
+        redoc_url=None,
+        openapi_url=None,
     )
     app.state.settings = settings
     app.state.keys = keys
@@ -117,6 +88,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (health, campaigns, accounts, entities, banlist, page):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=page.STATIC_DIR), name="static")
+    if settings.docs:
+        from swagger_ui_bundle import swagger_ui_path
+
+        app.include_router(docs.router)
+        app.mount("/docs/assets", StaticFiles(directory=swagger_ui_path), name="docs-assets")
+
+    app.openapi = lambda: server_openapi(app, settings)  # type: ignore[method-assign]
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse(status_code=422, content={"detail": validation_detail(exc)})
 
     @app.exception_handler(NotFoundError)
     async def not_found(_: Request, exc: NotFoundError) -> JSONResponse:
@@ -126,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def bad_request(_: Request, exc: LinkageError) -> JSONResponse:
         return JSONResponse(status_code=422, content={"detail": str(exc)})
 
+    app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(AuditMiddleware, logger=logging.getLogger(settings.audit_logger))
     return app
 

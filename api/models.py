@@ -23,6 +23,7 @@ __all__ = [
     "EntityAccount",
     "EntityDetail",
     "EntityPublic",
+    "ErrorPublic",
     "Evidence",
     "GraphEdge",
     "GraphNode",
@@ -224,6 +225,12 @@ class EntityDetail(BaseModel):
     entity: EntityPublic
     data: list[EntityAccount]
     count: int = Field(description="Accounts that used it (all pages).")
+
+
+class ErrorPublic(BaseModel):
+    """Every error response (401, 403, 404, 422): what went wrong, naming the parameter."""
+
+    detail: str = Field(description="What went wrong and what to do about it.")
 
 
 class Health(BaseModel):

@@ -79,8 +79,12 @@ def detect(
         Path | None, typer.Option(help="Detection settings JSON (as in a result's settings.json).")
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Override the settings' seed.")] = None,
+    force: Annotated[
+        bool, typer.Option(help="Write into a non-empty --out that is not a linkage result.")
+    ] = False,
 ) -> None:
-    """Find coordinated campaigns: accounts.parquet, campaigns.parquet, evidence, settings."""
+    """Find coordinated campaigns: accounts.parquet, campaigns.parquet, evidence, settings.
+    The result replaces --out whole once finished; an interrupted run leaves it as it was."""
     from linkage.detect import detect as run_detect
     from linkage.settings import DetectSettings
 
@@ -89,7 +93,7 @@ def detect(
         if seed is not None:
             s = DetectSettings.from_dict({**s.to_dict(), "seed": seed})
         with progress_bar() as progress:
-            result = run_detect(data_dir, out, s, progress=progress)
+            result = run_detect(data_dir, out, s, progress=progress, force=force)
     except LinkageError as exc:
         raise _fail(exc) from exc
     _print_stages(result.stages)
@@ -204,6 +208,9 @@ def export_stix(
         bool, typer.Option(help="Also export flagged account ids (user-account objects).")
     ] = False,
     producer: Annotated[str, typer.Option(help="Name of the producing identity.")] = "linkage",
+    valid_days: Annotated[
+        int, typer.Option(help="Indicators are valid this many days after last seen.")
+    ] = 30,
 ) -> None:
     """STIX 2.1 bundle: campaigns, their infrastructure as indicators, TLP marking."""
     from linkage.export.stix import write_stix
@@ -217,6 +224,7 @@ def export_stix(
             tlp=tlp,
             include_accounts=include_accounts,
             producer=producer,
+            valid_days=valid_days,
         )
     except LinkageError as exc:
         raise _fail(exc) from exc
@@ -321,21 +329,26 @@ def explore(
     ] = None,
 ) -> None:
     """Start a local Bolt server (ArcadeDB, extra `linkage[explore]`), load the result and
-    wait for Neo4j Browser until Ctrl-C. The password is NEO4J_PASSWORD or a random one."""
+    wait for Neo4j Browser until Ctrl-C, SIGTERM or SIGHUP, which stop the server and
+    remove its temporary folder. The password is NEO4J_PASSWORD or a random one."""
     import os
     import signal
-    import threading
 
-    from linkage.export.neo4j import BoltServer, push_result, style_command
+    from linkage.export.neo4j import BoltServer, push_result
 
-    stop = threading.Event()
     # Ctrl-C, kill and a closed terminal all stop the server cleanly, even where the
     # parent process left SIGINT ignored (children inherit an ignored signal).
     stopping = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in stopping}
+
+    def interrupt(*_: Any) -> None:  # like Ctrl-C: unwind, stop Java, clean up; once
+        for sig in stopping:
+            signal.signal(sig, signal.SIG_IGN)
+        raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, interrupt) for sig in stopping}
     try:
         server = BoltServer(root, port=port, password=os.environ.get("NEO4J_PASSWORD"))
-        console.print("starting the local Bolt server ...")
+        console.print(f"starting the local Bolt server in {server.root_dir} ...")
         with server:
             with progress_bar() as progress:
                 summary = push_result(
@@ -347,31 +360,41 @@ def explore(
                     progress=progress,
                 )
             _print_push(summary.to_dict())
-            from linkage.schema import load_schema
-
-            shown_password = (
-                "(as in NEO4J_PASSWORD)" if "NEO4J_PASSWORD" in os.environ else server.password
-            )
-            print(
-                "Neo4j Browser (https://browser.neo4j.io or a local one): connect to\n"
-                f"  URL:      {server.uri}\n"
-                f"  user:     {server.user}\n"
-                f"  password: {shown_password}\n"
-                f"  database: {server.database}\n"
-                "then paste this style command:\n"
-                f"{style_command(load_schema())}\n"
-                "Press Ctrl-C to stop the server.",
-                flush=True,
-            )
-            while not stop.wait(0.5):
-                pass
-            console.print("stopping the Bolt server ...")
+            shown = "(as in NEO4J_PASSWORD)" if "NEO4J_PASSWORD" in os.environ else server.password
+            print(_explore_help(server, shown), flush=True)
+            try:
+                signal.pause()
+            except KeyboardInterrupt:
+                console.print("stopping the Bolt server ...")
+    except KeyboardInterrupt:
+        console.print("stopped before the server was ready")
     except LinkageError as exc:
         raise _fail(exc) from exc
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     console.print("stopped")
+
+
+def _explore_help(server: Any, password: str) -> str:
+    """How to connect: which Neo4j Browser works with this plain (no TLS) Bolt server."""
+    from linkage.export.neo4j import style_command
+    from linkage.schema import load_schema
+
+    return (
+        "Connect with a Neo4j Browser served over http:// (Neo4j Desktop's Browser, or a\n"
+        "local Neo4j server's http://localhost:7474/browser/): it opens ws:// to this\n"
+        "server. The hosted https://browser.neo4j.io cannot connect: an https page may\n"
+        "only open wss://, and this Bolt server has no TLS. The Python driver and\n"
+        "cypher-shell connect directly.\n"
+        f"  URL:      {server.uri}\n"
+        f"  user:     {server.user}\n"
+        f"  password: {password}\n"
+        f"  database: {server.database}\n"
+        "then paste this style command:\n"
+        f"{style_command(load_schema())}\n"
+        "Press Ctrl-C to stop the server."
+    )
 
 
 def _print_push(summary: dict[str, Any]) -> None:

@@ -6,7 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from api.deps import AccountId, InvestigationDep, PrincipalDep, SettingsDep, check_graph
+from api.deps import (
+    AccountId,
+    InvestigationDep,
+    PrincipalDep,
+    SettingsDep,
+    check_graph,
+    errors,
+)
 from api.models import AccountDetail, SubgraphPublic, json_response
 from linkage.investigate import MAX_EDGES_LIMIT, MAX_EVIDENCE, MAX_HOPS, MAX_NODES_LIMIT, MAX_PAGE
 
@@ -15,7 +22,12 @@ __all__ = ["router"]
 router = APIRouter(prefix="/accounts", tags=["accounts"])
 
 
-@router.get("/{account_id}", response_model=AccountDetail, summary="One account")
+@router.get(
+    "/{account_id}",
+    response_model=AccountDetail,
+    summary="One account",
+    responses=errors(401, 404, 422),
+)
 async def get_account(
     inv: InvestigationDep,
     _: PrincipalDep,
@@ -33,7 +45,10 @@ async def get_account(
 
 
 @router.get(
-    "/{account_id}/neighborhood", response_model=SubgraphPublic, summary="An account's ego graph"
+    "/{account_id}/neighborhood",
+    response_model=SubgraphPublic,
+    summary="An account's ego graph",
+    responses=errors(401, 404, 422),
 )
 async def get_neighborhood(
     inv: InvestigationDep,

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
-from api.deps import AdminDep, BanlistFormat, InvestigationDep
+from api.deps import AdminDep, BanlistFormat, InvestigationDep, errors
 from linkage.export import banlist_lines
 
 __all__ = ["router"]
@@ -22,7 +22,10 @@ MEDIA = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson"}
     "",
     summary="Ban list export (admin)",
     response_class=StreamingResponse,
-    responses={200: {"content": {m: {"schema": {"type": "string"}} for m in MEDIA.values()}}},
+    responses={
+        **errors(401, 403, 422),
+        200: {"content": {m: {"schema": {"type": "string"}} for m in MEDIA.values()}},
+    },
 )
 def get_banlist(
     inv: InvestigationDep,

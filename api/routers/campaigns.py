@@ -15,6 +15,7 @@ from api.deps import (
     SettingsDep,
     check_graph,
     check_page,
+    errors,
 )
 from api.models import CampaignDetail, CampaignsPublic, SubgraphPublic, json_response
 from linkage.investigate import (
@@ -37,7 +38,9 @@ _JSON = GraphFormat("json")
 GRAPH_MEDIA = {"graphml": "application/graphml+xml", "gexf": "application/gexf+xml"}
 
 
-@router.get("", response_model=CampaignsPublic, summary="List campaigns")
+@router.get(
+    "", response_model=CampaignsPublic, summary="List campaigns", responses=errors(401, 422)
+)
 async def list_campaigns(
     inv: InvestigationDep,
     settings: SettingsDep,
@@ -60,7 +63,12 @@ async def list_campaigns(
     return json_response(CampaignsPublic.model_validate({"data": rows, "count": count}))
 
 
-@router.get("/{campaign_id}", response_model=CampaignDetail, summary="One campaign")
+@router.get(
+    "/{campaign_id}",
+    response_model=CampaignDetail,
+    summary="One campaign",
+    responses=errors(401, 404, 422),
+)
 async def get_campaign(inv: InvestigationDep, _: PrincipalDep, campaign_id: CampaignId) -> Response:
     """Reasons, requests per day, and the top shared indicators per entity type."""
     return json_response(CampaignDetail.model_validate(inv.campaign(campaign_id)))
@@ -71,10 +79,11 @@ async def get_campaign(inv: InvestigationDep, _: PrincipalDep, campaign_id: Camp
     response_model=SubgraphPublic,
     summary="A campaign's property graph",
     responses={
+        **errors(401, 404, 422),
         200: {
             "content": {m: {"schema": {"type": "string"}} for m in GRAPH_MEDIA.values()},
             "description": "JSON nodes and edges, or GraphML / GEXF with `format`.",
-        }
+        },
     },
 )
 async def get_subgraph(

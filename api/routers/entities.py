@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
-from api.deps import EntityType, InvestigationDep, PrincipalDep, SettingsDep, check_page
+from api.deps import EntityType, InvestigationDep, PrincipalDep, SettingsDep, check_page, errors
 from api.models import EntityDetail, json_response
 from linkage.investigate import MAX_OFFSET, MAX_PAGE
 
@@ -15,7 +15,12 @@ __all__ = ["router"]
 router = APIRouter(prefix="/entities", tags=["entities"])
 
 
-@router.get("/{entity_type}/{value:path}", response_model=EntityDetail, summary="One entity")
+@router.get(
+    "/{entity_type}/{value:path}",
+    response_model=EntityDetail,
+    summary="One entity",
+    responses=errors(401, 404, 422),
+)
 async def get_entity(
     inv: InvestigationDep,
     settings: SettingsDep,

@@ -24,6 +24,7 @@ function el(tag, attrs, ...children) {
   for (const [k, v] of Object.entries(attrs || {})) {
     if (k === "onclick") node.addEventListener("click", v);
     else if (k === "class") node.className = v;
+    else if (k === "style") node.style.cssText = v;  // CSSOM: allowed by the page's CSP
     else node.setAttribute(k, v);
   }
   for (const c of children) {

@@ -26,6 +26,7 @@ from linkage.graph import Workspace, build_graph, edge_list
 from linkage.ingest import ingest
 from linkage.progress import ProgressFn, StageLog
 from linkage.result import ResultDir
+from linkage.result.replace import staged
 from linkage.score import score_communities
 from linkage.settings import DetectSettings
 
@@ -60,24 +61,30 @@ def detect(
     settings: DetectSettings | None = None,
     *,
     progress: ProgressFn | None = None,
+    force: bool = False,
 ) -> DetectionResult:
     """Find coordinated campaigns in a contract data directory.
 
     Writes to ``out_dir``: the store and quarantine (see :func:`linkage.ingest.ingest`),
     ``accounts.parquet`` and ``campaigns.parquet`` (per the data contract),
     ``edges.parquet`` and ``evidence.parquet`` (why accounts are linked),
-    ``settings.json`` and ``detect_summary.json``.
+    ``settings.json`` and ``detect_summary.json``. The result is built beside
+    ``out_dir`` and replaces it whole only when finished (:mod:`linkage.result.replace`);
+    refused: an ``out_dir`` inside ``data_dir``, or a non-empty directory that is not
+    a linkage result unless ``force``.
     """
     s = settings or DetectSettings()
-    out = Path(out_dir)
     log = StageLog(progress)
-    ResultDir(out).mark_incomplete()  # readers refuse the directory until detect finishes
-    log.run("ingest", lambda: ingest(Path(data_dir), out, progress=progress))
-    with Workspace.open(
-        ResultDir(out).store_path, read_only=False, memory_limit_gb=s.memory_limit_gb
-    ) as ws:
-        result = _detect(ws, out, s, log)
-    ResultDir(out).mark_complete()  # last, once the store is closed
+    # Written beside out_dir and swapped in whole at the end: an older result stays usable.
+    with staged(Path(data_dir), Path(out_dir), force=force) as out:
+        log.run("ingest", lambda: ingest(Path(data_dir), out, progress=progress))
+        with Workspace.open(
+            ResultDir(out).store_path, read_only=False, memory_limit_gb=s.memory_limit_gb
+        ) as ws:
+            result = _detect(ws, out, s, log)
+        result.out_dir = Path(out_dir)
+        ResultDir(out).write_detect_summary(result.to_dict())
+        ResultDir(out).mark_complete()  # last, once the store is closed
     return result
 
 
@@ -109,7 +116,6 @@ def _detect(ws: Workspace, out: Path, s: DetectSettings, log: StageLog) -> Detec
     )
     log.run("graph store", lambda: _write_graph(con, out, accounts))
     result.stages = log.records
-    ResultDir(out).write_detect_summary(result.to_dict())
     return result
 
 

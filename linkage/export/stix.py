@@ -13,9 +13,12 @@ What goes in (see README, "Export"):
   STIX 2.1 patterns may name custom object types, and a pattern needs no object
   definition, so the bundle stays free of custom objects and properties. Each indicator
   ``indicates`` its campaign through a ``relationship``. ``indicator_types`` is
-  ``malicious-activity`` when only members used it, else ``anomalous-activity``
-  (residential proxy exits are also real people's homes); ``confidence`` is the
-  campaign's score x the members' share of the entity's accounts;
+  ``malicious-activity`` only when no account outside the campaign and no unflagged
+  (legitimate) account used it; infrastructure legitimate accounts also used is
+  ``anomalous-activity`` (residential proxy exits are also real people's homes) with
+  its confidence scaled by :data:`ANOMALOUS_CONFIDENCE_SCALE`; ``confidence`` is the
+  campaign's score x the members' share of the entity's accounts (x that scale);
+  ``valid_until`` is ``valid_days`` (30 by default) after the entity was last seen;
 - one ``note`` per campaign with its prompt templates (skeletons, digits folded):
   text to look for, not an observable a peer can match exactly;
 - a TLP 2.0 ``marking-definition`` (the OASIS TLP 2.0 extension) on every object;
@@ -47,7 +50,20 @@ from linkage.errors import LinkageError
 from linkage.export.atomic import atomic_write_text
 from linkage.result import ResultDir
 
-__all__ = ["TLP_LEVELS", "StixExport", "stix_bundle", "write_stix"]
+__all__ = [
+    "ANOMALOUS_CONFIDENCE_SCALE",
+    "DEFAULT_VALID_DAYS",
+    "TLP_LEVELS",
+    "StixExport",
+    "stix_bundle",
+    "write_stix",
+]
+
+DEFAULT_VALID_DAYS = 30
+"""An indicator is valid until this many days after its entity was last seen."""
+
+ANOMALOUS_CONFIDENCE_SCALE = 0.5
+"""Confidence factor of an indicator that legitimate (unflagged) accounts also used."""
 
 TLP_EXTENSION = "extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d"
 """The OASIS TLP 2.0 marking extension (cti-stix-common-objects)."""
@@ -94,9 +110,13 @@ def stix_bundle(
     tlp: str = "amber",
     include_accounts: bool = False,
     producer: str = "linkage",
+    valid_days: int = DEFAULT_VALID_DAYS,
 ) -> stix2.Bundle:
     """A STIX 2.1 bundle of the result's campaigns (all, the one ``campaign``, or those
-    scoring at least ``min_score``) and their infrastructure, marked ``tlp``."""
+    scoring at least ``min_score``) and their infrastructure, marked ``tlp``; each
+    indicator valid until ``valid_days`` after its entity was last seen."""
+    if not 1 <= valid_days <= 3650:
+        raise LinkageError(f"--valid-days must be between 1 and 3650, not {valid_days}")
     if tlp not in TLP_LEVELS:
         raise LinkageError(f"--tlp must be one of {', '.join(TLP_LEVELS)}, not {tlp!r}")
     if min_score is not None and not 0.0 <= min_score <= 1.0:
@@ -126,9 +146,8 @@ def stix_bundle(
         cid = str(c.campaign_id)
         camp = _campaign(c, producer, common)
         objects.append(camp)
-        objects += _indicators(
-            c, camp.id, indicators[indicators.campaign_id == cid], producer, common
-        )
+        chosen = indicators[indicators.campaign_id == cid]
+        objects += _indicators(c, camp.id, chosen, producer, common, valid_days)
         tpl = templates[templates.campaign_id == cid]
         if len(tpl):
             objects.append(_templates_note(cid, camp.id, tpl, producer, common))
@@ -152,29 +171,37 @@ def _campaign(c: Any, producer: str, common: dict[str, Any]) -> stix2.Campaign:
 
 
 def _indicators(
-    c: Any, camp_id: str, indicators: pd.DataFrame, producer: str, common: dict[str, Any]
+    c: Any,
+    camp_id: str,
+    indicators: pd.DataFrame,
+    producer: str,
+    common: dict[str, Any],
+    valid_days: int,
 ) -> list[Any]:
     """An ``indicator`` per shared entity of campaign ``c``, each ``indicates`` it."""
     cid = str(c.campaign_id)
     objects: list[Any] = []
     for ind in indicators.itertuples():
         pattern = _pattern(str(ind.entity_type), str(ind.entity))
-        exclusive = int(ind.outside_accounts) == 0
+        legitimate = int(ind.unflagged_accounts)
+        malicious = int(ind.outside_accounts) == 0 and legitimate == 0
+        share = int(ind.members) / (int(ind.members) + int(ind.outside_accounts))
+        scale = 1.0 if legitimate == 0 else ANOMALOUS_CONFIDENCE_SCALE
         indicator = stix2.Indicator(
             id=_id("indicator", producer, cid, pattern),
             name=f"{_LABELS[str(ind.entity_type)]} {ind.entity}",
             description=(
                 f"Used by {ind.members} of the campaign's {c.size} accounts "
-                f"({ind.member_share:.0%}) and by {ind.outside_accounts} other accounts."
+                f"({ind.member_share:.0%}) and by {ind.outside_accounts} other accounts; "
+                f"{legitimate} of its accounts are not flagged."
                 + (f" IP intelligence: {ind.kind}." if isinstance(ind.kind, str) else "")
             ),
-            indicator_types=["malicious-activity" if exclusive else "anomalous-activity"],
+            indicator_types=["malicious-activity" if malicious else "anomalous-activity"],
             pattern=pattern,
             pattern_type="stix",
             valid_from=_ts(ind.first_seen),
-            confidence=_confidence(
-                float(c.score) * int(ind.members) / (int(ind.members) + int(ind.outside_accounts))
-            ),
+            valid_until=_ts(pd.Timestamp(ind.last_seen) + pd.Timedelta(days=valid_days)),
+            confidence=_confidence(float(c.score) * share * scale),
             **common,
         )
         objects.append(indicator)
@@ -229,6 +256,7 @@ def write_stix(
     tlp: str = "amber",
     include_accounts: bool = False,
     producer: str = "linkage",
+    valid_days: int = DEFAULT_VALID_DAYS,
 ) -> StixExport:
     """Write :func:`stix_bundle` as JSON to ``path`` (atomically); return counts."""
     bundle = stix_bundle(
@@ -238,6 +266,7 @@ def write_stix(
         tlp=tlp,
         include_accounts=include_accounts,
         producer=producer,
+        valid_days=valid_days,
     )
     # stix2's own pretty printer takes seconds per hundred objects; indent its compact
     # output instead (same key order, so the bytes are still deterministic)
@@ -258,7 +287,9 @@ def _load(
     result_dir: Path, campaign: str | None, min_score: float | None, include_accounts: bool
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame, Any]:
     result = ResultDir.open(result_dir)
-    con = result.connect(("campaign_indicators", "graph_entities", "graph_templates"))
+    con = result.connect(
+        ("campaign_indicators", "graph_entities", "graph_templates", "graph_links")
+    )
     try:
         campaigns = result.read_campaigns()
         if campaign is not None:
@@ -275,9 +306,14 @@ def _load(
         con.register("chosen", campaigns[["campaign_id"]])
         indicators = con.execute(
             """
+            WITH unflagged AS (
+                SELECT l.eid, count(*) AS n FROM graph_links l JOIN graph_accounts a USING (aid)
+                WHERE NOT coalesce(a.flagged, false) GROUP BY l.eid)
             SELECT i.campaign_id, i.entity_type, i.entity, i.members, i.member_share,
-                   i.outside_accounts, e.first_seen, e.kind
+                   i.outside_accounts, e.first_seen, e.last_seen, e.kind,
+                   coalesce(u.n, 0) AS unflagged_accounts
             FROM campaign_indicators i JOIN graph_entities e USING (eid)
+            LEFT JOIN unflagged u USING (eid)
             SEMI JOIN chosen c ON c.campaign_id = i.campaign_id
             WHERE i.entity_type IN ('ip', 'prefix', 'device', 'card')
             ORDER BY i.campaign_id, i.entity_type, i.rank, i.entity

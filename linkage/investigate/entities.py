@@ -4,13 +4,54 @@ from __future__ import annotations
 
 from typing import Any
 
+import pyarrow as pa
+
 from linkage.errors import LinkageError
+from linkage.ingest.normalize import (
+    IpNormalizer,
+    clean_strings,
+    lower_code,
+    normalize_domain,
+    parse_cidrs,
+)
 from linkage.investigate.context import NotFoundError, ResultContext
 from linkage.investigate.limits import ENTITY_TYPES, MAX_OFFSET, MAX_PAGE, check_range
 from linkage.investigate.records import ENTITY_COLUMNS, iso_column
 from linkage.schema import ENTITY_LABELS
 
-__all__ = ["EntityQueries"]
+__all__ = ["EntityQueries", "normalize_entity"]
+
+
+def _one(arr: pa.Array) -> str | None:
+    value = arr[0].as_py()
+    return value if isinstance(value, str) else None
+
+
+def normalize_entity(entity_type: str, value: str) -> str:
+    """``value`` as ingest stores an entity of ``entity_type``, with ingest's own
+    functions: canonical addresses (IPv4-mapped IPv6 as IPv4), canonical networks,
+    lower-case e-mail domains, lower-case identifier kinds, trimmed text. A value
+    ingest could not parse is returned trimmed (and then not found).
+
+    >>> normalize_entity("ip", " ::ffff:82.149.248.67 ")
+    '82.149.248.67'
+    >>> normalize_entity("email_domain", "Someone@GMAIL.COM")
+    'gmail.com'
+    >>> normalize_entity("prefix", "82.149.248.67/24")
+    '82.149.248.0/24'
+    """
+    text = _one(clean_strings(pa.array([value], pa.string()))) or value.strip()
+    if entity_type == "ip":
+        parsed = IpNormalizer.parse_one(text)
+        return parsed[0] if parsed else text
+    if entity_type == "prefix":
+        return _one(parse_cidrs(pa.array([text]))[0]["cidr"]) or text
+    if entity_type == "email_domain":
+        return _one(normalize_domain(pa.array([text]))) or text
+    if entity_type == "identifier" and ":" in text:
+        kind, rest = text.split(":", 1)
+        return f"{_one(lower_code(pa.array([kind]))) or kind}:{rest}"
+    return text
 
 
 class EntityQueries:
@@ -31,6 +72,7 @@ class EntityQueries:
             )
         check_range("limit", limit, 1, MAX_PAGE)
         check_range("offset", offset, 0, MAX_OFFSET)
+        value = normalize_entity(entity_type, value)
         found = self.ctx.rows(
             f"SELECT {ENTITY_COLUMNS} FROM graph_entities WHERE entity_type = ? AND entity = ?",
             [entity_type, value],

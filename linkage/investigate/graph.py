@@ -125,18 +125,31 @@ def to_networkx(subgraph: Subgraph) -> nx.MultiDiGraph:
     return g
 
 
+def _with_edge_ids(g: nx.MultiDiGraph) -> nx.MultiDiGraph:
+    """``g`` with every edge keyed by a unique id (``e0``, ``e1``, ...): the files'
+    edge ids. Keyed by relationship type, most edges would share an id, and Gephi
+    keeps only the first edge of each id."""
+    out = nx.MultiDiGraph(**g.graph)
+    out.add_nodes_from(g.nodes(data=True))
+    for i, (u, v, data) in enumerate(g.edges(data=True)):
+        out.add_edge(u, v, key=f"e{i}", **data)
+    return out
+
+
 def graph_bytes(subgraph: Subgraph, fmt: str = "graphml") -> bytes:
-    """The subgraph serialised as GraphML or GEXF (UTF-8 XML). In GEXF the edge
-    attribute ``type`` (the relationship type) is named ``relationship``."""
-    g = to_networkx(subgraph)
+    """The subgraph serialised as GraphML or GEXF (UTF-8 XML), every edge with its own
+    id. In GEXF the edge attribute ``type`` (the relationship type) is named
+    ``relationship``."""
+    g = _with_edge_ids(to_networkx(subgraph))
     buf = io.BytesIO()
     if fmt == "graphml":
         nx.write_graphml(g, buf, encoding="utf-8")
     elif fmt == "gexf":
         # GEXF reserves an edge's ``type`` for directed/undirected/mutual: the
         # relationship type goes in ``relationship`` there
-        for _, _, data in g.edges(data=True):
+        for _, _, key, data in g.edges(keys=True, data=True):
             data["relationship"] = data.pop("type")
+            data["id"] = key  # GEXF takes the id from the attribute
         nx.write_gexf(g, buf, encoding="utf-8")
     else:
         raise LinkageError(f"graph format {fmt!r} is not one of {', '.join(GRAPH_FORMATS)}")

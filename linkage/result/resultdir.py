@@ -1,8 +1,9 @@
 """``ResultDir``: the one owner of a result directory's files, checks and store access.
 
-``detect`` writes through it (:meth:`ResultDir.mark_incomplete` first,
-:meth:`ResultDir.mark_complete` last); every reader opens it with
-:meth:`ResultDir.open`, which refuses a directory without the completeness marker.
+``detect`` writes through it into a staging directory beside the result
+(:mod:`linkage.result.replace`), :meth:`ResultDir.mark_complete` last, and swaps it in
+whole; every reader opens it with :meth:`ResultDir.open`, which refuses a directory
+without the completeness marker.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from linkage.result.layout import (
     SETTINGS_FILE,
     STORE_FILE,
 )
+from linkage.result.replace import interrupted_swap
 from linkage.settings import DetectSettings
 
 __all__ = ["IncompleteResultError", "ResultDir"]
@@ -116,6 +118,13 @@ class ResultDir:
         format newer than this linkage reads, or a missing file."""
         run = f"run `linkage detect DATA --out {self.path}`"
         if not self.path.is_dir():
+            aside = interrupted_swap(self.path)
+            if aside is not None:
+                raise IncompleteResultError(
+                    f"{self.path} does not exist: a `linkage detect` was stopped while swapping "
+                    f"its new result in; the previous result is whole at {aside} (move it back "
+                    f"to {self.path}, or {run})"
+                )
             raise IncompleteResultError(
                 f"{self.path} is not a result directory: it does not exist ({run} first)"
             )

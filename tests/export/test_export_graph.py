@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ET
 from collections import Counter
 
 import networkx as nx
@@ -74,3 +75,14 @@ def test_campaign_caps_and_errors(result_dir, tmp_path):
     )
     assert r.exit_code == 2 and "'nope'" in r.output
     assert not (tmp_path / "x.gexf").exists()
+
+
+@pytest.mark.parametrize("ext", ["graphml", "gexf"])
+def test_every_edge_has_its_own_id(result_dir, tmp_path, table_counts, ext):
+    """Gephi keeps one edge per id: the ids in the file are distinct, one per edge."""
+    path = tmp_path / f"result.{ext}"
+    write_graph_file(result_dir, path)
+    edges = [el for el in ET.parse(path).iter() if el.tag.rsplit("}", 1)[-1] == "edge"]
+    assert len(edges) == sum(table_counts[1].values())
+    ids = [el.get("id") for el in edges]
+    assert None not in ids and len(set(ids)) == len(edges)

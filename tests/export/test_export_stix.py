@@ -164,3 +164,46 @@ def test_patterns_quote_and_pick_the_address_family():
     assert _pattern("device", "it's") == "[x-linkage-device:fingerprint = 'it\\'s']"
     ind = stix2.Indicator(pattern=_pattern("card", "a\\b'c"), pattern_type="stix")
     assert ind.pattern.startswith("[x-linkage-payment-instrument:fingerprint")
+
+
+def test_infrastructure_legitimate_accounts_used_is_never_malicious(result_dir, bundle_file):
+    bundle = stix2.parse(bundle_file.read_text(), allow_custom=False)
+    used = _store(
+        result_dir,
+        """SELECT e.entity_type, e.entity, e.last_seen,
+                  count(*) FILTER (WHERE NOT coalesce(a.flagged, false)) AS unflagged
+           FROM graph_entities e JOIN graph_links l USING (eid) JOIN graph_accounts a USING (aid)
+           WHERE e.entity_type IN ('ip', 'prefix', 'device', 'card')
+           GROUP BY ALL""",
+    )
+    by_pattern = {_pattern(r.entity_type, r.entity): r for r in used.itertuples()}
+    campaigns = {c.id: c.confidence for c in _by_type(bundle)["campaign"]}
+    indicates = {r.source_ref: r.target_ref for r in _by_type(bundle)["relationship"]}
+    seen = {"shared": 0, "exclusive": 0}
+    for ind in _by_type(bundle)["indicator"]:
+        row = by_pattern[ind.pattern]
+        if row.unflagged:
+            seen["shared"] += 1
+            assert ind.indicator_types == ["anomalous-activity"], ind.name
+            assert ind.confidence <= campaigns[indicates[ind.id]] / 2 + 1, ind.name
+        else:
+            seen["exclusive"] += 1
+        expected = (pd.Timestamp(row.last_seen) + pd.Timedelta(days=30)).floor("ms")
+        assert pd.Timestamp(str(ind.valid_until)) == expected, ind.name
+    assert seen["shared"] and seen["exclusive"], seen
+
+
+def test_valid_until_is_an_option(result_dir, bundle_file, tmp_path):
+    path = tmp_path / "b.json"
+    r = runner.invoke(
+        app, ["export", "stix", str(result_dir), "-o", str(path), "--valid-days", "7"]
+    )
+    assert r.exit_code == 0, r.output
+    week = {i.id: i.valid_until for i in _by_type(stix2.parse(path.read_text()))["indicator"]}
+    month = {
+        i.id: i.valid_until for i in _by_type(stix2.parse(bundle_file.read_text()))["indicator"]
+    }
+    assert week.keys() == month.keys()
+    assert all(month[k] - week[k] == pd.Timedelta(days=23) for k in week)
+    with pytest.raises(LinkageError, match="valid-days"):
+        write_stix(result_dir, tmp_path / "c.json", valid_days=0)

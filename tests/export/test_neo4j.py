@@ -290,3 +290,46 @@ def test_password_from_a_hidden_prompt_when_not_in_the_environment(bolt, result_
     assert f"password for {bolt.user} at {bolt.uri}" in text  # it asked
     assert "login refused" in text
     assert wrong not in r.output  # hidden input is not echoed
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+@pytest.mark.parametrize("sig", [signal.SIGHUP, signal.SIGTERM])
+def test_explore_cleans_up_on_hangup_and_terminate(result_dir, sig):
+    proc = subprocess.Popen(
+        [*LINKAGE, "explore", str(result_dir)],
+        env={**os.environ, "COLUMNS": "1000"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        lines = []
+        while (line := proc.stdout.readline()) and "Press Ctrl-C" not in line:
+            lines.append(line)
+        text = "".join(lines)
+        assert "https://browser.neo4j.io cannot connect" in text and "http://" in text
+        root = Path(text.split("starting the local Bolt server in ")[1].split(" ...")[0])
+        assert root.is_dir()
+        java = _children(proc.pid)
+        assert java, text
+        proc.send_signal(sig)
+        proc.wait(timeout=90)
+        assert proc.returncode == 0, proc.stdout.read()
+        assert not root.exists()
+        for pid in java:
+            assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -83,7 +83,7 @@ def server(result_dir, tmp_path_factory):
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             proc.kill()
-    assert "who=eve" in log.read_text()  # the audit log names the key, never shows it
+    assert '"who": "eve"' in log.read_text()  # the audit log names the key, never shows it
     assert KEY not in log.read_text()
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import logging
 
 import networkx as nx
 import pandas as pd
@@ -43,8 +42,8 @@ def test_page_and_vendored_cytoscape_are_served(client):
     assert client.get("/static/app.js").status_code == 200
 
 
-def test_openapi_documents_every_route_and_the_key(client):
-    spec = client.get("/openapi.json").json()
+def test_openapi_documents_every_route_and_the_key(client, inv_headers):
+    spec = client.get("/openapi.json", headers=inv_headers).json()
     assert set(spec["paths"]) == {
         "/health",
         "/campaigns",
@@ -165,23 +164,6 @@ def test_roles(client, ids, inv_headers, admin_headers):
             assert "admin role" in investigator.json()["detail"]
         else:
             assert investigator.status_code == 200, url
-
-
-def test_audit_log_names_the_key_never_the_key_itself(client, inv_headers, ids, caplog):
-    with caplog.at_level(logging.INFO, logger="linkage.audit"):
-        client.get(f"/campaigns/{ids['campaign']}", headers=inv_headers)
-        client.get("/banlist", headers=inv_headers)
-        client.get("/campaigns", headers={"X-API-Key": "wrong-key-123"})
-    lines = [r.getMessage() for r in caplog.records if r.name == "linkage.audit"]
-    assert any(
-        "who=ivy" in m and "route=/campaigns/{campaign_id}" in m and "status=200" in m
-        for m in lines
-    )
-    assert any("who=ivy" in m and "route=/banlist" in m and "status=403" in m for m in lines)
-    assert any("who=-" in m and "status=401" in m for m in lines)
-    assert all("ms=" in m for m in lines)
-    text = "\n".join(lines)
-    assert inv_headers["X-API-Key"] not in text and "wrong-key-123" not in text
 
 
 # -- bad parameters -------------------------------------------------------------
