@@ -284,6 +284,10 @@ CIRCUMSTANCE_KINDS: dict[str, str] = {
 }
 """Evidence that strangers can share by circumstance (a proxy provider's exits, a
 public prompt template, a busy minute, a sign-up rush), by kind."""
+CORROBORATING_ROWS = {"schedule": 2}
+"""How many entities of a kind a pair must share for that kind to count: one MinHash
+band agreeing happens by chance (Jaccard about 0.37 gives one band in twenty); two
+or more say the schedules match."""
 
 
 def corroborate(pairs: pa.Table, types: list[str], accounts: int, factor: float) -> pa.Table:
@@ -314,10 +318,9 @@ def corroborate(pairs: pa.Table, types: list[str], accounts: int, factor: float)
     n_kinds = np.zeros(len(uniq), np.int8)
     identity = np.zeros(len(uniq), bool)
     identity[inverse[row_kind == len(kinds)]] = True
-    for k in range(len(kinds)):
-        has = np.zeros(len(uniq), bool)
-        has[inverse[row_kind == k]] = True
-        n_kinds += has
+    for k, kind in enumerate(kinds):
+        rows = np.bincount(inverse[row_kind == k], minlength=len(uniq))
+        n_kinds += rows >= CORROBORATING_ROWS.get(kind, 1)
     alone = circumstantial & ~identity[inverse] & (n_kinds[inverse] < 2)
     w = pairs["w"].to_numpy().copy()
     w[alone] *= factor
