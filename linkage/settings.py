@@ -130,7 +130,7 @@ class DetectSettings:
     # scoring
     report_threshold: float = 0.2
     """Communities scoring at least this are reported as campaigns."""
-    full_attachment: float = 2.0
+    full_attachment: float = 3.0
     """An account with this much distinct evidence inside its campaign (each shared
     entity counted once) is fully attached to it, however dense the campaign's core
     (see :func:`linkage.score.score_accounts`)."""
