@@ -10,6 +10,8 @@ import igraph as ig
 import numpy as np
 import pandas as pd
 
+from linkage.arrays import unique_inverse
+
 __all__ = ["Communities", "leiden"]
 
 
@@ -130,7 +132,7 @@ def consolidate(
         if not len(lo):
             break
         key = lo.astype(np.int64) * n_comm + hi
-        keys, inv = np.unique(key, return_inverse=True)
+        keys, inv = unique_inverse(key)
         cross = np.bincount(inv, weight[~same])
         n_cross = np.bincount(inv)
         a, b = keys // n_comm, keys % n_comm

@@ -38,6 +38,7 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
+from linkage.arrays import unique, unique_inverse
 from linkage.graph.events import Events
 from linkage.graph.workspace import Workspace, WorkTable, tables_of
 from linkage.settings import DetectSettings
@@ -129,7 +130,7 @@ def bucket_tokens(
     aid, t = np.asarray(aid, np.int64), np.asarray(t, np.int64)
     if not len(aid):
         return aid, t
-    day_pairs = np.unique((aid << 20) | (t // 86400)) >> 20
+    day_pairs = unique((aid << 20) | (t // 86400)) >> 20
     days = np.bincount(day_pairs, minlength=int(aid.max()) + 1)
     count = np.bincount(aid, minlength=len(days))
     active = (count >= s.session_min_count) & (days >= s.session_min_days)
@@ -140,9 +141,10 @@ def bucket_tokens(
     sel = active[aid]
     a, tt = aid[sel], t[sel]
     tok = np.concatenate([(tt // width) * 2, ((tt + width // 2) // width) * 2 + 1])
-    keys = np.unique((np.concatenate([a, a]) << 32) | tok)
+    keys = unique((np.concatenate([a, a]) << 32) | tok)
     a, tok = keys >> 32, keys & 0xFFFFFFFF
-    _, inverse, counts = np.unique(tok, return_inverse=True, return_counts=True)
+    _, inverse = unique_inverse(tok)
+    counts = np.bincount(inverse)
     if not len(counts):
         return a, tok
     keep = counts[inverse] <= s.session_crowd_factor * float(np.median(counts))

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from linkage.arrays import unique_inverse
 from linkage.graph.clusters import PromptClusters
 from linkage.graph.coactivity import Coactivity
 from linkage.graph.events import Events
@@ -314,7 +315,7 @@ def corroborate(pairs: pa.Table, types: list[str], accounts: int, factor: float)
     if factor >= 1.0 or not circumstantial.any():
         return pairs
     key = pairs["src"].to_numpy().astype(np.int64) * accounts + pairs["dst"].to_numpy()
-    uniq, inverse = np.unique(key, return_inverse=True)
+    uniq, inverse = unique_inverse(key)
     n_kinds = np.zeros(len(uniq), np.int8)
     identity = np.zeros(len(uniq), bool)
     identity[inverse[row_kind == len(kinds)]] = True
