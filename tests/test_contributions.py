@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from linkage.detect import leiden
+from linkage.detect.leiden import find_communities
 from linkage.graph import Workspace, build_graph, edge_list
 from linkage.ingest import STORE_FILE
 from linkage.investigate import open_result
@@ -33,17 +33,7 @@ def rescored(detected):
     with Workspace.open(root / "result" / STORE_FILE, read_only=True) as ws:
         graph = build_graph(ws, s)
         edges = edge_list(ws, graph)
-        comms = leiden(
-            graph.accounts,
-            edges.src,
-            edges.dst,
-            edges.weight,
-            resolution=s.resolution,
-            seed=s.seed,
-            min_size=s.min_campaign_size,
-            max_size=s.max_campaign_size,
-            merge_ratio=s.merge_ratio,
-        )
+        comms = find_communities(graph.accounts, edges, s)
         camps = score_communities(ws, graph, edges, comms.membership, s).campaigns
         ids = ws.execute("SELECT account_id FROM acct ORDER BY aid").df().account_id
     accounts = pd.read_parquet(root / "result" / "accounts.parquet").set_index("account_id")

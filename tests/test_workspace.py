@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 import linkage
-from linkage.detect import leiden
+from linkage.detect.leiden import find_communities
 from linkage.errors import LinkageError
 from linkage.evaluate.baselines import BASELINES
 from linkage.graph import GRAPH_STAGES, TABLES, Workspace, build_graph, edge_list
@@ -34,18 +34,7 @@ def rebuilt(detected):
     with Workspace.open(root / "result" / STORE_FILE, read_only=True) as ws:
         graph = build_graph(ws, s, log)
         edges = edge_list(ws, graph)
-        comms = leiden(
-            graph.accounts,
-            edges.src,
-            edges.dst,
-            edges.weight,
-            resolution=s.resolution,
-            seed=s.seed,
-            min_size=s.min_campaign_size,
-            max_size=s.max_campaign_size,
-            merge_ratio=s.merge_ratio,
-            attach_weight=s.attach_weight,
-        )
+        comms = find_communities(graph.accounts, edges, s)
         scores = score_communities(ws, graph, edges, comms.membership, s)
         present = ws.present()
         columns = {name: ws.columns(name) for name in TABLES if name in present}

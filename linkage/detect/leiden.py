@@ -11,8 +11,10 @@ import numpy as np
 import pandas as pd
 
 from linkage.arrays import unique_inverse
+from linkage.graph import EdgeList
+from linkage.settings import DetectSettings
 
-__all__ = ["Communities", "leiden"]
+__all__ = ["Communities", "attach", "consolidate", "find_communities", "leiden"]
 
 
 @dataclass(frozen=True)
@@ -195,6 +197,24 @@ def _find(parent: np.ndarray, x: int) -> int:
         parent[x] = parent[parent[x]]
         x = int(parent[x])
     return x
+
+
+def find_communities(n_nodes: int, edges: EdgeList, settings: DetectSettings) -> Communities:
+    """:func:`leiden` on the projection's edges with every parameter from ``settings``:
+    the one call ``detect`` makes (and anything that must reproduce it)."""
+    s = settings
+    return leiden(
+        n_nodes,
+        edges.src,
+        edges.dst,
+        edges.weight,
+        resolution=s.resolution,
+        seed=s.seed,
+        min_size=s.min_campaign_size,
+        max_size=s.max_campaign_size,
+        merge_ratio=s.merge_ratio,
+        attach_weight=s.attach_weight,
+    )
 
 
 def _run(graph: ig.Graph, resolution: float, seed: int) -> tuple[np.ndarray, float]:

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from linkage.detect.leiden import leiden
+from linkage.detect.leiden import find_communities
 from linkage.detect.persist import persist_graph, write_evidence_files
 from linkage.graph import Workspace, build_graph, edge_list
 from linkage.ingest import ingest
@@ -92,21 +92,7 @@ def _detect(ws: Workspace, out: Path, s: DetectSettings, log: StageLog) -> Detec
     """The stages after ingest: graph, communities, scores, outputs."""
     graph = build_graph(ws, s, log)
     edges = edge_list(ws, graph)
-    comms = log.run(
-        "leiden",
-        lambda: leiden(
-            graph.accounts,
-            edges.src,
-            edges.dst,
-            edges.weight,
-            resolution=s.resolution,
-            seed=s.seed,
-            min_size=s.min_campaign_size,
-            max_size=s.max_campaign_size,
-            merge_ratio=s.merge_ratio,
-            attach_weight=s.attach_weight,
-        ),
-    )
+    comms = log.run("leiden", lambda: find_communities(graph.accounts, edges, s))
     membership = comms.membership
     scores = log.run("scoring", lambda: score_communities(ws, graph, edges, membership, s))
     con = ws.con
