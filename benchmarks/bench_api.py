@@ -9,7 +9,11 @@ and reports, per look-up kind, the median over runs of p50 / p99 latency, the
 requests per second and the errors, as JSON.
 
     python benchmarks/bench_api.py RESULT_DIR [--clients 8] [--workers 1] [--requests 400]
-        [--runs 3]
+        [--runs 3] [--seconds S]
+
+With ``--seconds`` each run is a soak: every client cycles through its share of
+the look-ups until ``S`` seconds have passed. Each run also reports the resident
+memory of every server process (the uvicorn parent and its workers) at its end.
 """
 
 from __future__ import annotations
@@ -98,18 +102,49 @@ def workload(result_dir: Path, n: int, seed: int) -> list[tuple[str, str]]:
     return urls
 
 
-def drive(port: int, urls: list[tuple[str, str]], clients: int) -> dict[str, Any]:
-    """Send ``urls`` from ``clients`` threads; latencies in ms per kind, errors, rps."""
+def server_rss_mib(proc: subprocess.Popen[bytes]) -> list[float]:
+    """Resident memory (MiB) of the server process and each of its children."""
+    pids = [proc.pid]
+    kids = subprocess.run(
+        ["ps", "-o", "pid=", "--ppid", str(proc.pid)], capture_output=True, text=True
+    ).stdout.split()
+    pids += [int(k) for k in kids]
+    out = []
+    for pid in pids:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS"))
+        out.append(round(kb / 1024, 1))
+    return out
+
+
+def drive(
+    port: int, urls: list[tuple[str, str]], clients: int, seconds: float | None = None
+) -> dict[str, Any]:
+    """Send ``urls`` from ``clients`` threads (cycling until ``seconds`` have passed when
+    given); latencies in ms per kind, errors, rps."""
     lat: dict[str, list[float]] = {k: [] for k in KINDS}
     errors: dict[str, int] = dict.fromkeys(KINDS, 0)
     lock = threading.Lock()
     chunks = [urls[i::clients] for i in range(clients)]
     sizes: list[int] = []
+    deadline = time.perf_counter() + seconds if seconds else None
+
+    def requests(mine: list[tuple[str, str]]) -> Any:
+        while True:
+            for item in mine:
+                if deadline is not None and time.perf_counter() > deadline:
+                    return
+                yield item
+            if deadline is None:
+                return
 
     def client(mine: list[tuple[str, str]]) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         headers = {"X-API-Key": KEY}
-        for kind, url in mine:
+        for kind, url in requests(mine):
             began = time.perf_counter()
             try:
                 conn.request("GET", url, headers=headers)
@@ -135,7 +170,8 @@ def drive(port: int, urls: list[tuple[str, str]], clients: int) -> dict[str, Any
     for t in threads:
         t.join()
     wall = time.perf_counter() - began
-    out: dict[str, Any] = {"wall_s": wall, "rps": len(urls) / wall, "kinds": {}}
+    sent = sum(len(v) for v in lat.values())
+    out: dict[str, Any] = {"wall_s": wall, "rps": sent / wall, "kinds": {}}
     for kind in KINDS:
         xs = sorted(lat[kind])
         out["kinds"][kind] = {
@@ -164,6 +200,7 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=400, help="per look-up kind and run")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seconds", type=float, help="soak: each run lasts this long")
     ap.add_argument("-o", "--output", type=Path, help="also write the JSON here")
     args = ap.parse_args()
     port = free_port()
@@ -174,10 +211,11 @@ def main() -> None:
     try:
         urls = workload(args.result_dir, args.requests, args.seed)
         drive(port, urls[: 10 * len(KINDS)], args.clients)  # warm-up
-        runs = [
-            drive(port, workload(args.result_dir, args.requests, args.seed + r), args.clients)
-            for r in range(args.runs)
-        ]
+        runs = []
+        for r in range(args.runs):
+            urls = workload(args.result_dir, args.requests, args.seed + r)
+            runs.append(drive(port, urls, args.clients, args.seconds))
+            runs[-1]["server_rss_mib"] = server_rss_mib(proc)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -189,6 +227,8 @@ def main() -> None:
         "load_average_at_start": os.getloadavg()[0],
         "requests_per_kind_per_run": args.requests,
         "runs": args.runs,
+        "seconds_per_run": args.seconds,
+        "server_rss_mib_at_end": runs[-1]["server_rss_mib"],
         "server_start_s": round(startup, 2),
         "rps_median": round(statistics.median(r["rps"] for r in runs), 1),
         "kinds": {},
