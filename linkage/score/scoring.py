@@ -215,7 +215,7 @@ def score_accounts(
     campaign_score: np.ndarray,
     inside_weight: np.ndarray,
     inside_evidence: np.ndarray,
-    full_attachment: float = 3.0,
+    full_attachment: float,
 ) -> np.ndarray:
     """Account score: campaign score x attachment to the campaign, in [0, 1].
 
