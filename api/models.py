@@ -75,7 +75,9 @@ class Indicator(BaseModel):
     entity: str
     label: str = Field(description="Node label in the graph schema.")
     text: str = Field(
-        description="The entity as an investigator reads it, e.g. `session pattern (band 7)`."
+        description=(
+            "The entity as an investigator reads it, e.g. `active hours alike (Jaccard 0.42)`."
+        )
     )
     members: int = Field(description="Campaign members that used it.")
     member_share: float
@@ -147,7 +149,9 @@ class Evidence(BaseModel):
     entity: str
     label: str
     text: str = Field(
-        description="The entity as an investigator reads it, e.g. `session pattern (band 7)`."
+        description=(
+            "The entity as an investigator reads it, e.g. `active hours alike (Jaccard 0.42)`."
+        )
     )
     weight: float = Field(description="Its contribution to the link.")
     accounts: int = Field(description="Accounts that used it.")
@@ -170,7 +174,9 @@ class AccountEntity(BaseModel):
     entity: str
     label: str
     text: str = Field(
-        description="The entity as an investigator reads it, e.g. `session pattern (band 7)`."
+        description=(
+            "The entity as an investigator reads it, e.g. `active hours alike (Jaccard 0.42)`."
+        )
     )
     accounts: int
     weight: float | None
@@ -199,7 +205,9 @@ class EntityPublic(BaseModel):
     entity: str
     label: str
     text: str = Field(
-        description="The entity as an investigator reads it, e.g. `session pattern (band 7)`."
+        description=(
+            "The entity as an investigator reads it, e.g. `active hours alike (Jaccard 0.42)`."
+        )
     )
     accounts: int
     uses: int

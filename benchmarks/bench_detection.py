@@ -73,6 +73,7 @@ def quality(args: argparse.Namespace) -> None:
                             "min_campaign_recall": min(
                                 c["recall"] for c in m["campaigns"].values()
                             ),
+                            "weakest": _weakest(m["campaigns"]),
                             **(extra if method == "linkage" else {}),
                         }
                     )
@@ -86,6 +87,16 @@ def quality(args: argparse.Namespace) -> None:
 
 
 QUALITY_KEYS = ("precision", "recall", "ari_campaign_accounts", "flagged", "false_positives")
+
+
+def _weakest(campaigns: dict[str, dict]) -> str:
+    """The campaign found worst: the lowest share captured in its best match times that
+    match's purity (a campaign in pieces, or merged with another, scores low)."""
+    name, c = min(campaigns.items(), key=lambda kv: kv[1]["captured"] * (kv[1]["purity"] or 0))
+    return (
+        f"{name} recall {c['recall']:.2f} captured {c['captured']:.2f} "
+        f"pieces {c['pieces']} purity {c['purity'] or 0:.2f}"
+    )
 
 
 def _groups(base: Path) -> dict:

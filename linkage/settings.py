@@ -26,7 +26,7 @@ def _type_weights() -> dict[str, float]:
         "prompt_cluster": 0.3,
         "rhythm": 0.5,
         "cosession": 0.5,
-        "coactive": 0.5,
+        "coactive": 0.6,
         "signup": 0.6,
     }
 
@@ -43,6 +43,11 @@ def _ip_kind_weights() -> dict[str, float]:
         "mobile": 0.05,
         "education": 0.05,
     }
+
+
+RETIRED = frozenset({"attach_weight"})
+"""Settings of earlier versions that no longer exist: ignored when a result's saved
+settings are read, so older results still open."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,12 @@ class DetectSettings:
     """Two accounts using an entity within this many days of each other count fully..."""
     distant_factor: float = 0.3
     """...and at this fraction when their use is further apart."""
+    identity_max_degree: int = 1000
+    """A card, device, key or identifier held by more accounts than this (a popular
+    browser's default fingerprint) ties nobody by itself: it is a commodity."""
+    corroborate_min_weight: float = 0.1
+    """Circumstantial entities weighing less than this (a VPN exit or a prompt template
+    shared by hundreds) corroborate nothing (:func:`linkage.graph.project.corroborate`)."""
     uncorroborated_factor: float = 0.3
     """Circumstantial evidence (addresses, templates, session schedules, sign-up bursts)
     of a pair tied by one kind of it alone, with no card, device, key or identifier,
@@ -97,8 +108,16 @@ class DetectSettings:
     """Accounts with fewer sessions, or sessions on fewer days, get no schedule evidence."""
     session_bands: int = 20
     session_rows: int = 3
-    """MinHash bands and hashes per band: pairs sharing a share J of their session
-    buckets share ``bands * J**rows`` ``cosession`` entities on average."""
+    """MinHash bands and hashes per band: a pair sharing a share J of its buckets is a
+    candidate on each band with probability ``J**rows``; J is then estimated from all
+    ``bands * rows`` hashes."""
+    lsh_neighbours: int = 10
+    """Each account is compared with at most this many others of a band's bucket."""
+    coactivity_min_jaccard: float = 0.3
+    coactivity_min_lift: float = 2.5
+    """Accounts are alike (a ``cosession`` or ``coactive`` entity of the pair) when they
+    share at least this share of their buckets, and this many times what chance gives
+    two accounts as busy as they are."""
     signup_window_minutes: float = 60.0
     signup_burst_min: int = 5
     signup_burst_factor: float = 5.0
@@ -120,11 +139,15 @@ class DetectSettings:
     resolution: float = 0.03
     merge_ratio: float = 0.01
     """Communities tied to each other at least this fraction of their own density merge
-    (:func:`linkage.detect.leiden.consolidate`); 0 turns merging off."""
-    attach_weight: float = 1.0
-    """An account outside every community of ``min_campaign_size`` joins the one it is
-    most tied to when that tie weighs at least this (:func:`linkage.detect.leiden.attach`);
-    0 turns attachment off."""
+    (:func:`linkage.detect.leiden.consolidate`); 0 turns merging off..."""
+    merge_bond_ratio: float = 0.002
+    """...when at least this fraction is bonds (identities, verified co-activity): two
+    operators behind one proxy pool share addresses, not cards."""
+    entity_attach_weight: float = 1.0
+    entity_attach_min: int = 2
+    """An account outside every community joins the one whose members hold its cards,
+    devices and addresses when those weigh at least ``entity_attach_weight`` over at
+    least ``entity_attach_min`` entities (:func:`linkage.detect.attach.attach_by_entities`)."""
     min_campaign_size: int = 5
     max_campaign_size: int = 60_000
     # scoring
@@ -147,6 +170,7 @@ class DetectSettings:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DetectSettings:
         known = {f.name for f in fields(cls)}
+        data = {k: v for k, v in data.items() if k not in RETIRED}
         unknown = sorted(set(data) - known)
         if unknown:
             raise LinkageError(f"unknown detection settings {unknown}; known: {sorted(known)}")

@@ -3,11 +3,10 @@
 Synchronised activity (``cosession`` over session starts, ``coactive`` over active
 hours): the test restates the token definition in plain Python (sessions, buckets on
 two grids, the activity minimum, crowded buckets) and checks the stage's tokens
-exactly; it checks that accounts share an entity exactly when their MinHash band
-signatures agree; and, against brute-force Jaccard similarities of every pair, that
-the entities behave as MinHash promises: never shared without a common bucket,
-``bands * J**rows`` shared on average, many for the planted synchronised group and
-about none for independent accounts. Sign-up bursts: the definition restated and
+exactly; against brute-force Jaccard similarities of every pair it checks the pairs
+found alike: their MinHash estimate within its error of the exact similarity, over
+the threshold and over chance, the planted synchronised group found, independent
+accounts never. Sign-up bursts: the definition restated and
 the membership compared exactly.
 """
 
@@ -24,11 +23,11 @@ import pytest
 
 from linkage.graph import Workspace, build_events
 from linkage.graph.coactivity import (
-    band_signatures,
     bucket_tokens,
     build_coactivity,
     session_tokens,
     signup_events,
+    similar_pairs,
 )
 from linkage.ingest import STORE_FILE, ingest, open_store
 from linkage.settings import DetectSettings
@@ -189,8 +188,8 @@ def test_tokens_match_the_brute_force_definition(store, etype):
     assert set(PLANTED) <= set(want) and 0 < len(want) < len(times)
 
 
-def _shared(con, etype: str) -> Counter[tuple[str, str]]:
-    """How many ``etype`` entities each pair of accounts shares (from ``events``)."""
+def _alike(con, etype: str) -> dict[tuple[str, str], float]:
+    """The pairs of ``etype`` entities in ``events`` and the similarity each key records."""
     rows = con.execute(
         "SELECT v.ekey, x.account_id FROM events v JOIN acct x USING (aid) WHERE v.etype = ?",
         [etype],
@@ -198,60 +197,70 @@ def _shared(con, etype: str) -> Counter[tuple[str, str]]:
     members: dict[str, list[str]] = defaultdict(list)
     for key, a in rows:
         members[key].append(a)
-    out: Counter[tuple[str, str]] = Counter()
-    for accounts in members.values():
-        assert len(accounts) >= 2 and len(set(accounts)) == len(accounts)
-        out.update(itertools.combinations(sorted(accounts), 2))
+    out: dict[tuple[str, str], float] = {}
+    for key, accounts in members.items():
+        assert len(accounts) == 2 and accounts[0] != accounts[1], key
+        pair = (min(accounts), max(accounts))
+        assert pair not in out, pair
+        out[pair] = float(key.split("|")[0][1:])
     return out
 
 
-@pytest.mark.parametrize("etype", list(KINDS))
-def test_accounts_share_an_entity_exactly_when_a_band_signature_agrees(store, etype):
-    requests, con = store
-    aid = dict(con.execute("SELECT account_id, aid FROM acct").fetchall())
-    name = {v: k for k, v in aid.items()}
-    times_of, _ = KINDS[etype]
-    accounts, sig = band_signatures(*_stage_tokens(etype, times_of(requests), aid), S)
-    agree: Counter[tuple[str, str]] = Counter()
-    for band in sig:
-        groups: dict[int, list[str]] = defaultdict(list)
-        for a, h in zip(accounts.tolist(), band.tolist(), strict=True):
-            groups[h].append(name[a])
-        for g in groups.values():
-            agree.update(itertools.combinations(sorted(g), 2))
-    assert _shared(con, etype) == agree
+def brute_chance(tokens: set[int]) -> float:
+    """The share of the buckets from an account's first to its last (one grid) it is busy in."""
+    span = max(tokens) // 2 - min(tokens) // 2 + 1
+    return min(1.0, len(tokens) / 2 / span)
 
 
 @pytest.mark.parametrize("etype", list(KINDS))
-def test_shared_entities_follow_the_jaccard_similarity(store, etype):
-    """MinHash with ``bands`` bands of ``rows`` hashes: a pair with Jaccard similarity J
-    agrees on a band with probability J**rows, independently per band."""
+def test_alike_pairs_follow_the_brute_force_jaccard_similarity(store, etype):
+    """Every stored pair's Jaccard similarity, estimated from ``bands * rows`` MinHash
+    values, lies within four standard errors of the exact one over the brute-force
+    tokens, and the exact one clears the threshold and the chance lift within that
+    error; the planted scheduler's accounts are found alike; independent accounts
+    (exact similarity at most half the threshold) never are."""
     requests, con = store
     times_of, minutes = KINDS[etype]
     tokens = brute_tokens(times_of(requests), minutes)
-    shared = _shared(con, etype)
-    assert set(a for pair in shared for a in pair) <= set(tokens)
-    bands, rows = S.session_bands, S.session_rows
-    groups = {"planted": [], "other": []}
-    for x, y in itertools.combinations(sorted(tokens), 2):
+    alike = _alike(con, etype)
+    hashes = S.session_bands * S.session_rows
+    for (x, y), est in alike.items():
         j = jaccard(tokens[x], tokens[y])
-        if j == 0:
-            assert shared[(x, y)] == 0, (x, y)  # no common bucket, no common entity
-        if j == 1:
-            assert shared[(x, y)] == bands, (x, y)
-        both = x in PLANTED and y in PLANTED
-        groups["planted" if both else "other"].append((j, shared[(x, y)]))
-    for name, pairs in groups.items():
-        p = np.array([j**rows for j, _ in pairs])
-        observed = sum(n for _, n in pairs)
-        expected, sd = bands * p.sum(), math.sqrt(bands * (p * (1 - p)).sum())
-        assert abs(observed - expected) <= 4 * sd + 3, (name, observed, expected, sd)
-    planted = np.array([n for _, n in groups["planted"]])
-    assert np.median([j for j, _ in groups["planted"]]) >= 0.5
-    assert planted.mean() >= bands * 0.1 and (planted > 0).mean() >= 0.9
-    if etype == "cosession":  # independent accounts' session starts do not coincide
-        other = np.array([n for _, n in groups["other"]])
-        assert (other > 0).mean() <= 0.002 and other.mean() <= 0.01 * planted.mean()
+        err = 4 * math.sqrt(max(j * (1 - j), 0.02) / hashes) + 0.005
+        assert abs(est - j) <= err, (x, y, est, j)
+        assert j >= S.coactivity_min_jaccard - err, (x, y, j)
+        p, q = brute_chance(tokens[x]), brute_chance(tokens[y])
+        assert j >= S.coactivity_min_lift * p * q / (p + q - p * q) - err, (x, y, j)
+    planted = list(itertools.combinations(PLANTED, 2))
+    assert np.median([jaccard(tokens[x], tokens[y]) for x, y in planted]) >= 0.5
+    assert sum(pair in alike for pair in planted) >= 0.8 * len(planted)
+    for x, y in itertools.combinations(sorted(tokens), 2):
+        if jaccard(tokens[x], tokens[y]) <= S.coactivity_min_jaccard / 2:
+            assert (x, y) not in alike, (x, y)
+
+
+def test_busy_accounts_are_not_alike_by_chance():
+    """Forty accounts busy in a random 70% of 600 buckets (tokens on both grids, as
+    :func:`bucket_tokens` makes them) share about half their buckets (Jaccard ~0.54,
+    well over the threshold) by chance alone: none is alike. Five accounts on one
+    scheduler (the same 15%, each missing a few) are."""
+    rng = np.random.default_rng(5)
+
+    def on_both_grids(buckets: np.ndarray) -> set[int]:
+        return set((2 * buckets).tolist()) | set((2 * buckets + 1).tolist())
+
+    sets = {i: on_both_grids(np.flatnonzero(rng.random(600) < 0.7)) for i in range(40)}
+    shared = np.flatnonzero(rng.random(600) < 0.15)
+    for i in range(40, 45):
+        sets[i] = on_both_grids(np.r_[0, shared[rng.random(len(shared)) < 0.9], 599])
+    a = np.array([i for i in sorted(sets) for _ in sets[i]], np.int64)
+    tok = np.array([t for i in sorted(sets) for t in sorted(sets[i])], np.int64)
+    x, y, sim = similar_pairs(a, tok, S)
+    found = set(zip(x.tolist(), y.tolist(), strict=True))
+    assert np.median([jaccard(sets[0], sets[k]) for k in range(1, 40)]) > 0.45
+    assert not {p for p in found if min(p) < 40}
+    assert found == set(itertools.combinations(range(40, 45), 2))
+    assert (x < y).all() and (sim >= S.coactivity_min_jaccard).all()
 
 
 # -- session token edge cases ----------------------------------------------------------

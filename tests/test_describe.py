@@ -13,7 +13,7 @@ import pytest
 
 from linkage.graph.coactivity import signup_events
 from linkage.investigate import EntityText, open_result
-from linkage.investigate.describe import entity_property_sql, session_band, signup_window
+from linkage.investigate.describe import entity_property_sql, pair_jaccard, signup_window
 from linkage.settings import DetectSettings
 
 T0 = datetime(2026, 4, 22, 8, 5, tzinfo=UTC)
@@ -21,8 +21,8 @@ T0 = datetime(2026, 4, 22, 8, 5, tzinfo=UTC)
 
 def test_pattern_and_signup_keys_read_as_text():
     text = EntityText(signup_window_minutes=30)
-    assert text("cosession", "b07:3f2a0000000000aa") == "session pattern (band 7)"
-    assert text("coactive", "b13:00ff") == "active-hours pattern (band 13)"
+    assert text("cosession", "j0.42|17|305") == "session starts alike (Jaccard 0.42)"
+    assert text("coactive", "j1.00|3|4") == "active hours alike (Jaccard 1.00)"
     # window 123 of 30 minutes starts 123 * 1800 s after the epoch; grid b half a window earlier
     assert text("signup", "a123|US|gmail.com") == (
         "sign-up burst 1970-01-03 13:30-14:00 UTC, US, gmail.com"
@@ -35,7 +35,8 @@ def test_pattern_and_signup_keys_read_as_text():
     )
     assert text("ip", "203.0.113.9") == "203.0.113.9"
     assert text("signup", "not a key") == "not a key"
-    assert session_band("x07:3f") is None
+    assert pair_jaccard("b07:3f") is None and pair_jaccard("j0.5|1") is None
+    assert text("coactive", "b07:3f") == "b07:3f"
 
 
 def _accounts() -> pd.DataFrame:
@@ -88,8 +89,8 @@ def test_the_property_graph_sql_parses_keys_as_python_does():
         w = signup_window(key, 30)
         assert w is not None
         assert (start, minutes, country, domain) == (w.start, 30.0, w.country, w.email_domain)
-    band = entity_property_sql("SessionPattern", "'b07:3f2a'", 30)["band"]
-    assert con.execute(f"SELECT {band}").fetchone() == (7,)
+    jac = entity_property_sql("SessionPattern", "'j0.42|17|305'", 30)["jaccard"]
+    assert con.execute(f"SELECT {jac}").fetchone() == (0.42,)
     assert entity_property_sql("IP", "entity", 30) == {}
 
 
@@ -109,7 +110,8 @@ def test_investigation_shows_coactivity_evidence_as_text(detected):
             item = next(e for e in link["evidence"] if e["entity"] == row.entity)
             assert item["text"] != row.entity
             assert re.fullmatch(
-                r"(session|active-hours) pattern \(band \d+\)|sign-up burst .+", item["text"]
+                r"(session starts|active hours) alike \(Jaccard \d\.\d\d\)|sign-up burst .+",
+                item["text"],
             )
             ent = inv.entity(str(etype), str(row.entity))["entity"]
             assert ent["text"] == item["text"]

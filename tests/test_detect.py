@@ -131,6 +131,9 @@ def test_settings_round_trip_and_reject_unknown_keys(tmp_path):
     (tmp_path / "bad.json").write_text('{"resolutoin": 0.1}')
     with pytest.raises(LinkageError, match="unknown detection settings"):
         DetectSettings.load(tmp_path / "bad.json")
+    # a result saved by an earlier version, with a setting that no longer exists, opens
+    (tmp_path / "old.json").write_text('{"attach_weight": 1.0, "resolution": 0.02}')
+    assert DetectSettings.load(tmp_path / "old.json") == DetectSettings(resolution=0.02)
 
 
 def test_a_legitimate_company_team_is_linked_but_not_flagged(tmp_path):

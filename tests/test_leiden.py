@@ -1,4 +1,5 @@
-"""Leiden wrapper: recovers planted groups, deterministic, refines, validates."""
+"""Leiden wrapper: recovers planted groups, deterministic, refines, validates; pieces
+merge back by bonds, not by shared addresses."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import numpy as np
 import pytest
 
 from linkage.detect import leiden
+from linkage.detect.leiden import consolidate
 from linkage.evaluate import adjusted_rand_index
 
 
@@ -80,3 +82,36 @@ def test_bad_input_is_rejected():
         leiden(2, np.array([0]), np.array([5]), np.array([1.0]), resolution=0.1, seed=1)
     with pytest.raises(ValueError, match="resolution"):
         leiden(2, np.array([0]), np.array([1]), np.array([1.0]), resolution=0, seed=1)
+
+
+def _pieces_and_a_neighbour() -> tuple[np.ndarray, ...]:
+    """Two pieces of one swarm (0-14, 15-29) and another operator (30-44), each a clique
+    of weight 1. Twenty edges of 0.5 join the pieces, all of it bond (they pass cards
+    along); forty edges of 0.5 join the other operator to the first piece, none of it
+    bond (a proxy pool both rent)."""
+    rng = np.random.default_rng(2)
+    src, dst, w, bond = [], [], [], []
+    for lo in (0, 15, 30):
+        for i in range(lo, lo + 15):
+            for j in range(i + 1, lo + 15):
+                src.append(i)
+                dst.append(j)
+                w.append(1.0)
+                bond.append(1.0)
+    for a, b, tie in [(0, 15, 0.5)] * 20 + [(30, 0, 0.0)] * 40:
+        i, j = a + int(rng.integers(0, 15)), b + int(rng.integers(0, 15))
+        src.append(min(i, j))
+        dst.append(max(i, j))
+        w.append(0.5)
+        bond.append(tie)
+    membership = np.repeat([0, 1, 2], 15)
+    return membership, np.array(src), np.array(dst), np.array(w), np.array(bond)
+
+
+def test_consolidate_merges_pieces_tied_by_bonds_not_operators_tied_by_addresses():
+    membership, src, dst, w, bond = _pieces_and_a_neighbour()
+    merged = consolidate(membership, src, dst, w, 0.01, 5, bond, 0.002)
+    assert len(set(merged[:30])) == 1 and merged[30] != merged[0]
+    assert len(set(merged[30:])) == 1
+    # without bonds to tell them apart, address ties merge the other operator too
+    assert len(set(consolidate(membership, src, dst, w, 0.01, 5).tolist())) == 1

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from linkage.graph.project import CIRCUMSTANCE_KINDS, IDENTITY_TYPES
+from linkage.graph.project import BOND_TYPES, CIRCUMSTANCE_KINDS, IDENTITY_TYPES
 from linkage.ingest import open_store
 from linkage.result import INDICATORS_PER_TYPE, MAX_EVIDENCE_PER_EDGE, RESULT_TABLES
 from linkage.schema import ENTITY_LABELS, ENTITY_PARENTS, ENTITY_RELATIONSHIPS, load_schema
@@ -175,22 +175,28 @@ def test_campaign_timeline_and_indicators(store):
 def test_evidence_weights_are_entity_weights_times_the_projection_factors(store):
     """Each evidence row is its entity's weight, times ``distant_factor`` when the two
     used it far apart, times ``uncorroborated_factor`` exactly when the pair shares no
-    identity and one kind of circumstance only; an edge's evidence sums to its weight."""
+    bond (an identity held by at most ``identity_max_degree`` accounts, or a verified
+    schedule) and one kind of circumstance only (counting entities weighing at least
+    ``corroborate_min_weight``); an edge's evidence sums to its weight."""
     result, con = store
     s = DetectSettings.load(result / "settings.json")
     ev = q(
         con,
-        """SELECT v.src, v.dst, v.weight AS w, g.weight AS entity_w, g.entity_type
+        """SELECT v.src, v.dst, v.weight AS w, g.weight AS entity_w, g.entity_type,
+                  g.accounts
            FROM graph_evidence v JOIN graph_entities g USING (eid)
            JOIN graph_edges e USING (src, dst) WHERE e.n_entities <= 8""",
     )
-    kinds = {**CIRCUMSTANCE_KINDS, **dict.fromkeys(IDENTITY_TYPES, "identity")}
-    ev["kind"] = ev.entity_type.map(kinds)
-    per_pair = ev.groupby(["src", "dst"]).kind.agg(
-        lambda k: "identity" not in set(k) and k.dropna().nunique() < 2
+    bond = ev.entity_type.isin(BOND_TYPES) & (
+        ~ev.entity_type.isin(IDENTITY_TYPES) | (ev.accounts <= s.identity_max_degree)
     )
-    alone = per_pair.reindex(pd.MultiIndex.from_frame(ev[["src", "dst"]])).to_numpy()
-    scaled = alone & ev.entity_type.isin(CIRCUMSTANCE_KINDS).to_numpy()
+    kind = ev.entity_type.map(CIRCUMSTANCE_KINDS).where(ev.entity_w >= s.corroborate_min_weight)
+    ev["bond"], ev["kind"] = bond, kind
+    per_pair = ev.groupby(["src", "dst"]).agg(bond=("bond", "any"), kinds=("kind", "nunique"))
+    alone = (~per_pair.bond & (per_pair.kinds < 2)).reindex(
+        pd.MultiIndex.from_frame(ev[["src", "dst"]])
+    )
+    scaled = alone.to_numpy() & ev.entity_type.isin(CIRCUMSTANCE_KINDS).to_numpy()
     factor = ev.w / ev.entity_w / np.where(scaled, s.uncorroborated_factor, 1.0)
     near = np.isclose(factor, 1.0, atol=1e-9) | np.isclose(factor, s.distant_factor, atol=1e-9)
     assert near.all(), ev[~near].head()

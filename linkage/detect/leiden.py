@@ -8,13 +8,12 @@ from dataclasses import dataclass
 
 import igraph as ig
 import numpy as np
-import pandas as pd
 
 from linkage.arrays import unique_inverse
 from linkage.graph import EdgeList
 from linkage.settings import DetectSettings
 
-__all__ = ["Communities", "attach", "consolidate", "find_communities", "leiden"]
+__all__ = ["Communities", "consolidate", "find_communities", "leiden"]
 
 
 @dataclass(frozen=True)
@@ -50,7 +49,8 @@ def leiden(
     refine_factor: float = 4.0,
     max_refine_rounds: int = 4,
     merge_ratio: float = 0.0,
-    attach_weight: float = 0.0,
+    bond: np.ndarray | None = None,
+    bond_ratio: float = 0.0,
 ) -> Communities:
     """Leiden with the Constant Potts Model on an undirected weighted graph.
 
@@ -59,7 +59,9 @@ def leiden(
     subgraph at ``refine_factor`` times the resolution (up to
     ``max_refine_rounds`` times). Labels are canonical: ordered by size
     (largest first), then by smallest node id, so the same input and seed give
-    the same labels. Communities smaller than ``min_size`` get ``-1``.
+    the same labels. Communities smaller than ``min_size`` get ``-1``. With
+    ``merge_ratio``, pieces are merged back (:func:`consolidate`, with ``bond`` and
+    ``bond_ratio``).
 
     >>> import numpy as np
     >>> src, dst, w = np.array([0, 2]), np.array([1, 3]), np.array([1.0, 1.0])
@@ -95,9 +97,9 @@ def leiden(
                 next_label += int(sub_m.max()) + 1
                 refined += 1
     if merge_ratio > 0:
-        membership = consolidate(membership, src, dst, weight, merge_ratio, max(min_size, 2))
-    if attach_weight > 0:
-        membership = attach(membership, src, dst, weight, max(min_size, 2), attach_weight)
+        membership = consolidate(
+            membership, src, dst, weight, merge_ratio, max(min_size, 2), bond, bond_ratio
+        )
     return Communities(_canonical(membership, min_size), quality, resolution, seed, refined)
 
 
@@ -108,6 +110,8 @@ def consolidate(
     weight: np.ndarray,
     ratio: float,
     min_size: int = 2,
+    bond: np.ndarray | None = None,
+    bond_ratio: float = 0.0,
     max_rounds: int = 10,
 ) -> np.ndarray:
     """Merge communities that are no better separated than they are dense.
@@ -115,14 +119,18 @@ def consolidate(
     The density of a community is its internal edge weight per pair of
     members; the density between two communities is their cross weight per
     pair. Two communities of at least ``min_size`` members merge when the density
-    between them is at least ``ratio`` times the larger of their densities:
-    pieces of one sparse swarm that CPM cut apart are about as tied to each
-    other as inside, while two operators sharing a proxy pool or a household
-    beside a swarm are tied far less than inside. The tie must also be broad:
-    at least as many edges between them as the smaller has members, so one
-    stray edge between two small groups merges nothing. Repeated until stable.
+    between them is at least ``ratio`` times the larger of their densities, and
+    the density of their cross ``bond`` (the part of each edge's weight from
+    identities and verified schedules; all of it when not given) at least
+    ``bond_ratio`` times: pieces of one sparse swarm that CPM cut apart are about
+    as tied to each other as inside, by the cards and devices they pass along,
+    while two operators sharing a proxy pool, or a household beside a swarm, are
+    tied far less, and by addresses. The tie must also be broad: at least as many
+    edges between them as the smaller has members, so one stray edge between two
+    small groups merges nothing. Repeated until stable.
     """
     m = membership.copy()
+    bond = weight if bond is None else bond
     for _ in range(max_rounds):
         ca, cb = m[src], m[dst]
         n_comm = int(m.max()) + 1
@@ -136,12 +144,14 @@ def consolidate(
         key = lo.astype(np.int64) * n_comm + hi
         keys, inv = unique_inverse(key)
         cross = np.bincount(inv, weight[~same])
+        cross_bond = np.bincount(inv, bond[~same])
         n_cross = np.bincount(inv)
         a, b = keys // n_comm, keys % n_comm
         between = cross / (size[a] * size[b])
         ok = (size[a] >= min_size) & (size[b] >= min_size)
         ok &= n_cross >= np.minimum(size[a], size[b])
         ok &= between >= ratio * np.maximum(density[a], density[b])
+        ok &= cross_bond / (size[a] * size[b]) >= bond_ratio * np.maximum(density[a], density[b])
         if not ok.any():
             break
         parent = np.arange(n_comm)
@@ -151,44 +161,6 @@ def consolidate(
                 parent[max(rx, ry)] = min(rx, ry)
         roots = np.array([_find(parent, c) for c in range(n_comm)])
         m = roots[m]
-    return m
-
-
-def attach(
-    membership: np.ndarray,
-    src: np.ndarray,
-    dst: np.ndarray,
-    weight: np.ndarray,
-    min_size: int,
-    min_weight: float,
-    rounds: int = 2,
-) -> np.ndarray:
-    """Attach accounts outside any community of ``min_size`` to the one they are most
-    tied to, when that tie weighs at least ``min_weight``.
-
-    CPM leaves a handful of replacement accounts, created after a ban on the
-    banned accounts' cards and devices with a few requests each, as a group too
-    small to stand alone; they belong to the campaign whose cards they use. Two
-    rounds, so a replacement tied only to another replacement follows it.
-    """
-    m = membership.copy()
-    for _ in range(rounds):
-        size = np.bincount(m)
-        big = size[m] >= min_size
-        u = np.r_[src, dst]
-        v = np.r_[dst, src]
-        w = np.r_[weight, weight]
-        sel = ~big[u] & big[v]
-        if not sel.any():
-            break
-        ties = pd.DataFrame({"u": u[sel], "c": m[v[sel]], "w": w[sel]})
-        best = ties.groupby(["u", "c"]).w.sum().reset_index()
-        best = best.sort_values(["u", "w", "c"], ascending=[True, False, True])
-        best = best.drop_duplicates("u")
-        best = best[best.w >= min_weight]
-        if best.empty:
-            break
-        m[best.u.to_numpy()] = best.c.to_numpy()
     return m
 
 
@@ -213,7 +185,8 @@ def find_communities(n_nodes: int, edges: EdgeList, settings: DetectSettings) ->
         min_size=s.min_campaign_size,
         max_size=s.max_campaign_size,
         merge_ratio=s.merge_ratio,
-        attach_weight=s.attach_weight,
+        bond=edges.bond,
+        bond_ratio=s.merge_bond_ratio,
     )
 
 

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from linkage.detect.attach import attach_by_entities
 from linkage.detect.leiden import find_communities
 from linkage.detect.persist import persist_graph, write_evidence_files
 from linkage.graph import Workspace, build_graph, edge_list
@@ -93,7 +94,7 @@ def _detect(ws: Workspace, out: Path, s: DetectSettings, log: StageLog) -> Detec
     graph = build_graph(ws, s, log)
     edges = edge_list(ws, graph)
     comms = log.run("leiden", lambda: find_communities(graph.accounts, edges, s))
-    membership = comms.membership
+    membership = log.run("attachment", lambda: attach_by_entities(ws, comms.membership, s))
     scores = log.run("scoring", lambda: score_communities(ws, graph, edges, membership, s))
     con = ws.con
     result, accounts = log.run(

@@ -48,10 +48,13 @@ __all__ = [
     "band_signatures",
     "bucket_tokens",
     "build_coactivity",
+    "candidate_pairs",
     "coactive_events",
     "cosession_events",
+    "minhashes",
     "session_tokens",
     "signup_events",
+    "similar_pairs",
 ]
 
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -151,62 +154,118 @@ def bucket_tokens(
     return a[keep], tok[keep]
 
 
-def band_signatures(
-    a: np.ndarray, tok: np.ndarray, s: DetectSettings
-) -> tuple[np.ndarray, np.ndarray]:
-    """MinHash band signatures: the accounts (sorted, distinct) and a
-    ``(bands, accounts)`` array of band hashes. ``a`` must be sorted."""
+def minhashes(a: np.ndarray, tok: np.ndarray, s: DetectSettings) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct accounts of ``a`` (sorted) and their ``(bands * rows, accounts)``
+    MinHash values: per hash function, the least hash of the account's tokens."""
     starts = np.flatnonzero(np.r_[True, a[1:] != a[:-1]]) if len(a) else np.zeros(0, np.int64)
-    accounts = a[starts]
     rng = np.random.default_rng(s.seed)
     n_hash = s.session_bands * s.session_rows
     mult = rng.integers(0, 2**63, n_hash, dtype=np.int64).astype(np.uint64) | np.uint64(1)
     add = rng.integers(0, 2**63, n_hash, dtype=np.int64).astype(np.uint64)
     base = _mix(tok.astype(np.uint64))
-    sig = np.zeros((s.session_bands, len(accounts)), np.uint64)
+    mins = np.empty((n_hash, len(starts)), np.uint64)
+    for i in range(n_hash):
+        h = base * mult[i] + add[i]  # an odd multiplier permutes 64-bit values
+        h ^= h >> np.uint64(29)
+        mins[i] = np.minimum.reduceat(h, starts) if len(starts) else h[:0]
+    return a[starts], mins
+
+
+def band_signatures(mins: np.ndarray, s: DetectSettings) -> np.ndarray:
+    """``(bands, accounts)`` band signatures: each band's ``rows`` MinHash values mixed."""
+    sig = np.zeros((s.session_bands, mins.shape[1]), np.uint64)
     for band in range(s.session_bands):
         for r in range(s.session_rows):
-            i = band * s.session_rows + r
-            h = base * mult[i] + add[i]  # an odd multiplier permutes 64-bit values
-            h ^= h >> np.uint64(29)
-            sig[band] = _mix(sig[band] ^ np.minimum.reduceat(h, starts))
-    return accounts, sig
+            sig[band] = _mix(sig[band] ^ mins[band * s.session_rows + r])
+    return sig
+
+
+def candidate_pairs(sig: np.ndarray, neighbours: int) -> np.ndarray:
+    """Distinct candidate pairs ``i * n + j`` (``i < j``, positions in ``sig``'s
+    columns): accounts whose signature agrees on a band, each against the next
+    ``neighbours`` of its band bucket in an order hashed per band (every pair of a
+    bucket of up to ``neighbours + 1``; a bounded, well-mixed sample of a larger one)."""
+    bands, n = sig.shape
+    idx = np.arange(n, dtype=np.uint64)
+    out = []
+    for band in range(bands):
+        shuffle = _mix(idx * np.uint64(bands) + np.uint64(band))
+        order = np.lexsort((shuffle, sig[band]))
+        ss = sig[band][order]
+        for off in range(1, neighbours + 1):
+            same = np.flatnonzero(ss[off:] == ss[:-off])
+            if not len(same):
+                break
+            i, j = order[same], order[same + off]
+            out.append(np.minimum(i, j) * n + np.maximum(i, j))
+    return unique(np.concatenate(out)) if out else np.zeros(0, np.int64)
+
+
+def similar_pairs(
+    a: np.ndarray, tok: np.ndarray, s: DetectSettings
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs of accounts whose token sets (``a`` sorted, ``tok`` its tokens) are alike:
+    estimated Jaccard similarity ``J`` at least ``coactivity_min_jaccard`` and at least
+    ``coactivity_min_lift`` times what chance gives two accounts as busy as they are.
+
+    Candidates come from :func:`candidate_pairs`; ``J`` is the share of the
+    ``bands * rows`` MinHash values the pair has in common. Chance: accounts busy in
+    shares ``p`` and ``q`` of the buckets of their active span share
+    ``pq / (p + q - pq)`` of their buckets at random, so two bots busy around the clock
+    are not alike for that. Returns account ids ``x < y`` and ``J``.
+    """
+    accounts, mins = minhashes(a, tok, s)
+    n = len(accounts)
+    key = candidate_pairs(band_signatures(mins, s), s.lsh_neighbours)
+    i, j = key // max(n, 1), key % max(n, 1)
+    sim = np.empty(len(key))
+    step = max(1, 4_000_000 // max(1, mins.shape[0]))
+    for c in range(0, len(key), step):
+        sim[c : c + step] = (mins[:, i[c : c + step]] == mins[:, j[c : c + step]]).mean(axis=0)
+    starts = np.flatnonzero(np.r_[True, a[1:] != a[:-1]]) if len(a) else np.zeros(0, np.int64)
+    ends = np.r_[starts[1:], len(a)] - 1
+    span = tok[ends] // 2 - tok[starts] // 2 + 1  # buckets from first to last, one grid
+    busy = np.clip(np.diff(np.r_[starts, len(a)]) / 2 / np.maximum(span, 1), 0.0, 1.0)
+    p, q = busy[i], busy[j]
+    chance = p * q / np.maximum(p + q - p * q, 1e-12)
+    keep = (sim >= s.coactivity_min_jaccard) & (sim >= s.coactivity_min_lift * chance)
+    return accounts[i[keep]], accounts[j[keep]], sim[keep]
 
 
 def cosession_events(aid: np.ndarray, t: np.ndarray, s: DetectSettings) -> pd.DataFrame:
     """``cosession`` events from session starts (``aid``, ``t`` in epoch seconds, sorted
-    by account): one per account and band whose signature another account shares."""
-    return _lsh_events(aid, t, *session_tokens(aid, t, s), "cosession", s)
+    by account): one entity per pair of accounts whose session starts are alike."""
+    return _pair_events(aid, t, *session_tokens(aid, t, s), "cosession", s)
 
 
 def coactive_events(aid: np.ndarray, t: np.ndarray, s: DetectSettings) -> pd.DataFrame:
     """``coactive`` events from each account's active hours (``t``: the start of every
     hour, epoch seconds, with a request of the account): accounts driven through the
-    same shifting work windows day after day share them, even when their requests
+    same shifting work windows day after day are alike, even when their requests
     inside a window are spread at random."""
     tokens = bucket_tokens(aid, t, s.coactive_bucket_minutes, s)
-    return _lsh_events(aid, t, *tokens, "coactive", s)
+    return _pair_events(aid, t, *tokens, "coactive", s)
 
 
-def _lsh_events(
+def _pair_events(
     aid: np.ndarray, t: np.ndarray, a: np.ndarray, tok: np.ndarray, etype: str, s: DetectSettings
 ) -> pd.DataFrame:
-    """One ``etype`` event per account and MinHash band whose signature another shares."""
+    """Two ``etype`` events (one per account) for each pair of :func:`similar_pairs`, keyed
+    ``j<J>|<aid>|<aid>``; ``n``, first and last use: the account's own times."""
     if not len(a):
         return _empty()
-    accounts, sig = band_signatures(a, tok, s)
-    band = np.repeat(np.arange(s.session_bands), len(accounts))
-    who = np.tile(accounts, s.session_bands)
-    flat = sig.ravel()
-    key = pd.DataFrame({"band": band, "sig": flat})
-    shared = key.groupby(["band", "sig"]).sig.transform("size").to_numpy() >= 2
+    x, y, sim = similar_pairs(a, tok, s)
+    who = np.concatenate([x, y])
     span = pd.DataFrame({"aid": aid, "t": t}).groupby("aid").t.agg(["min", "max", "size"])
-    span = span.reindex(who[shared])
+    span = span.reindex(who)
+    keys = [
+        f"j{v:.2f}|{p}|{q}" for v, p, q in zip(sim.tolist(), x.tolist(), y.tolist(), strict=True)
+    ]
     return pd.DataFrame(
         {
-            "aid": who[shared].astype(np.int32),
+            "aid": who.astype(np.int32),
             "etype": etype,
-            "ekey": [f"b{b:02d}:{h:016x}" for b, h in zip(band[shared], flat[shared], strict=True)],
+            "ekey": keys + keys,
             "n": span["size"].to_numpy(np.int64),
             "first_ts": pd.to_datetime(span["min"].to_numpy(), unit="s", utc=True),
             "last_ts": pd.to_datetime(span["max"].to_numpy(), unit="s", utc=True),

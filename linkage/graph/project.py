@@ -34,6 +34,7 @@ from linkage.graph.workspace import Workspace, WorkTable, tables_of
 from linkage.settings import DetectSettings
 
 __all__ = [
+    "BOND_TYPES",
     "CIRCUMSTANCE_KINDS",
     "IDENTITY_TYPES",
     "EdgeList",
@@ -74,12 +75,14 @@ class EdgeList:
     src: np.ndarray
     dst: np.ndarray
     weight: np.ndarray
+    bond: np.ndarray
+    """The part of ``weight`` from identities and verified co-activity."""
 
 
 def edge_list(ws: Workspace, projection: Projection) -> EdgeList:
     """Read the projection's edges into memory (for community detection and scoring)."""
-    e = ws.execute("SELECT src, dst, weight FROM edges ORDER BY src, dst").fetchnumpy()
-    return EdgeList(e["src"], e["dst"], e["weight"])
+    e = ws.execute("SELECT src, dst, weight, bond FROM edges ORDER BY src, dst").fetchnumpy()
+    return EdgeList(e["src"], e["dst"], e["weight"], e["bond"])
 
 
 def project_pairs(
@@ -127,20 +130,25 @@ def project_pairs(
     ev = con.execute(
         """
         SELECT l.aid, l.eid, epoch_us(l.first_ts) AS f, epoch_us(l.last_ts) AS l, w.w,
-               w.tcode
+               w.tcode,
+               (list_contains(?::VARCHAR[], w.etype) AND w.degree <= ?) AS strong,
+               w.w >= ? AS rare
         FROM links l JOIN entity_weight w USING (eid) WHERE w.w > 0
         ORDER BY l.eid, l.first_ts, l.aid
-        """
+        """,
+        [sorted(BOND_TYPES), s.identity_max_degree, s.corroborate_min_weight],
     ).fetchnumpy()
     pairs = corroborate(pair_evidence(ev, s), types, events.accounts, s.uncorroborated_factor)
     con.register("pair_evidence", pairs)
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE edges AS
-        SELECT src, dst, weight, n_entities,
+        SELECT src, dst, weight, bond, n_entities,
                list_filter(?::VARCHAR[], lambda x: (mask >> (list_position(?::VARCHAR[], x) - 1))
                                                    & 1 = 1) AS signals
         FROM (SELECT src, dst, (sum(round(w * 1e9)::BIGINT) / 1e9)::DOUBLE AS weight,
+                     (sum(CASE WHEN strong THEN round(w * 1e9)::BIGINT ELSE 0 END) / 1e9)::DOUBLE
+                         AS bond,
                      count(*) AS n_entities, bit_or(1::BIGINT << tcode) AS mask
               FROM pair_evidence GROUP BY src, dst)
         WHERE weight >= ?
@@ -252,6 +260,8 @@ class _PairWriter:
         self.eid = np.empty(total, np.int32)
         self.w = np.empty(total, np.float64)
         self.tcode = np.empty(total, ev["tcode"].dtype)
+        self.strong = np.empty(total, bool)
+        self.rare = np.empty(total, bool)
 
     def write(self, first: np.ndarray, second: np.ndarray) -> None:
         """Add the pairs (``first[i]``, ``second[i]``) of positions in ``ev``."""
@@ -264,31 +274,39 @@ class _PairWriter:
         close = (f[first] <= last[second] + self.near) & (f[second] <= last[first] + self.near)
         self.w[at : at + m] = ev["w"][first] * np.where(close, 1.0, self.distant)
         self.tcode[at : at + m] = ev["tcode"][first]
+        self.strong[at : at + m] = ev["strong"][first]
+        self.rare[at : at + m] = ev["rare"][first]
         self.at += m
 
     def table(self) -> pa.Table:
         assert self.at == len(self.src), "pair count mismatch"
         return pa.table(
-            {"src": self.src, "dst": self.dst, "eid": self.eid, "w": self.w, "tcode": self.tcode}
+            {
+                "src": self.src,
+                "dst": self.dst,
+                "eid": self.eid,
+                "w": self.w,
+                "tcode": self.tcode,
+                "strong": self.strong,
+                "rare": self.rare,
+            }
         )
 
 
 IDENTITY_TYPES = frozenset({"card", "api_key", "identifier", "device"})
-"""What an operator controls and hands out: a pair sharing one is tied, whatever else."""
+"""What an operator controls and hands out."""
+BOND_TYPES = IDENTITY_TYPES | {"cosession", "coactive"}
+"""Evidence that one hand runs both accounts: a shared identity (unless more than
+``identity_max_degree`` accounts hold it, like a popular browser's default
+fingerprint) or schedules verified alike (:mod:`linkage.graph.coactivity`)."""
 CIRCUMSTANCE_KINDS: dict[str, str] = {
     "ip": "address",
     "prefix": "address",
     "template": "content",
-    "cosession": "schedule",
-    "coactive": "schedule",
     "signup": "signup",
 }
 """Evidence that strangers can share by circumstance (a proxy provider's exits, a
-public prompt template, a busy minute, a sign-up rush), by kind."""
-CORROBORATING_ROWS = {"schedule": 2}
-"""How many entities of a kind a pair must share for that kind to count: one MinHash
-band agreeing happens by chance (Jaccard about 0.37 gives one band in twenty); two
-or more say the schedules match."""
+public prompt template, a sign-up rush), by kind."""
 
 
 def corroborate(pairs: pa.Table, types: list[str], accounts: int, factor: float) -> pa.Table:
@@ -298,31 +316,31 @@ def corroborate(pairs: pa.Table, types: list[str], accounts: int, factor: float)
     a household whose home address a proxy borrowed shares that address with
     the swarm and nothing else; two operators using one public extraction
     template share that template and nothing else. Their evidence is
-    discounted. A pair that also shares an identity (card, device, key,
-    identifier), or two different kinds of circumstance (say a template and a
-    session schedule, or an address and a sign-up burst), keeps it in full.
+    discounted. A pair that also shares a bond (``strong`` rows: an identity or
+    a verified schedule), or two different kinds of circumstance (say a template
+    and an address), keeps it in full; only ``rare`` rows (entities weighing at
+    least ``corroborate_min_weight``, not a VPN exit shared by hundreds) count
+    as a kind.
     """
     tcode = pairs["tcode"].to_numpy()
     kinds = sorted(set(CIRCUMSTANCE_KINDS.values()))
     kind_of = np.full(len(types), -1, np.int8)
     for i, t in enumerate(types):
-        if t in IDENTITY_TYPES:
-            kind_of[i] = len(kinds)
-        elif t in CIRCUMSTANCE_KINDS:
+        if t in CIRCUMSTANCE_KINDS:
             kind_of[i] = kinds.index(CIRCUMSTANCE_KINDS[t])
     row_kind = kind_of[tcode] if len(tcode) else np.zeros(0, np.int8)
-    circumstantial = (row_kind >= 0) & (row_kind < len(kinds))
+    circumstantial = row_kind >= 0
     if factor >= 1.0 or not circumstantial.any():
         return pairs
     key = pairs["src"].to_numpy().astype(np.int64) * accounts + pairs["dst"].to_numpy()
     uniq, inverse = unique_inverse(key)
+    bonded = np.zeros(len(uniq), bool)
+    bonded[inverse[pairs["strong"].to_numpy(zero_copy_only=False)]] = True
+    rare = pairs["rare"].to_numpy(zero_copy_only=False)
     n_kinds = np.zeros(len(uniq), np.int8)
-    identity = np.zeros(len(uniq), bool)
-    identity[inverse[row_kind == len(kinds)]] = True
-    for k, kind in enumerate(kinds):
-        rows = np.bincount(inverse[row_kind == k], minlength=len(uniq))
-        n_kinds += rows >= CORROBORATING_ROWS.get(kind, 1)
-    alone = circumstantial & ~identity[inverse] & (n_kinds[inverse] < 2)
+    for k in range(len(kinds)):
+        n_kinds += np.bincount(inverse[(row_kind == k) & rare], minlength=len(uniq)) > 0
+    alone = circumstantial & ~bonded[inverse] & (n_kinds[inverse] < 2)
     w = pairs["w"].to_numpy().copy()
     w[alone] *= factor
     return pairs.set_column(pairs.schema.get_field_index("w"), "w", pa.array(w))

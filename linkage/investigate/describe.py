@@ -3,9 +3,10 @@
 Most entity keys are what an investigator looks for: an address, a fingerprint, a
 domain. The co-activity keys (written by ``linkage.graph.coactivity``) are not:
 
-- ``cosession`` ``b07:3f2a...``: MinHash band 7 of an account's session-start
-  buckets and that band's signature -> ``session pattern (band 7)``; ``coactive``
-  likewise over active hours -> ``active-hours pattern (band 7)``;
+- ``cosession`` ``j0.42|17|305``: a pair of accounts (internal ids 17 and 305)
+  whose session starts are alike, Jaccard similarity 0.42 -> ``session starts
+  alike (Jaccard 0.42)``; ``coactive`` likewise over active hours -> ``active hours
+  alike (Jaccard 0.42)``;
 - ``signup`` ``a123|US|gmail.com``: window 123 of the ``signup_window_minutes``
   grid (``b``: the grid shifted by half a window), declared country, email domain
   (``?`` when not given) -> ``sign-up burst 2026-04-22 08:00-09:00 UTC, US, gmail.com``;
@@ -24,12 +25,12 @@ from datetime import UTC, datetime, timedelta
 
 from linkage.settings import DetectSettings
 
-__all__ = ["EntityText", "SignupWindow", "entity_property_sql", "session_band", "signup_window"]
+__all__ = ["EntityText", "SignupWindow", "entity_property_sql", "pair_jaccard", "signup_window"]
 
-_BAND = re.compile(r"^b(\d+):[0-9a-f]+$")
+_PAIR = re.compile(r"^j(\d\.\d+)\|\d+\|\d+$")
 _SIGNUP = re.compile(r"^([ab])(\d+)\|(?:(\*)|([^|]*)\|(.*))$")
 _UNKNOWN = "?"
-_PATTERNS = {"cosession": "session pattern", "coactive": "active-hours pattern"}
+_PATTERNS = {"cosession": "session starts alike", "coactive": "active hours alike"}
 
 
 @dataclass(frozen=True)
@@ -44,10 +45,10 @@ class SignupWindow:
     any: bool = False
 
 
-def session_band(entity: str) -> int | None:
-    """The MinHash band of a ``cosession`` or ``coactive`` key, or ``None``."""
-    m = _BAND.match(entity)
-    return int(m.group(1)) if m else None
+def pair_jaccard(entity: str) -> float | None:
+    """The Jaccard similarity a ``cosession`` or ``coactive`` key records, or ``None``."""
+    m = _PAIR.match(entity)
+    return float(m.group(1)) if m else None
 
 
 def _window_seconds(window_minutes: float) -> int:
@@ -87,11 +88,11 @@ class EntityText:
         return cls(float(settings.signup_window_minutes))
 
     def __call__(self, entity_type: str, entity: str) -> str:
-        """``session pattern (band 7)``, ``sign-up burst 2026-04-22 08:00-09:00 UTC,
-        US, gmail.com``; any other entity as its key."""
+        """``active hours alike (Jaccard 0.42)``, ``sign-up burst 2026-04-22 08:00-09:00
+        UTC, US, gmail.com``; any other entity as its key."""
         if entity_type in _PATTERNS:
-            band = session_band(entity)
-            return entity if band is None else f"{_PATTERNS[entity_type]} (band {band})"
+            j = pair_jaccard(entity)
+            return entity if j is None else f"{_PATTERNS[entity_type]} (Jaccard {j:.2f})"
         if entity_type == "signup":
             w = signup_window(entity, self.signup_window_minutes)
             if w is None:
@@ -108,10 +109,10 @@ class EntityText:
 
 def entity_property_sql(label: str, column: str, window_minutes: float) -> dict[str, str]:
     """SQL for the parsed properties of ``SessionPattern``, ``ActiveHoursPattern`` and
-    ``SignupBurst`` nodes (as :func:`session_band` and :func:`signup_window`) over key
+    ``SignupBurst`` nodes (as :func:`pair_jaccard` and :func:`signup_window`) over key
     column ``column``; empty for other labels."""
     if label in ("SessionPattern", "ActiveHoursPattern"):
-        return {"band": f"TRY_CAST(regexp_extract({column}, '^b([0-9]+):', 1) AS INTEGER)"}
+        return {"jaccard": f"TRY_CAST(regexp_extract({column}, '{_PAIR.pattern}', 1) AS DOUBLE)"}
     if label != "SignupBurst":
         return {}
     width = _window_seconds(window_minutes)

@@ -40,7 +40,7 @@ def test_the_service_returns_text_and_contributions(client, inv_headers, ids, re
     link = next(x for x in a["links"] if x["account_id"] == row.dst)
     item = next(e for e in link["evidence"] if e["entity"] == row.entity)
     assert item["text"] != row.entity and (
-        "pattern (band" in item["text"] or "sign-up" in item["text"]
+        " alike (Jaccard" in item["text"] or "sign-up" in item["text"]
     )
     ent = client.get(f"/entities/{row.entity_type}/{row.entity}", headers=inv_headers).json()
     assert ent["entity"]["text"] == item["text"]

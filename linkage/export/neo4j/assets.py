@@ -40,8 +40,8 @@ CAPTIONS: dict[str, str] = {
     "PromptCluster": "{label}",
     "PromptTemplate": "{skeleton}",
     "ActivityRhythm": "{signature}",
-    "SessionPattern": "{band}",
-    "ActiveHoursPattern": "{band}",
+    "SessionPattern": "{jaccard}",
+    "ActiveHoursPattern": "{jaccard}",
     "SignupBurst": "{email_domain}",
 }
 _DIAMETER = {"Campaign": "80px", "Account": "50px"}
