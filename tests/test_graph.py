@@ -138,21 +138,17 @@ def test_projection_matches_a_networkx_oracle(tmp_path):
 
 
 IDENTITY = {"card", "device", "api_key", "identifier"}
-CIRCUMSTANCE = {
-    "ip": "address",
-    "prefix": "address",
-    "template": "content",
-    "cosession": "schedule",
-    "coactive": "schedule",
-    "signup": "signup",
-}
+SCHEDULES = {"cosession", "coactive"}
+CIRCUMSTANCE = {"ip": "address", "prefix": "address", "template": "content", "signup": "signup"}
 
 
 def _oracle_weights(g: nx.Graph, spans: dict, s: DetectSettings) -> dict[tuple[str, str], float]:
     """Each shared entity adds type_weight * kind_weight / ln(1 + degree) to each pair
     of its accounts, times distant_factor when their use is more than cotemporal_days
-    apart. A pair with no identity in common and one kind of circumstance only (say
-    addresses alone) has that evidence at uncorroborated_factor."""
+    apart. A pair with no bond (an identity held by at most identity_max_degree
+    accounts, or a schedule pair) and one kind of circumstance only (say addresses
+    alone; entities under corroborate_min_weight not counted) has that evidence at
+    uncorroborated_factor."""
     parts: dict[tuple[str, str], list[tuple[str, float]]] = {}
     near = timedelta(days=s.cotemporal_days)
     for node in [n for n in g if isinstance(n, tuple)]:
@@ -164,15 +160,21 @@ def _oracle_weights(g: nx.Graph, spans: dict, s: DetectSettings) -> dict[tuple[s
         for a, b in itertools.combinations(members, 2):
             sa, sb = spans[(a, node)], spans[(b, node)]
             close = min(sa) <= max(sb) + near and min(sb) <= max(sa) + near
-            parts.setdefault((a, b), []).append((node[0], w * (1.0 if close else s.distant_factor)))
+            bond = node[0] in SCHEDULES or (
+                node[0] in IDENTITY and len(members) <= s.identity_max_degree
+            )
+            kind = CIRCUMSTANCE.get(node[0]) if w >= s.corroborate_min_weight else None
+            parts.setdefault((a, b), []).append(
+                (node[0], w * (1.0 if close else s.distant_factor), bond, kind)
+            )
     want, cases = {}, set()
     for pair, items in parts.items():
-        types = {t for t, _ in items}
-        kinds = {CIRCUMSTANCE[t] for t in types if t in CIRCUMSTANCE}
-        alone = not types & IDENTITY and len(kinds) < 2
-        cases.add((alone, len(kinds), bool(types & IDENTITY)))
+        bonded = any(bond for _, _, bond, _ in items)
+        kinds = {kind for _, _, _, kind in items if kind}
+        alone = not bonded and len(kinds) < 2
+        cases.add((alone, len(kinds), bonded))
         factor = s.uncorroborated_factor if alone else 1.0
-        want[pair] = sum(w * (factor if t in CIRCUMSTANCE else 1.0) for t, w in items)
+        want[pair] = sum(w * (factor if t in CIRCUMSTANCE else 1.0) for t, w, _, _ in items)
     # every case occurs: addresses alone; addresses and a sign-up burst; with an identity
     assert {(True, 1, False), (False, 2, False), (False, 1, True)} <= cases
     return want
@@ -292,6 +294,8 @@ def test_pair_generation_does_not_depend_on_the_chunk_size(monkeypatch):
         "l": first + rng.integers(0, 10**11, size=n),
         "w": rng.random(n),
         "tcode": rng.integers(0, 5, size=n).astype(np.int8),
+        "strong": rng.random(n) < 0.3,
+        "rare": rng.random(n) < 0.5,
     }
     s = DetectSettings(clique_max_degree=12, hub_neighbours=3)
     whole = project.pair_evidence(ev, s).to_pandas()

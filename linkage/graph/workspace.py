@@ -79,10 +79,11 @@ TABLES: dict[str, WorkTable] = {
         _t("links", "projection", "aid, eid, n, first_ts, last_ts", "events by entity id"),
         _t("entity_weight", "projection", "eid, etype, ekey, degree, kind, tcode, w",
            "the entities that link accounts, and their weight"),
-        _t("pair_evidence", "projection", "src, dst, eid, w, tcode",
-           "one row per (account pair, shared entity), src < dst", "arrow"),
-        _t("edges", "projection", "src, dst, weight, n_entities, signals",
-           "weighted account pairs, src < dst"),
+        _t("pair_evidence", "projection", "src, dst, eid, w, tcode, strong, rare",
+           "one row per (account pair, shared entity), src < dst; strong: a bond; "
+           "rare: weighs enough to corroborate", "arrow"),
+        _t("edges", "projection", "src, dst, weight, bond, n_entities, signals",
+           "weighted account pairs, src < dst; bond: the weight from bonds"),
         _t("member", "scoring", "aid, comm", "community of each account in one"),
         _t("acct_feat", "scoring",
            "aid, account_id, created_at, banned, banned_at, n_req, first_ts, last_ts, "
