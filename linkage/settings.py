@@ -115,9 +115,11 @@ class DetectSettings:
     """Each account is compared with at most this many others of a band's bucket."""
     coactivity_min_jaccard: float = 0.3
     coactivity_min_lift: float = 2.5
+    coactivity_min_shared: int = 12
     """Accounts are alike (a ``cosession`` or ``coactive`` entity of the pair) when they
-    share at least this share of their buckets, and this many times what chance gives
-    two accounts as busy as they are."""
+    share at least this share of their buckets, this many times what chance gives two
+    accounts as busy as they are, and at least this many bucket tokens (two per bucket,
+    one per grid)."""
     signup_window_minutes: float = 60.0
     signup_burst_min: int = 5
     signup_burst_factor: float = 5.0
@@ -145,9 +147,11 @@ class DetectSettings:
     operators behind one proxy pool share addresses, not cards."""
     entity_attach_weight: float = 1.0
     entity_attach_min: int = 2
-    """An account outside every community joins the one whose members hold its cards,
-    devices and addresses when those weigh at least ``entity_attach_weight`` over at
-    least ``entity_attach_min`` entities (:func:`linkage.detect.attach.attach_by_entities`)."""
+    piece_max_size: int = 9
+    """An account outside every community, or in one of at most ``piece_max_size``
+    accounts, joins a larger community whose members hold its cards, devices and
+    addresses when those weigh at least ``entity_attach_weight`` over at least
+    ``entity_attach_min`` entities (:func:`linkage.detect.attach.attach_by_entities`)."""
     min_campaign_size: int = 5
     max_campaign_size: int = 60_000
     # scoring

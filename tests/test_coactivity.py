@@ -216,8 +216,8 @@ def brute_chance(tokens: set[int]) -> float:
 def test_alike_pairs_follow_the_brute_force_jaccard_similarity(store, etype):
     """Every stored pair's Jaccard similarity, estimated from ``bands * rows`` MinHash
     values, lies within four standard errors of the exact one over the brute-force
-    tokens, and the exact one clears the threshold and the chance lift within that
-    error; the planted scheduler's accounts are found alike; independent accounts
+    tokens, and the exact one clears the threshold, the chance lift and the shared
+    minimum within that error; the planted scheduler's accounts are found alike; independent accounts
     (exact similarity at most half the threshold) never are."""
     requests, con = store
     times_of, minutes = KINDS[etype]
@@ -231,6 +231,8 @@ def test_alike_pairs_follow_the_brute_force_jaccard_similarity(store, etype):
         assert j >= S.coactivity_min_jaccard - err, (x, y, j)
         p, q = brute_chance(tokens[x]), brute_chance(tokens[y])
         assert j >= S.coactivity_min_lift * p * q / (p + q - p * q) - err, (x, y, j)
+        both = len(tokens[x]) + len(tokens[y])
+        assert len(tokens[x] & tokens[y]) >= S.coactivity_min_shared - err * both, (x, y)
     planted = list(itertools.combinations(PLANTED, 2))
     assert np.median([jaccard(tokens[x], tokens[y]) for x, y in planted]) >= 0.5
     assert sum(pair in alike for pair in planted) >= 0.8 * len(planted)

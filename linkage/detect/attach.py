@@ -21,8 +21,9 @@ left to the graph."""
 def attach_by_entities(
     ws: Workspace, membership: np.ndarray, settings: DetectSettings
 ) -> np.ndarray:
-    """Put each account outside every community into the community whose members hold
-    its entities, when that tie is strong enough; return the new membership.
+    """Put each account outside every community, or in a piece (a community of at most
+    ``piece_max_size`` accounts), into the larger community whose members hold its
+    entities, when that tie is strong enough; return the new membership.
 
     A replacement account created after a ban with a handful of requests, or a
     low-volume account of a surgical swarm, links to its campaign by a few
@@ -32,7 +33,9 @@ def attach_by_entities(
     joins the community where that sum is largest (ties: the lowest label) and reaches
     ``entity_attach_weight`` over at least ``entity_attach_min`` distinct
     entities: a household whose single home address a proxy borrowed shares one
-    entity with the swarm and stays out. Two rounds, so a replacement created on
+    entity with the swarm and stays out. A piece of a swarm that shares no card or
+    device (a surgical swarm on its own proxy prefixes) joins the rest of it
+    account by account, by its exits. Two rounds, so a replacement created on
     another replacement's card follows it; an account tied to the campaign only
     through an account that was never attached (a relative of a household
     member) is not.
@@ -49,7 +52,9 @@ ATTACH_ROUNDS = 2
 def _attach_round(ws: Workspace, membership: np.ndarray, s: DetectSettings) -> np.ndarray:
     if s.entity_attach_weight <= 0 or not len(membership):
         return membership
-    inside = membership >= 0
+    sizes = np.bincount(membership[membership >= 0], minlength=1)
+    size = np.where(membership >= 0, sizes[np.maximum(membership, 0)], 0)
+    inside = size > s.piece_max_size
     member = pd.DataFrame({"aid": np.flatnonzero(inside), "comm": membership[inside]})
     outside = pd.DataFrame({"aid": np.flatnonzero(~inside)})
     if member.empty or outside.empty:

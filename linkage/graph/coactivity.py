@@ -206,7 +206,9 @@ def similar_pairs(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pairs of accounts whose token sets (``a`` sorted, ``tok`` its tokens) are alike:
     estimated Jaccard similarity ``J`` at least ``coactivity_min_jaccard`` and at least
-    ``coactivity_min_lift`` times what chance gives two accounts as busy as they are.
+    ``coactivity_min_lift`` times what chance gives two accounts as busy as they are,
+    over at least ``coactivity_min_shared`` shared tokens (a few buckets in common
+    between two near-idle accounts is no schedule).
 
     Candidates come from :func:`candidate_pairs`; ``J`` is the share of the
     ``bands * rows`` MinHash values the pair has in common. Chance: accounts busy in
@@ -228,7 +230,10 @@ def similar_pairs(
     busy = np.clip(np.diff(np.r_[starts, len(a)]) / 2 / np.maximum(span, 1), 0.0, 1.0)
     p, q = busy[i], busy[j]
     chance = p * q / np.maximum(p + q - p * q, 1e-12)
+    sizes = np.diff(np.r_[starts, len(a)])
+    shared = sim / (1 + sim) * (sizes[i] + sizes[j])  # |A & B| from J and |A| + |B|
     keep = (sim >= s.coactivity_min_jaccard) & (sim >= s.coactivity_min_lift * chance)
+    keep &= shared >= s.coactivity_min_shared
     return accounts[i[keep]], accounts[j[keep]], sim[keep]
 
 
