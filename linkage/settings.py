@@ -77,9 +77,10 @@ class DetectSettings:
     """Two accounts using an entity within this many days of each other count fully..."""
     distant_factor: float = 0.3
     """...and at this fraction when their use is further apart."""
-    identity_max_degree: int = 1000
-    """A card, device, key or identifier held by more accounts than this (a popular
-    browser's default fingerprint) ties nobody by itself: it is a commodity."""
+    bond_min_weight: float = 0.25
+    """A shared card, device, key or identifier is a bond when it weighs at least this
+    (a device fingerprint held by more than about 50 accounts is a popular
+    configuration; a card shared by a hundred is still one payer)."""
     corroborate_min_weight: float = 0.1
     """Circumstantial entities weighing less than this (a VPN exit or a prompt template
     shared by hundreds) corroborate nothing (:func:`linkage.graph.project.corroborate`)."""

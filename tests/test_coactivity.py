@@ -217,7 +217,8 @@ def test_alike_pairs_follow_the_brute_force_jaccard_similarity(store, etype):
     """Every stored pair's Jaccard similarity, estimated from ``bands * rows`` MinHash
     values, lies within four standard errors of the exact one over the brute-force
     tokens, and the exact one clears the threshold, the chance lift and the shared
-    minimum within that error; the planted scheduler's accounts are found alike; independent accounts
+    minimum within that error; the planted scheduler's accounts are found alike;
+    independent accounts
     (exact similarity at most half the threshold) never are."""
     requests, con = store
     times_of, minutes = KINDS[etype]

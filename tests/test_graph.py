@@ -145,8 +145,8 @@ CIRCUMSTANCE = {"ip": "address", "prefix": "address", "template": "content", "si
 def _oracle_weights(g: nx.Graph, spans: dict, s: DetectSettings) -> dict[tuple[str, str], float]:
     """Each shared entity adds type_weight * kind_weight / ln(1 + degree) to each pair
     of its accounts, times distant_factor when their use is more than cotemporal_days
-    apart. A pair with no bond (an identity held by at most identity_max_degree
-    accounts, or a schedule pair) and one kind of circumstance only (say addresses
+    apart. A pair with no bond (an identity weighing at least bond_min_weight) or
+    schedule pair and one kind of circumstance only (say addresses
     alone; entities under corroborate_min_weight not counted) has that evidence at
     uncorroborated_factor."""
     parts: dict[tuple[str, str], list[tuple[str, float]]] = {}
@@ -160,9 +160,7 @@ def _oracle_weights(g: nx.Graph, spans: dict, s: DetectSettings) -> dict[tuple[s
         for a, b in itertools.combinations(members, 2):
             sa, sb = spans[(a, node)], spans[(b, node)]
             close = min(sa) <= max(sb) + near and min(sb) <= max(sa) + near
-            bond = node[0] in SCHEDULES or (
-                node[0] in IDENTITY and len(members) <= s.identity_max_degree
-            )
+            bond = node[0] in SCHEDULES or (node[0] in IDENTITY and w >= s.bond_min_weight)
             kind = CIRCUMSTANCE.get(node[0]) if w >= s.corroborate_min_weight else None
             parts.setdefault((a, b), []).append(
                 (node[0], w * (1.0 if close else s.distant_factor), bond, kind)

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from linkage.graph.project import BOND_TYPES, CIRCUMSTANCE_KINDS, IDENTITY_TYPES
+from linkage.graph.project import BOND_TYPES, CIRCUMSTANCE_KINDS, SCHEDULE_TYPES
 from linkage.ingest import open_store
 from linkage.result import INDICATORS_PER_TYPE, MAX_EVIDENCE_PER_EDGE, RESULT_TABLES
 from linkage.schema import ENTITY_LABELS, ENTITY_PARENTS, ENTITY_RELATIONSHIPS, load_schema
@@ -175,8 +175,8 @@ def test_campaign_timeline_and_indicators(store):
 def test_evidence_weights_are_entity_weights_times_the_projection_factors(store):
     """Each evidence row is its entity's weight, times ``distant_factor`` when the two
     used it far apart, times ``uncorroborated_factor`` exactly when the pair shares no
-    bond (an identity held by at most ``identity_max_degree`` accounts, or a verified
-    schedule) and one kind of circumstance only (counting entities weighing at least
+    bond (an identity weighing at least ``bond_min_weight``) or verified schedule, and
+    one kind of circumstance only (counting entities weighing at least
     ``corroborate_min_weight``); an edge's evidence sums to its weight."""
     result, con = store
     s = DetectSettings.load(result / "settings.json")
@@ -187,8 +187,8 @@ def test_evidence_weights_are_entity_weights_times_the_projection_factors(store)
            FROM graph_evidence v JOIN graph_entities g USING (eid)
            JOIN graph_edges e USING (src, dst) WHERE e.n_entities <= 8""",
     )
-    bond = ev.entity_type.isin(BOND_TYPES) & (
-        ~ev.entity_type.isin(IDENTITY_TYPES) | (ev.accounts <= s.identity_max_degree)
+    bond = ev.entity_type.isin(SCHEDULE_TYPES) | (
+        ev.entity_type.isin(BOND_TYPES) & (ev.entity_w >= s.bond_min_weight)
     )
     kind = ev.entity_type.map(CIRCUMSTANCE_KINDS).where(ev.entity_w >= s.corroborate_min_weight)
     ev["bond"], ev["kind"] = bond, kind

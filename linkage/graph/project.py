@@ -37,6 +37,7 @@ __all__ = [
     "BOND_TYPES",
     "CIRCUMSTANCE_KINDS",
     "IDENTITY_TYPES",
+    "SCHEDULE_TYPES",
     "EdgeList",
     "Projection",
     "corroborate",
@@ -131,12 +132,12 @@ def project_pairs(
         """
         SELECT l.aid, l.eid, epoch_us(l.first_ts) AS f, epoch_us(l.last_ts) AS l, w.w,
                w.tcode,
-               (list_contains(?::VARCHAR[], w.etype) AND w.degree <= ?) AS strong,
+               (list_contains(?::VARCHAR[], w.etype) AND w.w >= ?) AS strong,
                w.w >= ? AS rare
         FROM links l JOIN entity_weight w USING (eid) WHERE w.w > 0
         ORDER BY l.eid, l.first_ts, l.aid
         """,
-        [sorted(BOND_TYPES), s.identity_max_degree, s.corroborate_min_weight],
+        [sorted(BOND_TYPES), s.bond_min_weight, s.corroborate_min_weight],
     ).fetchnumpy()
     pairs = corroborate(pair_evidence(ev, s), types, events.accounts, s.uncorroborated_factor)
     con.register("pair_evidence", pairs)
@@ -295,10 +296,13 @@ class _PairWriter:
 
 IDENTITY_TYPES = frozenset({"card", "api_key", "identifier", "device"})
 """What an operator controls and hands out."""
-BOND_TYPES = IDENTITY_TYPES | {"cosession", "coactive"}
-"""Evidence that one hand runs both accounts: a shared identity (unless more than
-``identity_max_degree`` accounts hold it, like a popular browser's default
-fingerprint) or schedules verified alike (:mod:`linkage.graph.coactivity`)."""
+BOND_TYPES = IDENTITY_TYPES
+"""Bonds: a shared identity weighing at least ``bond_min_weight`` (not a popular
+browser's default fingerprint, held by hundreds). One hand runs both accounts; pieces
+of a community tied by bonds are one campaign (:func:`linkage.detect.leiden.consolidate`)."""
+SCHEDULE_TYPES = frozenset({"cosession", "coactive"})
+"""Schedules verified alike (:mod:`linkage.graph.coactivity`): they corroborate like a
+bond, but two operators can keep the same hours, so they merge no pieces."""
 CIRCUMSTANCE_KINDS: dict[str, str] = {
     "ip": "address",
     "prefix": "address",
@@ -316,9 +320,9 @@ def corroborate(pairs: pa.Table, types: list[str], accounts: int, factor: float)
     a household whose home address a proxy borrowed shares that address with
     the swarm and nothing else; two operators using one public extraction
     template share that template and nothing else. Their evidence is
-    discounted. A pair that also shares a bond (``strong`` rows: an identity or
-    a verified schedule), or two different kinds of circumstance (say a template
-    and an address), keeps it in full; only ``rare`` rows (entities weighing at
+    discounted. A pair that also shares a bond (``strong`` rows: an identity) or a
+    verified schedule, or two different kinds of circumstance (say a template and
+    an address), keeps it in full; only ``rare`` rows (entities weighing at
     least ``corroborate_min_weight``, not a VPN exit shared by hundreds) count
     as a kind.
     """
@@ -334,8 +338,9 @@ def corroborate(pairs: pa.Table, types: list[str], accounts: int, factor: float)
         return pairs
     key = pairs["src"].to_numpy().astype(np.int64) * accounts + pairs["dst"].to_numpy()
     uniq, inverse = unique_inverse(key)
+    schedule = np.isin(tcode, [i for i, t in enumerate(types) if t in SCHEDULE_TYPES])
     bonded = np.zeros(len(uniq), bool)
-    bonded[inverse[pairs["strong"].to_numpy(zero_copy_only=False)]] = True
+    bonded[inverse[pairs["strong"].to_numpy(zero_copy_only=False) | schedule]] = True
     rare = pairs["rare"].to_numpy(zero_copy_only=False)
     n_kinds = np.zeros(len(uniq), np.int8)
     for k in range(len(kinds)):
