@@ -13,6 +13,9 @@ exits: thousands of accounts, about 0.005 each) link nobody; at a million
 accounts they were a sixth of all pairs and never decided an edge.
 Every edge keeps its per-entity evidence. Edge weights are summed in fixed
 point (1e-9), so they do not depend on the order parallel threads add them.
+Corroboration (:func:`corroborate`) is applied by pair in SQL, where the pairs
+are grouped anyway: ``edges`` in the projection, and the readers of per-entity
+evidence through :meth:`Corroboration.rows`.
 """
 
 from __future__ import annotations
@@ -24,7 +27,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from linkage.arrays import unique_inverse
 from linkage.graph.clusters import PromptClusters
 from linkage.graph.coactivity import Coactivity
 from linkage.graph.events import Events
@@ -36,6 +38,7 @@ from linkage.settings import DetectSettings
 __all__ = [
     "CIRCUMSTANCE_KINDS",
     "IDENTITY_TYPES",
+    "Corroboration",
     "EdgeList",
     "Projection",
     "corroborate",
@@ -60,6 +63,9 @@ class Projection:
     """Rows of ``pair_evidence``: (account pair, shared entity)."""
     edges: int
     """Rows of ``edges``: account pairs at least ``min_edge_weight`` apart."""
+    corroboration: Corroboration
+    """How ``pair_evidence`` weights are corroborated (:func:`corroborate`): read
+    per-entity evidence through its :meth:`~Corroboration.rows`."""
     TABLES: ClassVar[tuple[WorkTable, ...]] = tables_of("projection")
 
     @property
@@ -104,8 +110,9 @@ def project_pairs(
       link accounts (degree 2 to ``hub_max_degree``, weight at least
       ``min_entity_weight``) and their weight;
     - ``pair_evidence(src, dst, eid, w, tcode)`` (a registered Arrow table, see
-      :func:`pair_evidence`) and ``edges(src, dst, weight, n_entities, signals)``,
-      with ``src < dst``.
+      :func:`pair_evidence`; ``w`` before corroboration, read it through
+      ``Projection.corroboration``) and ``edges(src, dst, weight, n_entities,
+      signals)``, with ``src < dst`` and the weight corroborated.
 
     IP entities are weighed by their kind in ``entity_kind`` (``ip_kinds``).
     """
@@ -132,15 +139,17 @@ def project_pairs(
         ORDER BY l.eid, l.first_ts, l.aid
         """
     ).fetchnumpy()
-    pairs = corroborate(pair_evidence(ev, s), types, events.accounts, s.uncorroborated_factor)
+    pairs = pair_evidence(ev, s)
+    del ev
+    rule = corroborate(types, s.uncorroborated_factor)
     con.register("pair_evidence", pairs)
     con.execute(
-        """
+        f"""
         CREATE OR REPLACE TEMP TABLE edges AS
         SELECT src, dst, weight, n_entities,
                list_filter(?::VARCHAR[], lambda x: (mask >> (list_position(?::VARCHAR[], x) - 1))
                                                    & 1 = 1) AS signals
-        FROM (SELECT src, dst, (sum(round(w * 1e9)::BIGINT) / 1e9)::DOUBLE AS weight,
+        FROM (SELECT src, dst, {rule.weight()} AS weight,
                      count(*) AS n_entities, bit_or(1::BIGINT << tcode) AS mask
               FROM pair_evidence GROUP BY src, dst)
         WHERE weight >= ?
@@ -148,7 +157,14 @@ def project_pairs(
         [types, types, s.min_edge_weight],
     )
     return Projection(
-        events, coactivity, templates, prompt_clusters, ip_kinds, pairs.num_rows, ws.count("edges")
+        events,
+        coactivity,
+        templates,
+        prompt_clusters,
+        ip_kinds,
+        pairs.num_rows,
+        ws.count("edges"),
+        rule,
     )
 
 
@@ -291,7 +307,77 @@ band agreeing happens by chance (Jaccard about 0.37 gives one band in twenty); t
 or more say the schedules match."""
 
 
-def corroborate(pairs: pa.Table, types: list[str], accounts: int, factor: float) -> pa.Table:
+@dataclass(frozen=True)
+class Corroboration:
+    """The rule of :func:`corroborate` for one projection, as SQL over ``pair_evidence``
+    rows (columns ``src, dst, eid, w, tcode``) grouped by account pair.
+
+    The per-row weight it leaves is ``w``, times :attr:`factor` for a circumstantial
+    row of a pair that is not corroborated.
+    """
+
+    factor: float
+    """What the circumstantial evidence of an uncorroborated pair counts at."""
+    identity: int
+    """Bit ``tcode`` set for every identity type."""
+    circumstantial: int
+    """Bit ``tcode`` set for every circumstantial type; 0 when nothing is scaled."""
+    kinds: tuple[tuple[int, int], ...]
+    """Per kind of circumstance: the bits of its types, and the rows of them a pair
+    needs for the kind to count."""
+
+    def corroborated(self) -> str:
+        """SQL aggregate over one pair's rows: true when its circumstantial evidence
+        counts in full (an identity shared, or two kinds of circumstance)."""
+        mask = "bit_or(1::BIGINT << tcode)"
+        counted = " + ".join(
+            f"(({mask} & {bits}) <> 0)::INTEGER"
+            if rows <= 1
+            else f"(count(*) FILTER (WHERE ({bits} >> tcode) & 1 = 1) >= {rows})::INTEGER"
+            for bits, rows in self.kinds
+        )
+        return f"(({mask} & {self.identity}) <> 0 OR ({counted or '0'}) >= 2)"
+
+    def is_circumstantial(self, tcode: str = "tcode") -> str:
+        """SQL: whether a row of type code ``tcode`` is circumstantial evidence."""
+        return f"(({self.circumstantial} >> {tcode}) & 1 = 1)"
+
+    def weight(self) -> str:
+        """SQL aggregate over one pair's rows: its edge weight, every row's corroborated
+        weight summed in fixed point (1e-9) exactly as the rows themselves would be."""
+        full = "sum(round(w * 1e9)::BIGINT)"
+        if not self.circumstantial:
+            return f"({full} / 1e9)::DOUBLE"
+        circ = self.is_circumstantial()
+        as_is = f"coalesce(sum(round(w * 1e9)::BIGINT) FILTER (WHERE {circ}), 0)"
+        scaled = f"round((w * {self._factor()}) * 1e9)::BIGINT"
+        scaled = f"coalesce(sum({scaled}) FILTER (WHERE {circ}), 0)"
+        return (
+            f"((CASE WHEN {self.corroborated()} THEN {full} "
+            f"ELSE {full} - {as_is} + {scaled} END) / 1e9)::DOUBLE"
+        )
+
+    def rows(self, rows: str) -> str:
+        """SQL: the ``pair_evidence`` rows that the query ``rows`` selects, with ``w``
+        corroborated. ``rows`` must keep every row of each pair it keeps (filter by
+        pair, never by entity), since the pair's rows together decide."""
+        if not self.circumstantial:
+            return f"SELECT src, dst, eid, w, tcode FROM ({rows})"
+        return f"""
+            WITH r AS ({rows}),
+            pair AS (SELECT src, dst, {self.corroborated()} AS corroborated
+                     FROM r GROUP BY src, dst)
+            SELECT r.src, r.dst, r.eid,
+                   CASE WHEN {self.is_circumstantial("r.tcode")} AND NOT pair.corroborated
+                        THEN r.w * {self._factor()} ELSE r.w END AS w,
+                   r.tcode
+            FROM r JOIN pair ON pair.src = r.src AND pair.dst = r.dst"""
+
+    def _factor(self) -> str:
+        return f"'{float(self.factor)!r}'::DOUBLE"
+
+
+def corroborate(types: list[str], factor: float) -> Corroboration:
     """Scale the circumstantial evidence of pairs tied by one kind of it alone by ``factor``.
 
     Two operators behind one proxy provider share its exits and nothing else;
@@ -300,29 +386,24 @@ def corroborate(pairs: pa.Table, types: list[str], accounts: int, factor: float)
     template share that template and nothing else. Their evidence is
     discounted. A pair that also shares an identity (card, device, key,
     identifier), or two different kinds of circumstance (say a template and a
-    session schedule, or an address and a sign-up burst), keeps it in full.
+    session schedule, or an address and a sign-up burst), keeps it in full. A kind
+    counts when the pair has at least ``CORROBORATING_ROWS`` rows of it (default 1).
+
+    ``types`` are the entity types in ``tcode`` order. The rule is applied in SQL
+    where the rows are grouped by pair (:class:`Corroboration`); a ``factor`` of 1 or
+    more scales nothing.
     """
-    tcode = pairs["tcode"].to_numpy()
     kinds = sorted(set(CIRCUMSTANCE_KINDS.values()))
-    kind_of = np.full(len(types), -1, np.int8)
-    for i, t in enumerate(types):
+    identity, bits = 0, dict.fromkeys(kinds, 0)
+    for code, t in enumerate(types):
         if t in IDENTITY_TYPES:
-            kind_of[i] = len(kinds)
+            identity |= 1 << code
         elif t in CIRCUMSTANCE_KINDS:
-            kind_of[i] = kinds.index(CIRCUMSTANCE_KINDS[t])
-    row_kind = kind_of[tcode] if len(tcode) else np.zeros(0, np.int8)
-    circumstantial = (row_kind >= 0) & (row_kind < len(kinds))
-    if factor >= 1.0 or not circumstantial.any():
-        return pairs
-    key = pairs["src"].to_numpy().astype(np.int64) * accounts + pairs["dst"].to_numpy()
-    uniq, inverse = unique_inverse(key)
-    n_kinds = np.zeros(len(uniq), np.int8)
-    identity = np.zeros(len(uniq), bool)
-    identity[inverse[row_kind == len(kinds)]] = True
-    for k, kind in enumerate(kinds):
-        rows = np.bincount(inverse[row_kind == k], minlength=len(uniq))
-        n_kinds += rows >= CORROBORATING_ROWS.get(kind, 1)
-    alone = circumstantial & ~identity[inverse] & (n_kinds[inverse] < 2)
-    w = pairs["w"].to_numpy().copy()
-    w[alone] *= factor
-    return pairs.set_column(pairs.schema.get_field_index("w"), "w", pa.array(w))
+            bits[CIRCUMSTANCE_KINDS[t]] |= 1 << code
+    circumstantial = 0 if factor >= 1.0 else sum(bits.values())
+    return Corroboration(
+        float(factor),
+        identity,
+        circumstantial,
+        tuple((bits[k], CORROBORATING_ROWS.get(k, 1)) for k in kinds),
+    )

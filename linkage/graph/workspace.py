@@ -80,7 +80,8 @@ TABLES: dict[str, WorkTable] = {
         _t("entity_weight", "projection", "eid, etype, ekey, degree, kind, tcode, w",
            "the entities that link accounts, and their weight"),
         _t("pair_evidence", "projection", "src, dst, eid, w, tcode",
-           "one row per (account pair, shared entity), src < dst", "arrow"),
+           "one row per (account pair, shared entity), src < dst; w before corroboration "
+           "(read it through Projection.corroboration)", "arrow"),
         _t("edges", "projection", "src, dst, weight, n_entities, signals",
            "weighted account pairs, src < dst"),
         _t("member", "scoring", "aid, comm", "community of each account in one"),
