@@ -92,16 +92,16 @@ def _edges(con: duckdb.DuckDBPyConnection, corroboration: Corroboration) -> None
         FROM edges ORDER BY src, dst
     """)
     con.execute("CREATE INDEX graph_edges_dst ON graph_edges (dst)")
-    of_edges = """
-        SELECT p.src, p.dst, p.eid, p.w, p.tcode
-        FROM pair_evidence p SEMI JOIN edges e ON e.src = p.src AND e.dst = p.dst"""
+    of_edges = f"""
+        SELECT p.src, p.dst, p.eid, {corroboration.row_weight("p", "e.corroborated")} AS w
+        FROM pair_evidence p JOIN edges e ON e.src = p.src AND e.dst = p.dst"""
     con.execute(
         f"""
         CREATE OR REPLACE TABLE graph_evidence AS
         SELECT src, dst, eid, w AS weight
         FROM (SELECT p.src, p.dst, p.eid, p.w, row_number() OVER (
                   PARTITION BY p.src, p.dst ORDER BY p.w DESC, p.eid) AS rk
-              FROM ({corroboration.rows(of_edges)}) p)
+              FROM ({of_edges}) p)
         WHERE rk <= ?
         ORDER BY src, dst, weight DESC, eid
         """,

@@ -112,7 +112,8 @@ def project_pairs(
     - ``pair_evidence(src, dst, eid, w, tcode)`` (a registered Arrow table, see
       :func:`pair_evidence`; ``w`` before corroboration, read it through
       ``Projection.corroboration``) and ``edges(src, dst, weight, n_entities,
-      signals)``, with ``src < dst`` and the weight corroborated.
+      signals, corroborated)``, with ``src < dst``, the weight corroborated and
+      whether the pair's circumstantial evidence counts in full.
 
     IP entities are weighed by their kind in ``entity_kind`` (``ip_kinds``).
     """
@@ -148,9 +149,11 @@ def project_pairs(
         CREATE OR REPLACE TEMP TABLE edges AS
         SELECT src, dst, weight, n_entities,
                list_filter(?::VARCHAR[], lambda x: (mask >> (list_position(?::VARCHAR[], x) - 1))
-                                                   & 1 = 1) AS signals
+                                                   & 1 = 1) AS signals,
+               corroborated
         FROM (SELECT src, dst, {rule.weight()} AS weight,
-                     count(*) AS n_entities, bit_or(1::BIGINT << tcode) AS mask
+                     count(*) AS n_entities, bit_or(1::BIGINT << tcode) AS mask,
+                     {rule.corroborated()} AS corroborated
               FROM pair_evidence GROUP BY src, dst)
         WHERE weight >= ?
         """,
@@ -357,6 +360,17 @@ class Corroboration:
             f"ELSE {full} - {as_is} + {scaled} END) / 1e9)::DOUBLE"
         )
 
+    def row_weight(self, row: str, corroborated: str) -> str:
+        """SQL: the corroborated weight of the ``pair_evidence`` row aliased ``row``, whose
+        pair's :meth:`corroborated` is the SQL ``corroborated`` (``edges.corroborated``
+        for the pairs of ``edges``)."""
+        if not self.circumstantial:
+            return f"{row}.w"
+        return (
+            f"CASE WHEN {self.is_circumstantial(f'{row}.tcode')} AND NOT {corroborated} "
+            f"THEN {row}.w * {self._factor()} ELSE {row}.w END"
+        )
+
     def rows(self, rows: str) -> str:
         """SQL: the ``pair_evidence`` rows that the query ``rows`` selects, with ``w``
         corroborated. ``rows`` must keep every row of each pair it keeps (filter by
@@ -367,10 +381,7 @@ class Corroboration:
             WITH r AS ({rows}),
             pair AS (SELECT src, dst, {self.corroborated()} AS corroborated
                      FROM r GROUP BY src, dst)
-            SELECT r.src, r.dst, r.eid,
-                   CASE WHEN {self.is_circumstantial("r.tcode")} AND NOT pair.corroborated
-                        THEN r.w * {self._factor()} ELSE r.w END AS w,
-                   r.tcode
+            SELECT r.src, r.dst, r.eid, {self.row_weight("r", "pair.corroborated")} AS w, r.tcode
             FROM r JOIN pair ON pair.src = r.src AND pair.dst = r.dst"""
 
     def _factor(self) -> str:

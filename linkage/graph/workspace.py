@@ -82,8 +82,8 @@ TABLES: dict[str, WorkTable] = {
         _t("pair_evidence", "projection", "src, dst, eid, w, tcode",
            "one row per (account pair, shared entity), src < dst; w before corroboration "
            "(read it through Projection.corroboration)", "arrow"),
-        _t("edges", "projection", "src, dst, weight, n_entities, signals",
-           "weighted account pairs, src < dst"),
+        _t("edges", "projection", "src, dst, weight, n_entities, signals, corroborated",
+           "weighted account pairs, src < dst; corroborated: circumstance counts in full"),
         _t("member", "scoring", "aid, comm", "community of each account in one"),
         _t("acct_feat", "scoring",
            "aid, account_id, created_at, banned, banned_at, n_req, first_ts, last_ts, "
