@@ -351,24 +351,19 @@ class Corroboration:
         full = "sum(round(w * 1e9)::BIGINT)"
         if not self.circumstantial:
             return f"({full} / 1e9)::DOUBLE"
-        circ = self.is_circumstantial()
-        as_is = f"coalesce(sum(round(w * 1e9)::BIGINT) FILTER (WHERE {circ}), 0)"
-        scaled = f"round((w * {self._factor()}) * 1e9)::BIGINT"
-        scaled = f"coalesce(sum({scaled}) FILTER (WHERE {circ}), 0)"
-        return (
-            f"((CASE WHEN {self.corroborated()} THEN {full} "
-            f"ELSE {full} - {as_is} + {scaled} END) / 1e9)::DOUBLE"
-        )
+        alone = f"sum(round(({self.row_weight('', 'false')}) * 1e9)::BIGINT)"
+        return f"((CASE WHEN {self.corroborated()} THEN {full} ELSE {alone} END) / 1e9)::DOUBLE"
 
     def row_weight(self, row: str, corroborated: str) -> str:
-        """SQL: the corroborated weight of the ``pair_evidence`` row aliased ``row``, whose
-        pair's :meth:`corroborated` is the SQL ``corroborated`` (``edges.corroborated``
-        for the pairs of ``edges``)."""
+        """SQL: the corroborated weight of a ``pair_evidence`` row (aliased ``row``; ``""``
+        for unqualified columns) whose pair's :meth:`corroborated` is the SQL
+        ``corroborated`` (``edges.corroborated`` for the pairs of ``edges``)."""
+        at = f"{row}." if row else ""
         if not self.circumstantial:
-            return f"{row}.w"
+            return f"{at}w"
         return (
-            f"CASE WHEN {self.is_circumstantial(f'{row}.tcode')} AND NOT {corroborated} "
-            f"THEN {row}.w * {self._factor()} ELSE {row}.w END"
+            f"CASE WHEN {self.is_circumstantial(f'{at}tcode')} AND NOT {corroborated} "
+            f"THEN {at}w * {self._factor()} ELSE {at}w END"
         )
 
     def rows(self, rows: str) -> str:
