@@ -132,6 +132,7 @@ def project_pairs(
         FROM events v JOIN entities e USING (etype, ekey)
     """)
     types = _weigh_entities(ws, s)
+    ws.hold(_pair_bytes(ws, s))
     ev = con.execute(
         """
         SELECT l.aid, l.eid, epoch_us(l.first_ts) AS f, epoch_us(l.last_ts) AS l, w.w,
@@ -142,6 +143,7 @@ def project_pairs(
     ).fetchnumpy()
     pairs = pair_evidence(ev, s)
     del ev
+    ws.hold(pairs.nbytes)  # registered for the rest of detection
     rule = corroborate(types, s.uncorroborated_factor)
     con.register("pair_evidence", pairs)
     con.execute(
@@ -169,6 +171,23 @@ def project_pairs(
         ws.count("edges"),
         rule,
     )
+
+
+def _pair_bytes(ws: Workspace, s: DetectSettings) -> int:
+    """About the memory of :func:`pair_evidence`: its input links and output pairs, as
+    counted from the entities' degrees."""
+    k = s.hub_neighbours
+    row = ws.execute(
+        """
+        SELECT coalesce(sum(degree), 0),
+               coalesce(sum(CASE WHEN degree <= ? THEN degree * (degree - 1) // 2
+                                 ELSE ? * degree - ? END), 0)
+        FROM entity_weight WHERE w > 0
+        """,
+        [s.clique_max_degree, k, k * (k + 1) // 2],
+    ).fetchone()
+    links, pairs = (int(row[0]), int(row[1])) if row else (0, 0)
+    return links * 33 + pairs * 21  # aid, eid, f, l, w, tcode; src, dst, eid, w, tcode
 
 
 def _weigh_entities(ws: Workspace, s: DetectSettings) -> list[str]:

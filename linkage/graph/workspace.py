@@ -110,8 +110,12 @@ class Workspace:
     Working tables are temporary: a read-only store works too.
     """
 
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+    def __init__(
+        self, con: duckdb.DuckDBPyConnection, memory_limit_gb: float | None = None
+    ) -> None:
         self.con = con
+        self.memory_limit_gb = memory_limit_gb
+        """The cap given to :meth:`open` (``None``: DuckDB's own)."""
 
     @classmethod
     @contextmanager
@@ -123,9 +127,18 @@ class Workspace:
         try:
             if memory_limit_gb is not None:
                 limit_memory(con, memory_limit_gb)
-            yield cls(con)
+            yield cls(con, memory_limit_gb)
         finally:
             con.close()
+
+    def hold(self, nbytes: int) -> None:
+        """Arrays of about ``nbytes`` now live beside DuckDB (in numpy, or registered
+        Arrow): lower DuckDB's cap by as much, to a quarter of it at least, so that the
+        process stays near the cap of :meth:`open`. A later call replaces the amount."""
+        if self.memory_limit_gb is None:
+            return
+        gb = max(self.memory_limit_gb / 4, self.memory_limit_gb - nbytes / 1e9)
+        self.con.execute(f"SET memory_limit = '{gb:.3f}GB'")
 
     def execute(self, sql: str, params: Any = None) -> duckdb.DuckDBPyConnection:
         """Run one statement on the workspace's connection."""
