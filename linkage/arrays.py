@@ -13,14 +13,17 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 
 __all__ = ["unique", "unique_inverse"]
 
 
-def unique(x: np.ndarray) -> np.ndarray:
-    """The sorted distinct values of ``x``."""
-    s = np.sort(x)
+def unique(x: np.ndarray, kind: Literal["quicksort", "stable"] = "quicksort") -> np.ndarray:
+    """The sorted distinct values of ``x``; ``kind="stable"`` suits input made of a few
+    sorted runs (the sort then merges them)."""
+    s = np.sort(x, kind=kind)
     return s[np.r_[True, s[1:] != s[:-1]]] if len(s) else s
 
 

@@ -56,7 +56,9 @@ class DetectSettings:
 
     seed: int = 0
     memory_limit_gb: float = 6.0
-    """DuckDB's working-memory cap; beyond it DuckDB spills to disk (results do not change)."""
+    """DuckDB's working-memory cap; beyond it DuckDB spills to disk (results do not change).
+    Detection lowers it by the arrays it holds beside DuckDB (the projection's pair
+    evidence, :meth:`linkage.graph.Workspace.hold`), so the process stays near it."""
     # evidence weighting
     type_weights: dict[str, float] = field(default_factory=_type_weights)
     """Base weight of a shared entity by type (identifiers use ``identifier``)."""

@@ -317,3 +317,91 @@ def test_a_settings_file_from_before_a_type_existed_weighs_it_by_default():
     assert _type_weight(old, "ip") == 1.5
     assert _type_weight(old, "rhythm") == DetectSettings().type_weights["rhythm"]
     assert _type_weight(old, "something_new") == 2.0
+
+
+def test_corroboration_in_sql_matches_the_rule_row_by_row():
+    """``Corroboration`` (the SQL that :func:`corroborate` returns) scales exactly the
+    circumstantial rows of pairs with no bond (a ``strong`` row), no verified schedule
+    and fewer than two kinds of circumstance among their ``rare`` rows, and an edge
+    weight equals the fixed-point sum of those scaled rows."""
+    from collections import Counter
+
+    import duckdb
+
+    from linkage.graph.project import (
+        BOND_TYPES,
+        CIRCUMSTANCE_KINDS,
+        SCHEDULE_TYPES,
+        corroborate,
+    )
+
+    types = ["bin", "card", "coactive", "cosession", "device", "ip", "prefix", "signup"]
+    types += ["template"]
+    rng = np.random.default_rng(11)
+    per_pair = rng.integers(1, 5, size=1200)
+    pair = np.repeat(np.arange(len(per_pair)), per_pair)
+    # mostly addresses, so that every case is common
+    p = np.array([1, 1, 0.5, 0.5, 1, 8, 4, 1.5, 1.5], float)
+    tcode = rng.choice(len(types), size=len(pair), p=p / p.sum()).astype(np.int8)
+    bond_type = np.isin(np.array(types)[tcode], sorted(BOND_TYPES))
+    rows = pd.DataFrame(
+        {
+            "src": (pair // 40).astype(np.int32),
+            "dst": (pair // 40 + 1 + pair % 40).astype(np.int32),
+            "eid": np.arange(len(pair), dtype=np.int32),
+            "w": rng.random(len(pair)) * 3,
+            "tcode": tcode,
+            "strong": bond_type & (rng.random(len(pair)) < 0.5),
+            "rare": rng.random(len(pair)) < 0.7,
+        }
+    )
+    factor = 0.3
+    want, cases = np.ones(len(rows)), Counter()
+    for _, g in rows.groupby(["src", "dst"]):
+        t = [types[c] for c in g.tcode]
+        circumstance = {CIRCUMSTANCE_KINDS[x] for x in t if x in CIRCUMSTANCE_KINDS}
+        kinds = {
+            CIRCUMSTANCE_KINDS[x]
+            for x, rare in zip(t, g.rare, strict=True)
+            if x in CIRCUMSTANCE_KINDS and rare
+        }
+        bond = bool(g.strong.any())
+        schedule = any(x in SCHEDULE_TYPES for x in t)
+        alone = not bond and not schedule and len(kinds) < 2
+        if not circumstance:
+            pass
+        elif bond:
+            cases["bond"] += 1
+        elif schedule:
+            cases["schedule"] += 1
+        elif any(x in BOND_TYPES for x in t):
+            cases["an identity too weak to bond"] += 1
+        elif len(kinds) >= 2:
+            cases["two kinds"] += 1
+        elif len(circumstance) >= 2:
+            cases["two kinds, one of them not rare"] += 1
+        else:
+            cases["one kind"] += 1
+        if alone:
+            want[g.index] = [factor if x in CIRCUMSTANCE_KINDS else 1.0 for x in t]
+    want = rows.w.to_numpy() * want
+    assert min(cases.values()) >= 10 and len(cases) == 6, cases
+
+    con = duckdb.connect()
+    con.register("pe", rows)
+    rule = corroborate(types, factor)
+    got = con.execute(rule.rows("SELECT * FROM pe") + " ORDER BY eid").df()
+    assert (got.eid.to_numpy() == rows.eid.to_numpy()).all()
+    assert (got.w.to_numpy() == want).all()  # bit for bit: the same multiplication
+    assert (got.strong.to_numpy() == rows.strong.to_numpy()).all()
+    con.register("scaled", rows.assign(w=want))
+    by_rows = con.execute(
+        """SELECT src, dst, (sum(round(w * 1e9)::BIGINT) / 1e9)::DOUBLE AS weight
+           FROM scaled GROUP BY ALL ORDER BY ALL"""
+    ).df()
+    by_rule = con.execute(
+        f"SELECT src, dst, {rule.weight()} AS weight FROM pe GROUP BY ALL ORDER BY ALL"
+    ).df()
+    pd.testing.assert_frame_equal(by_rule, by_rows, check_exact=True)
+    unscaled = con.execute(corroborate(types, 1.0).rows("SELECT * FROM pe") + " ORDER BY eid")
+    assert (unscaled.df().w.to_numpy() == rows.w.to_numpy()).all()

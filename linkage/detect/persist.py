@@ -13,15 +13,19 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from linkage.graph import Corroboration
 from linkage.result import INDICATORS_PER_TYPE, MAX_EVIDENCE_PER_EDGE, ResultDir
 
 __all__ = ["persist_graph", "write_evidence_files"]
 
 
-def persist_graph(con: duckdb.DuckDBPyConnection, accounts: pa.Table) -> None:
+def persist_graph(
+    con: duckdb.DuckDBPyConnection, accounts: pa.Table, corroboration: Corroboration
+) -> None:
     """Write the result tables into the store ``con`` (opened read-write).
 
-    ``accounts`` is the contract ``accounts.parquet`` table.
+    ``accounts`` is the contract ``accounts.parquet`` table; ``corroboration`` the
+    projection's (``pair_evidence`` weights are read through it).
     Needs the detection temp tables ``acct``, ``acct_feat``, ``req``, ``entities``,
     ``links``, ``entity_weight``, ``pair_evidence``, ``edges`` and ``templates``
     (and ``prompt_clusters`` when that stage ran).
@@ -32,7 +36,7 @@ def persist_graph(con: duckdb.DuckDBPyConnection, accounts: pa.Table) -> None:
     finally:
         con.unregister("result_accounts")
     _entities(con)
-    _edges(con)
+    _edges(con, corroboration)
     _prompts(con)
     _campaigns(con)
 
@@ -81,20 +85,23 @@ def _entities(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE INDEX graph_links_aid ON graph_links (aid)")
 
 
-def _edges(con: duckdb.DuckDBPyConnection) -> None:
+def _edges(con: duckdb.DuckDBPyConnection, corroboration: Corroboration) -> None:
     con.execute("""
         CREATE OR REPLACE TABLE graph_edges AS
         SELECT src, dst, weight, n_entities::BIGINT AS n_entities, signals
         FROM edges ORDER BY src, dst
     """)
     con.execute("CREATE INDEX graph_edges_dst ON graph_edges (dst)")
+    of_edges = f"""
+        SELECT p.src, p.dst, p.eid, {corroboration.row_weight("p", "e.corroborated")} AS w
+        FROM pair_evidence p JOIN edges e ON e.src = p.src AND e.dst = p.dst"""
     con.execute(
-        """
+        f"""
         CREATE OR REPLACE TABLE graph_evidence AS
         SELECT src, dst, eid, w AS weight
         FROM (SELECT p.src, p.dst, p.eid, p.w, row_number() OVER (
                   PARTITION BY p.src, p.dst ORDER BY p.w DESC, p.eid) AS rk
-              FROM pair_evidence p SEMI JOIN edges e ON e.src = p.src AND e.dst = p.dst)
+              FROM ({of_edges}) p)
         WHERE rk <= ?
         ORDER BY src, dst, weight DESC, eid
         """,

@@ -23,7 +23,7 @@ import pyarrow as pa
 from linkage.detect.attach import attach_by_entities
 from linkage.detect.leiden import find_communities
 from linkage.detect.persist import persist_graph, write_evidence_files
-from linkage.graph import Workspace, build_graph, edge_list
+from linkage.graph import Corroboration, Workspace, build_graph, edge_list
 from linkage.ingest import ingest
 from linkage.progress import ProgressFn, StageLog
 from linkage.result import ResultDir
@@ -101,7 +101,7 @@ def _detect(ws: Workspace, out: Path, s: DetectSettings, log: StageLog) -> Detec
         "write",
         lambda: _write(con, out, s, membership, scores.accounts, scores.campaigns, graph.edges),
     )
-    log.run("graph store", lambda: _write_graph(con, out, accounts))
+    log.run("graph store", lambda: _write_graph(con, out, accounts, graph.corroboration))
     result.stages = log.records
     return result
 
@@ -172,7 +172,9 @@ def _campaigns_table(reported: pd.DataFrame) -> pa.Table:
     ).sort_by([("score", "descending"), ("campaign_id", "ascending")])
 
 
-def _write_graph(con: duckdb.DuckDBPyConnection, out: Path, accounts: pa.Table) -> None:
+def _write_graph(
+    con: duckdb.DuckDBPyConnection, out: Path, accounts: pa.Table, corroboration: Corroboration
+) -> None:
     """The investigation tables in the store, and the evidence files derived from them."""
-    persist_graph(con, accounts)
+    persist_graph(con, accounts, corroboration)
     write_evidence_files(con, ResultDir(out))

@@ -6,13 +6,20 @@ from linkage.graph.build import GRAPH_STAGES, build_graph
 from linkage.graph.clusters import PromptClusters, build_prompt_clusters
 from linkage.graph.events import Events, build_events
 from linkage.graph.ipintel import IpKinds, annotate_ip_kinds
-from linkage.graph.project import EdgeList, Projection, edge_list, project_pairs
+from linkage.graph.project import (
+    Corroboration,
+    EdgeList,
+    Projection,
+    edge_list,
+    project_pairs,
+)
 from linkage.graph.templates import Templates, build_templates
 from linkage.graph.workspace import TABLES, Workspace, WorkTable
 
 __all__ = [
     "GRAPH_STAGES",
     "TABLES",
+    "Corroboration",
     "EdgeList",
     "Events",
     "IpKinds",

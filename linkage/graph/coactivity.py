@@ -32,6 +32,7 @@ sign-ups of a busy platform or profile are not a burst.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -61,6 +62,8 @@ _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 EVENT_COLUMNS = ("aid", "etype", "ekey", "n", "first_ts", "last_ts")
+SIGNATURE_CHUNK = 1 << 16
+"""Tokens hashed per step in :func:`minhashes` (whole accounts)."""
 
 
 @dataclass(frozen=True)
@@ -88,20 +91,31 @@ def build_coactivity(ws: Workspace, events: Events, settings: DetectSettings) ->
         [settings.session_gap_minutes * 60],
     )
     starts = con.execute("SELECT aid, t FROM session_starts ORDER BY aid, t").fetchnumpy()
-    cos = cosession_events(starts["aid"], starts["t"], settings)
+    sessions = len(starts["aid"])
+    cos = _insert(ws, cosession_events(starts["aid"], starts["t"], settings))
+    del starts  # each input is dropped once its events are in: a third of the peak at 1M
+    # the start of each request's hour in epoch seconds, in integers (floored before 1970
+    # too): date_trunc('hour', ts) in the store's UTC, without the calendar arithmetic
     hours = con.execute(
-        "SELECT DISTINCT aid, epoch(date_trunc('hour', ts))::BIGINT AS t FROM req ORDER BY aid, t"
+        """SELECT DISTINCT aid, (epoch_us(ts) - ((epoch_us(ts) % 3600000000) + 3600000000)
+                                 % 3600000000) // 1000000 AS t
+           FROM req ORDER BY aid, t"""
     ).fetchnumpy()
-    coa = coactive_events(hours["aid"], hours["t"], settings)
+    coa = _insert(ws, coactive_events(hours["aid"], hours["t"], settings))
+    del hours
     accounts = con.execute(
         "SELECT a.aid, a.created_at, s.country, a.email_domain "
         "FROM acct a JOIN accounts s USING (account_id)"
     ).df()
-    sig = signup_events(accounts, settings)
-    for df in (cos, coa, sig):
-        with ws.registered("coactivity_df", df):
-            con.execute(f"INSERT INTO events SELECT {', '.join(EVENT_COLUMNS)} FROM coactivity_df")
-    return Coactivity(len(starts["aid"]), len(cos), len(coa), len(sig))
+    sig = _insert(ws, signup_events(accounts, settings))
+    return Coactivity(sessions, cos, coa, sig)
+
+
+def _insert(ws: Workspace, df: pd.DataFrame) -> int:
+    """Append the events of ``df`` to ``events``; their number."""
+    with ws.registered("coactivity_df", df):
+        ws.execute(f"INSERT INTO events SELECT {', '.join(EVENT_COLUMNS)} FROM coactivity_df")
+    return len(df)
 
 
 def _mix(x: np.ndarray) -> np.ndarray:
@@ -133,7 +147,8 @@ def bucket_tokens(
     aid, t = np.asarray(aid, np.int64), np.asarray(t, np.int64)
     if not len(aid):
         return aid, t
-    day_pairs = unique((aid << 20) | (t // 86400)) >> 20
+    # (aid, t) usually arrives sorted: a stable sort then merely merges runs
+    day_pairs = unique((aid << 20) | (t // 86400), kind="stable") >> 20
     days = np.bincount(day_pairs, minlength=int(aid.max()) + 1)
     count = np.bincount(aid, minlength=len(days))
     active = (count >= s.session_min_count) & (days >= s.session_min_days)
@@ -144,13 +159,19 @@ def bucket_tokens(
     sel = active[aid]
     a, tt = aid[sel], t[sel]
     tok = np.concatenate([(tt // width) * 2, ((tt + width // 2) // width) * 2 + 1])
-    keys = unique((np.concatenate([a, a]) << 32) | tok)
+    keys = unique((np.concatenate([a, a]) << 32) | tok, kind="stable")
     a, tok = keys >> 32, keys & 0xFFFFFFFF
-    _, inverse = unique_inverse(tok)
-    counts = np.bincount(inverse)
-    if not len(counts):
+    if not len(tok):
         return a, tok
-    keep = counts[inverse] <= s.session_crowd_factor * float(np.median(counts))
+    lo, hi = int(tok.min()), int(tok.max())
+    if hi - lo <= 4 * len(tok) + (1 << 20):  # buckets span a bounded time: count directly
+        by_bucket = np.bincount(tok - lo)
+        counts, per_row = by_bucket[by_bucket > 0], by_bucket[tok - lo]
+    else:
+        _, inverse = unique_inverse(tok)
+        counts = np.bincount(inverse)
+        per_row = counts[inverse]
+    keep = per_row <= s.session_crowd_factor * float(np.median(counts))
     return a[keep], tok[keep]
 
 
@@ -164,10 +185,24 @@ def minhashes(a: np.ndarray, tok: np.ndarray, s: DetectSettings) -> tuple[np.nda
     add = rng.integers(0, 2**63, n_hash, dtype=np.int64).astype(np.uint64)
     base = _mix(tok.astype(np.uint64))
     mins = np.empty((n_hash, len(starts)), np.uint64)
-    for i in range(n_hash):
-        h = base * mult[i] + add[i]  # an odd multiplier permutes 64-bit values
-        h ^= h >> np.uint64(29)
-        mins[i] = np.minimum.reduceat(h, starts) if len(starts) else h[:0]
+    # accounts in chunks of about SIGNATURE_CHUNK tokens: the hash buffers stay in cache
+    bounds = np.searchsorted(starts, np.arange(0, len(a), SIGNATURE_CHUNK))
+    bounds = np.unique(np.r_[bounds, len(starts)])
+    h = np.empty(min(len(a), 2 * SIGNATURE_CHUNK), np.uint64)
+    shifted = np.empty_like(h)
+    for c0, c1 in itertools.pairwise(bounds.tolist()):
+        t0 = starts[c0]
+        t1 = starts[c1] if c1 < len(starts) else len(a)
+        b, at = base[t0:t1], starts[c0:c1] - t0
+        if t1 - t0 > len(h):
+            h, shifted = np.empty(t1 - t0, np.uint64), np.empty(t1 - t0, np.uint64)
+        hc, sc = h[: t1 - t0], shifted[: t1 - t0]
+        for i in range(n_hash):
+            np.multiply(b, mult[i], out=hc)  # an odd multiplier permutes 64-bit values
+            hc += add[i]
+            np.right_shift(hc, np.uint64(29), out=sc)
+            hc ^= sc
+            mins[i, c0:c1] = np.minimum.reduceat(hc, at)
     return a[starts], mins
 
 
@@ -261,19 +296,23 @@ def _pair_events(
         return _empty()
     x, y, sim = similar_pairs(a, tok, s)
     who = np.concatenate([x, y])
-    span = pd.DataFrame({"aid": aid, "t": t}).groupby("aid").t.agg(["min", "max", "size"])
-    span = span.reindex(who)
     keys = [
         f"j{v:.2f}|{p}|{q}" for v, p, q in zip(sim.tolist(), x.tolist(), y.tolist(), strict=True)
     ]
+    # each account's first and last time and its count
+    if np.any(aid[1:] < aid[:-1]):
+        order = np.argsort(aid, kind="stable")
+        aid, t = aid[order], t[order]
+    first = np.flatnonzero(np.r_[True, aid[1:] != aid[:-1]])
+    row = np.searchsorted(aid[first], who)
     return pd.DataFrame(
         {
             "aid": who.astype(np.int32),
             "etype": etype,
             "ekey": keys + keys,
-            "n": span["size"].to_numpy(np.int64),
-            "first_ts": pd.to_datetime(span["min"].to_numpy(), unit="s", utc=True),
-            "last_ts": pd.to_datetime(span["max"].to_numpy(), unit="s", utc=True),
+            "n": np.diff(np.r_[first, len(aid)])[row].astype(np.int64),
+            "first_ts": pd.to_datetime(np.minimum.reduceat(t, first)[row], unit="s", utc=True),
+            "last_ts": pd.to_datetime(np.maximum.reduceat(t, first)[row], unit="s", utc=True),
         }
     )
 
@@ -290,19 +329,21 @@ def signup_events(accounts: pd.DataFrame, s: DetectSettings) -> pd.DataFrame:
         + "|"
         + accounts.email_domain.fillna("?").astype(str)
     ).to_numpy()
+    codes = pd.factorize(profile)[0].astype(np.int64)
+    everyone = (np.full(len(profile), "*", dtype=object), np.zeros(len(profile), np.int64))
+    aid, ts = accounts.aid.to_numpy(), created.array
     frames = []
     for shift, tag in ((0, "a"), (width // 2, "b")):
-        for prof in (np.full(len(profile), "*", dtype=object), profile):
-            df = pd.DataFrame(
-                {"aid": accounts.aid.to_numpy(), "profile": prof, "w": (t + shift) // width}
+        w = (t + shift) // width
+        for prof, code in (everyone, (profile, codes)):
+            _, group = unique_inverse(code * (int(w.max() - w.min()) + 1) + (w - w.min()))
+            count = np.bincount(group)[group]
+            rate = _local_rate(code, w, 7 * 86400 // width)
+            burst = np.flatnonzero(
+                (count >= s.signup_burst_min) & (count >= s.signup_burst_factor * rate)
             )
-            df["ts"] = created.to_numpy()
-            count = df.groupby(["profile", "w"]).aid.transform("size").to_numpy()
-            rate = _local_rate(df.profile.to_numpy(), df.w.to_numpy(), 7 * 86400 // width)
-            burst = (count >= s.signup_burst_min) & (count >= s.signup_burst_factor * rate)
-            df = df[burst]
-            df["ekey"] = [f"{tag}{w}|{p}" for w, p in zip(df.w, df.profile, strict=True)]
-            frames.append(df)
+            keys = [f"{tag}{x}|{p}" for x, p in zip(w[burst], prof[burst], strict=True)]
+            frames.append(pd.DataFrame({"aid": aid[burst], "ts": ts[burst], "ekey": keys}))
     out = pd.concat(frames, ignore_index=True)
     return pd.DataFrame(
         {
@@ -310,16 +351,15 @@ def signup_events(accounts: pd.DataFrame, s: DetectSettings) -> pd.DataFrame:
             "etype": "signup",
             "ekey": out.ekey.to_numpy(object),
             "n": np.ones(len(out), np.int64),
-            "first_ts": out.ts.to_numpy(),
-            "last_ts": out.ts.to_numpy(),
+            "first_ts": out.ts,
+            "last_ts": out.ts,
         }
     )
 
 
-def _local_rate(profile: np.ndarray, w: np.ndarray, half: int) -> np.ndarray:
-    """For each row, the profile's sign-ups per window over the ``half`` windows either
-    side (its own window included): the usual rate around that time."""
-    codes = pd.factorize(profile)[0].astype(np.int64)
+def _local_rate(codes: np.ndarray, w: np.ndarray, half: int) -> np.ndarray:
+    """For each row, the sign-ups per window of its profile (``codes``, integers) over the
+    ``half`` windows either side (its own window included): the usual rate around then."""
     key = codes * (int(w.max()) + 2 * half + 2) + w
     order = np.sort(key)
     around = np.searchsorted(order, key + half, "right") - np.searchsorted(order, key - half)

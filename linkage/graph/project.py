@@ -13,6 +13,9 @@ exits: thousands of accounts, about 0.005 each) link nobody; at a million
 accounts they were a sixth of all pairs and never decided an edge.
 Every edge keeps its per-entity evidence. Edge weights are summed in fixed
 point (1e-9), so they do not depend on the order parallel threads add them.
+Corroboration (:func:`corroborate`) is applied by pair in SQL, where the pairs
+are grouped anyway: ``edges`` in the projection, and the readers of per-entity
+evidence through :meth:`Corroboration.rows`.
 """
 
 from __future__ import annotations
@@ -24,7 +27,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from linkage.arrays import unique_inverse
 from linkage.graph.clusters import PromptClusters
 from linkage.graph.coactivity import Coactivity
 from linkage.graph.events import Events
@@ -38,6 +40,7 @@ __all__ = [
     "CIRCUMSTANCE_KINDS",
     "IDENTITY_TYPES",
     "SCHEDULE_TYPES",
+    "Corroboration",
     "EdgeList",
     "Projection",
     "corroborate",
@@ -62,6 +65,9 @@ class Projection:
     """Rows of ``pair_evidence``: (account pair, shared entity)."""
     edges: int
     """Rows of ``edges``: account pairs at least ``min_edge_weight`` apart."""
+    corroboration: Corroboration
+    """How ``pair_evidence`` weights are corroborated (:func:`corroborate`): read
+    per-entity evidence through its :meth:`~Corroboration.rows`."""
     TABLES: ClassVar[tuple[WorkTable, ...]] = tables_of("projection")
 
     @property
@@ -107,9 +113,12 @@ def project_pairs(
     - ``entity_weight(eid, etype, ekey, degree, kind, tcode, w)``: the entities that
       link accounts (degree 2 to ``hub_max_degree``, weight at least
       ``min_entity_weight``) and their weight;
-    - ``pair_evidence(src, dst, eid, w, tcode)`` (a registered Arrow table, see
-      :func:`pair_evidence`) and ``edges(src, dst, weight, n_entities, signals)``,
-      with ``src < dst``.
+    - ``pair_evidence(src, dst, eid, w, tcode, strong, rare)`` (a registered Arrow
+      table, see :func:`pair_evidence`; ``w`` before corroboration, read it through
+      ``Projection.corroboration``; ``strong``: a bond, ``rare``: weighs at least
+      ``corroborate_min_weight``) and ``edges(src, dst, weight, bond, n_entities,
+      signals, corroborated)``, with ``src < dst``, the weight corroborated, the part
+      of it from bonds, and whether the pair's circumstantial evidence counts in full.
 
     IP entities are weighed by their kind in ``entity_kind`` (``ip_kinds``).
     """
@@ -128,6 +137,7 @@ def project_pairs(
         FROM events v JOIN entities e USING (etype, ekey)
     """)
     types = _weigh_entities(ws, s)
+    ws.hold(_pair_bytes(ws, s))
     ev = con.execute(
         """
         SELECT l.aid, l.eid, epoch_us(l.first_ts) AS f, epoch_us(l.last_ts) AS l, w.w,
@@ -139,26 +149,56 @@ def project_pairs(
         """,
         [sorted(BOND_TYPES), s.bond_min_weight, s.corroborate_min_weight],
     ).fetchnumpy()
-    pairs = corroborate(pair_evidence(ev, s), types, events.accounts, s.uncorroborated_factor)
+    pairs = pair_evidence(ev, s)
+    del ev
+    ws.hold(pairs.nbytes)  # registered for the rest of detection
+    rule = corroborate(types, s.uncorroborated_factor)
     con.register("pair_evidence", pairs)
     con.execute(
-        """
+        f"""
         CREATE OR REPLACE TEMP TABLE edges AS
         SELECT src, dst, weight, bond, n_entities,
                list_filter(?::VARCHAR[], lambda x: (mask >> (list_position(?::VARCHAR[], x) - 1))
-                                                   & 1 = 1) AS signals
-        FROM (SELECT src, dst, (sum(round(w * 1e9)::BIGINT) / 1e9)::DOUBLE AS weight,
+                                                   & 1 = 1) AS signals,
+               corroborated
+        FROM (SELECT src, dst, {rule.weight()} AS weight,
                      (sum(CASE WHEN strong THEN round(w * 1e9)::BIGINT ELSE 0 END) / 1e9)::DOUBLE
                          AS bond,
-                     count(*) AS n_entities, bit_or(1::BIGINT << tcode) AS mask
+                     count(*) AS n_entities, bit_or(1::BIGINT << tcode) AS mask,
+                     {rule.corroborated()} AS corroborated
               FROM pair_evidence GROUP BY src, dst)
         WHERE weight >= ?
         """,
         [types, types, s.min_edge_weight],
     )
     return Projection(
-        events, coactivity, templates, prompt_clusters, ip_kinds, pairs.num_rows, ws.count("edges")
+        events,
+        coactivity,
+        templates,
+        prompt_clusters,
+        ip_kinds,
+        pairs.num_rows,
+        ws.count("edges"),
+        rule,
     )
+
+
+def _pair_bytes(ws: Workspace, s: DetectSettings) -> int:
+    """About the memory of :func:`pair_evidence`: its input links and output pairs, as
+    counted from the entities' degrees."""
+    k = s.hub_neighbours
+    row = ws.execute(
+        """
+        SELECT coalesce(sum(degree), 0),
+               coalesce(sum(CASE WHEN degree <= ? THEN degree * (degree - 1) // 2
+                                 ELSE ? * degree - ? END), 0)
+        FROM entity_weight WHERE w > 0
+        """,
+        [s.clique_max_degree, k, k * (k + 1) // 2],
+    ).fetchone()
+    links, pairs = (int(row[0]), int(row[1])) if row else (0, 0)
+    # aid, eid, f, l, w, tcode, strong, rare; src, dst, eid, w, tcode, strong, rare
+    return links * 35 + pairs * 23
 
 
 def _weigh_entities(ws: Workspace, s: DetectSettings) -> list[str]:
@@ -207,10 +247,11 @@ PAIR_CHUNK = 4_000_000
 
 
 def pair_evidence(ev: dict[str, np.ndarray], s: DetectSettings) -> pa.Table:
-    """One row per (account pair, shared entity): ``src, dst, eid, w, tcode``.
+    """One row per (account pair, shared entity): ``src, dst, eid, w, tcode, strong,
+    rare``.
 
     ``ev`` holds the weighted account-entity links as arrays ``aid, eid, f, l
-    (first and last use, epoch microseconds), w, tcode``, sorted by entity, then
+    (first and last use, epoch microseconds), w, tcode, strong, rare``, sorted by entity, then
     first use, then account. Entities of degree up to ``clique_max_degree`` link
     all their pairs; larger ones link each account to the next
     ``hub_neighbours`` accounts in that order. Pairs are generated with array
@@ -313,7 +354,77 @@ CIRCUMSTANCE_KINDS: dict[str, str] = {
 public prompt template, a sign-up rush), by kind."""
 
 
-def corroborate(pairs: pa.Table, types: list[str], accounts: int, factor: float) -> pa.Table:
+@dataclass(frozen=True)
+class Corroboration:
+    """The rule of :func:`corroborate` for one projection, as SQL over ``pair_evidence``
+    rows (columns ``src, dst, eid, w, tcode, strong, rare``) grouped by account pair.
+
+    The per-row weight it leaves is ``w``, times :attr:`factor` for a circumstantial
+    row of a pair that is not corroborated.
+    """
+
+    factor: float
+    """What the circumstantial evidence of an uncorroborated pair counts at."""
+    schedule: int
+    """Bit ``tcode`` set for every verified schedule type (:data:`SCHEDULE_TYPES`)."""
+    circumstantial: int
+    """Bit ``tcode`` set for every circumstantial type; 0 when nothing is scaled."""
+    kinds: tuple[int, ...]
+    """Per kind of circumstance: the bits of its types."""
+
+    def corroborated(self) -> str:
+        """SQL aggregate over one pair's rows: true when its circumstantial evidence
+        counts in full (a bond, a verified schedule, or two kinds of circumstance among
+        its ``rare`` rows)."""
+        mask = "bit_or(1::BIGINT << tcode)"
+        rare = "bit_or(CASE WHEN rare THEN 1::BIGINT << tcode ELSE 0::BIGINT END)"
+        counted = " + ".join(f"(({rare} & {bits}) <> 0)::INTEGER" for bits in self.kinds)
+        return f"(bool_or(strong) OR ({mask} & {self.schedule}) <> 0 OR ({counted or '0'}) >= 2)"
+
+    def is_circumstantial(self, tcode: str = "tcode") -> str:
+        """SQL: whether a row of type code ``tcode`` is circumstantial evidence."""
+        return f"(({self.circumstantial} >> {tcode}) & 1 = 1)"
+
+    def weight(self) -> str:
+        """SQL aggregate over one pair's rows: its edge weight, every row's corroborated
+        weight summed in fixed point (1e-9) exactly as the rows themselves would be."""
+        full = "sum(round(w * 1e9)::BIGINT)"
+        if not self.circumstantial:
+            return f"({full} / 1e9)::DOUBLE"
+        alone = f"sum(round(({self.row_weight('', 'false')}) * 1e9)::BIGINT)"
+        return f"((CASE WHEN {self.corroborated()} THEN {full} ELSE {alone} END) / 1e9)::DOUBLE"
+
+    def row_weight(self, row: str, corroborated: str) -> str:
+        """SQL: the corroborated weight of a ``pair_evidence`` row (aliased ``row``; ``""``
+        for unqualified columns) whose pair's :meth:`corroborated` is the SQL
+        ``corroborated`` (``edges.corroborated`` for the pairs of ``edges``)."""
+        at = f"{row}." if row else ""
+        if not self.circumstantial:
+            return f"{at}w"
+        return (
+            f"CASE WHEN {self.is_circumstantial(f'{at}tcode')} AND NOT {corroborated} "
+            f"THEN {at}w * {self._factor()} ELSE {at}w END"
+        )
+
+    def rows(self, rows: str) -> str:
+        """SQL: the ``pair_evidence`` rows that the query ``rows`` selects, with ``w``
+        corroborated. ``rows`` must keep every row of each pair it keeps (filter by
+        pair, never by entity), since the pair's rows together decide."""
+        if not self.circumstantial:
+            return f"SELECT src, dst, eid, w, tcode, strong, rare FROM ({rows})"
+        return f"""
+            WITH r AS ({rows}),
+            pair AS (SELECT src, dst, {self.corroborated()} AS corroborated
+                     FROM r GROUP BY src, dst)
+            SELECT r.src, r.dst, r.eid, {self.row_weight("r", "pair.corroborated")} AS w, r.tcode,
+                   r.strong, r.rare
+            FROM r JOIN pair ON pair.src = r.src AND pair.dst = r.dst"""
+
+    def _factor(self) -> str:
+        return f"'{float(self.factor)!r}'::DOUBLE"
+
+
+def corroborate(types: list[str], factor: float) -> Corroboration:
     """Scale the circumstantial evidence of pairs tied by one kind of it alone by ``factor``.
 
     Two operators behind one proxy provider share its exits and nothing else;
@@ -325,27 +436,17 @@ def corroborate(pairs: pa.Table, types: list[str], accounts: int, factor: float)
     an address), keeps it in full; only ``rare`` rows (entities weighing at
     least ``corroborate_min_weight``, not a VPN exit shared by hundreds) count
     as a kind.
+
+    ``types`` are the entity types in ``tcode`` order. The rule is applied in SQL
+    where the rows are grouped by pair (:class:`Corroboration`); a ``factor`` of 1 or
+    more scales nothing.
     """
-    tcode = pairs["tcode"].to_numpy()
     kinds = sorted(set(CIRCUMSTANCE_KINDS.values()))
-    kind_of = np.full(len(types), -1, np.int8)
-    for i, t in enumerate(types):
-        if t in CIRCUMSTANCE_KINDS:
-            kind_of[i] = kinds.index(CIRCUMSTANCE_KINDS[t])
-    row_kind = kind_of[tcode] if len(tcode) else np.zeros(0, np.int8)
-    circumstantial = row_kind >= 0
-    if factor >= 1.0 or not circumstantial.any():
-        return pairs
-    key = pairs["src"].to_numpy().astype(np.int64) * accounts + pairs["dst"].to_numpy()
-    uniq, inverse = unique_inverse(key)
-    schedule = np.isin(tcode, [i for i, t in enumerate(types) if t in SCHEDULE_TYPES])
-    bonded = np.zeros(len(uniq), bool)
-    bonded[inverse[pairs["strong"].to_numpy(zero_copy_only=False) | schedule]] = True
-    rare = pairs["rare"].to_numpy(zero_copy_only=False)
-    n_kinds = np.zeros(len(uniq), np.int8)
-    for k in range(len(kinds)):
-        n_kinds += np.bincount(inverse[(row_kind == k) & rare], minlength=len(uniq)) > 0
-    alone = circumstantial & ~bonded[inverse] & (n_kinds[inverse] < 2)
-    w = pairs["w"].to_numpy().copy()
-    w[alone] *= factor
-    return pairs.set_column(pairs.schema.get_field_index("w"), "w", pa.array(w))
+    schedule, bits = 0, dict.fromkeys(kinds, 0)
+    for code, t in enumerate(types):
+        if t in SCHEDULE_TYPES:
+            schedule |= 1 << code
+        elif t in CIRCUMSTANCE_KINDS:
+            bits[CIRCUMSTANCE_KINDS[t]] |= 1 << code
+    circumstantial = 0 if factor >= 1.0 else sum(bits.values())
+    return Corroboration(float(factor), schedule, circumstantial, tuple(bits[k] for k in kinds))

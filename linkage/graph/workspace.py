@@ -80,10 +80,12 @@ TABLES: dict[str, WorkTable] = {
         _t("entity_weight", "projection", "eid, etype, ekey, degree, kind, tcode, w",
            "the entities that link accounts, and their weight"),
         _t("pair_evidence", "projection", "src, dst, eid, w, tcode, strong, rare",
-           "one row per (account pair, shared entity), src < dst; strong: a bond; "
+           "one row per (account pair, shared entity), src < dst; w before corroboration "
+           "(read it through Projection.corroboration); strong: a bond; "
            "rare: weighs enough to corroborate", "arrow"),
-        _t("edges", "projection", "src, dst, weight, bond, n_entities, signals",
-           "weighted account pairs, src < dst; bond: the weight from bonds"),
+        _t("edges", "projection", "src, dst, weight, bond, n_entities, signals, corroborated",
+           "weighted account pairs, src < dst; bond: the weight from bonds; "
+           "corroborated: circumstance counts in full"),
         _t("member", "scoring", "aid, comm", "community of each account in one"),
         _t("acct_feat", "scoring",
            "aid, account_id, created_at, banned, banned_at, n_req, first_ts, last_ts, "
@@ -110,8 +112,12 @@ class Workspace:
     Working tables are temporary: a read-only store works too.
     """
 
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+    def __init__(
+        self, con: duckdb.DuckDBPyConnection, memory_limit_gb: float | None = None
+    ) -> None:
         self.con = con
+        self.memory_limit_gb = memory_limit_gb
+        """The cap given to :meth:`open` (``None``: DuckDB's own)."""
 
     @classmethod
     @contextmanager
@@ -123,9 +129,18 @@ class Workspace:
         try:
             if memory_limit_gb is not None:
                 limit_memory(con, memory_limit_gb)
-            yield cls(con)
+            yield cls(con, memory_limit_gb)
         finally:
             con.close()
+
+    def hold(self, nbytes: int) -> None:
+        """Arrays of about ``nbytes`` now live beside DuckDB (in numpy, or registered
+        Arrow): lower DuckDB's cap by as much, to a quarter of it at least, so that the
+        process stays near the cap of :meth:`open`. A later call replaces the amount."""
+        if self.memory_limit_gb is None:
+            return
+        gb = max(self.memory_limit_gb / 4, self.memory_limit_gb - nbytes / 1e9)
+        self.con.execute(f"SET memory_limit = '{gb:.3f}GB'")
 
     def execute(self, sql: str, params: Any = None) -> duckdb.DuckDBPyConnection:
         """Run one statement on the workspace's connection."""

@@ -51,22 +51,24 @@ def score_communities(
     comm_score = np.zeros(max(1, n_communities))
     comm_score[camps.comm.to_numpy()] = camps.score.to_numpy()
     weight = inside_weight(graph.accounts, edges, membership)
-    distinct = inside_evidence(ws, graph.accounts)
+    distinct = inside_evidence(ws, graph)
     feats["score"] = score_accounts(
         membership, comm_score, weight, distinct, settings.full_attachment
     )
     return Scores(feats, camps)
 
 
-def inside_evidence(ws: Workspace, n: int) -> np.ndarray:
+def inside_evidence(ws: Workspace, graph: Projection) -> np.ndarray:
     """Each account's evidence inside its own community, each shared entity counted once
-    (however many members share it), from ``pair_evidence`` and ``member``."""
+    (however many members share it), from ``pair_evidence`` (corroborated as
+    ``graph.corroboration`` says) and ``member``."""
+    same_community = """
+        SELECT pe.src, pe.dst, pe.eid, pe.w, pe.tcode, pe.strong, pe.rare FROM pair_evidence pe
+        JOIN member s ON s.aid = pe.src JOIN member d ON d.aid = pe.dst
+        WHERE s.comm = d.comm"""
     rows = ws.con.execute(
-        """
-        WITH p AS (
-            SELECT pe.src, pe.dst, pe.eid, pe.w FROM pair_evidence pe
-            JOIN member s ON s.aid = pe.src JOIN member d ON d.aid = pe.dst
-            WHERE s.comm = d.comm),
+        f"""
+        WITH p AS ({graph.corroboration.rows(same_community)}),
         per_entity AS (
             SELECT aid, eid, max(w) AS w FROM (
                 SELECT src AS aid, eid, w FROM p UNION ALL SELECT dst, eid, w FROM p)
@@ -74,7 +76,7 @@ def inside_evidence(ws: Workspace, n: int) -> np.ndarray:
         SELECT aid, sum(w) AS w FROM per_entity GROUP BY aid
         """
     ).fetchnumpy()
-    out = np.zeros(n)
+    out = np.zeros(graph.accounts)
     out[rows["aid"].astype(np.int64)] = rows["w"]
     return out
 
