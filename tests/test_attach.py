@@ -46,7 +46,8 @@ def brute_attach(membership: np.ndarray, links: pd.DataFrame, weights: pd.DataFr
     an attach type whose other holders are at least half in that community, the
     entity's weight times that share; join the community with the largest sum (ties:
     lowest label) when it reaches ``entity_attach_weight`` over at least
-    ``entity_attach_min`` entities."""
+    ``entity_attach_min`` entities. Then communities left below ``min_campaign_size``
+    are none (``-1``)."""
     holders = links.groupby("eid").aid.apply(list).to_dict()
     info = weights.set_index("eid")
     m = membership.copy()
@@ -76,7 +77,8 @@ def brute_attach(membership: np.ndarray, links: pd.DataFrame, weights: pd.DataFr
             ]
             if ok:
                 m[a] = min(ok, key=lambda c: (-round(tie[c], 9), c))
-    return m
+    sizes = pd.Series(m[m >= 0]).value_counts()
+    return np.array([x if x >= 0 and sizes[x] >= S.min_campaign_size else -1 for x in m])
 
 
 def test_attachment_matches_the_brute_force_definition():
@@ -104,6 +106,8 @@ def test_attachment_matches_the_brute_force_definition():
     assert 10 <= joined.sum() < (membership < 0).sum()
     assert (got[:200] == membership[:200]).all()
     assert (got[200:212] != membership[200:212]).any()
+    left = pd.Series(got[got >= 0]).value_counts()
+    assert left.min() >= S.min_campaign_size
 
 
 def test_a_replacement_joins_and_a_borrowed_home_does_not():

@@ -10,7 +10,10 @@ from linkage.graph import Workspace
 from linkage.graph.project import IDENTITY_TYPES
 from linkage.settings import DetectSettings
 
-__all__ = ["ATTACH_TYPES", "attach_by_entities"]
+__all__ = ["ATTACH_ROUNDS", "ATTACH_TYPES", "attach_by_entities"]
+
+ATTACH_ROUNDS = 2
+"""Rounds of attachment: a replacement of a replacement joins in the second."""
 
 ATTACH_TYPES = IDENTITY_TYPES | {"ip"}
 """What an account sits on: its cards, devices, keys, identifiers and addresses.
@@ -38,15 +41,16 @@ def attach_by_entities(
     account by account, by its exits. Two rounds, so a replacement created on
     another replacement's card follows it; an account tied to the campaign only
     through an account that was never attached (a relative of a household
-    member) is not.
+    member) is not. What is left of a piece below ``min_campaign_size`` is outside
+    every community (``-1``), as :func:`linkage.detect.leiden.leiden` leaves it.
     """
     out = membership
     for _ in range(ATTACH_ROUNDS):
         out = _attach_round(ws, out, settings)
-    return out
-
-
-ATTACH_ROUNDS = 2
+    # a piece whose members moved on may be left too small to be a community
+    sizes = np.bincount(out[out >= 0], minlength=1)
+    left = (out >= 0) & (sizes[np.maximum(out, 0)] < settings.min_campaign_size)
+    return np.where(left, -1, out)
 
 
 def _attach_round(ws: Workspace, membership: np.ndarray, s: DetectSettings) -> np.ndarray:
