@@ -146,8 +146,8 @@ class DetectSettings:
     """Communities tied to each other at least this fraction of their own density merge
     (:func:`linkage.detect.leiden.consolidate`); 0 turns merging off..."""
     merge_bond_ratio: float = 0.002
-    """...when at least this fraction is bonds (identities, verified co-activity): two
-    operators behind one proxy pool share addresses, not cards."""
+    """...when at least this fraction is bonds (shared identities, ``bond_min_weight``):
+    two operators behind one proxy pool share addresses, not cards."""
     entity_attach_weight: float = 1.0
     entity_attach_min: int = 2
     piece_max_size: int = 9

@@ -121,7 +121,7 @@ def consolidate(
     pair. Two communities of at least ``min_size`` members merge when the density
     between them is at least ``ratio`` times the larger of their densities, and
     the density of their cross ``bond`` (the part of each edge's weight from
-    identities and verified schedules; all of it when not given) at least
+    shared identities; all of it when not given) at least
     ``bond_ratio`` times: pieces of one sparse swarm that CPM cut apart are about
     as tied to each other as inside, by the cards and devices they pass along,
     while two operators sharing a proxy pool, or a household beside a swarm, are

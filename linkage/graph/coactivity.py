@@ -10,16 +10,17 @@ bucket twice, once on the grid and once on a grid shifted by half a bucket, so
 two starts less than half a bucket apart always share a token. Buckets more
 crowded than ``session_crowd_factor`` times the median occupied bucket (the top
 of the hour, when every cron job on the platform fires) are dropped as
-commodity timing. Each account's token set is MinHashed and cut into
-``session_bands`` bands of ``session_rows`` hashes; accounts whose band agrees
-share a ``cosession`` entity. Two accounts whose token sets have Jaccard
-similarity ``J`` share ``bands * J**rows`` such entities on average, so the
-summed evidence grows with the share of session starts a pair has in common,
-while unrelated pairs (J about 0.01) almost never collide: candidate pairs are
-bounded without enumerating pairs. Accounts with fewer than
-``session_min_count`` sessions, or sessions on fewer than ``session_min_days``
-days, get no tokens: two near-idle accounts that happen to share one bucket
-would otherwise look identical.
+commodity timing. Accounts with fewer than ``session_min_count`` sessions, or
+sessions on fewer than ``session_min_days`` days, get no tokens. Each account's
+token set is MinHashed (``session_bands`` bands of ``session_rows`` hashes);
+accounts whose band agrees are candidates, each compared with at most
+``lsh_neighbours`` others of a bucket, so pairs are bounded without enumerating
+them. A candidate pair is alike when its Jaccard similarity, estimated from all
+the hashes, is at least ``coactivity_min_jaccard``, at least
+``coactivity_min_lift`` times what chance gives two accounts as busy, over at
+least ``coactivity_min_shared`` shared tokens; each such pair is one ``cosession``
+entity of its own (key ``j<J>|<aid>|<aid>``). **Active hours** (``coactive``) are
+compared the same way, over the hours an account sends any request.
 
 **Sign-up bursts** (``signup``). Accounts created in the same
 ``signup_window_minutes`` window (again on two shifted grids) share a
@@ -68,8 +69,8 @@ SIGNATURE_CHUNK = 1 << 16
 
 @dataclass(frozen=True)
 class Coactivity:
-    """Output of stage ``co-activity``: ``session_starts``; ``cosession`` and ``signup``
-    events in ``events``."""
+    """Output of stage ``co-activity``: ``session_starts``; ``cosession``, ``coactive``
+    and ``signup`` events in ``events``."""
 
     sessions: int
     cosession_events: int
@@ -260,12 +261,11 @@ def similar_pairs(
     for c in range(0, len(key), step):
         sim[c : c + step] = (mins[:, i[c : c + step]] == mins[:, j[c : c + step]]).mean(axis=0)
     starts = np.flatnonzero(np.r_[True, a[1:] != a[:-1]]) if len(a) else np.zeros(0, np.int64)
-    ends = np.r_[starts[1:], len(a)] - 1
-    span = tok[ends] // 2 - tok[starts] // 2 + 1  # buckets from first to last, one grid
-    busy = np.clip(np.diff(np.r_[starts, len(a)]) / 2 / np.maximum(span, 1), 0.0, 1.0)
+    sizes = np.diff(np.r_[starts, len(a)])  # tokens per account, both grids
+    span = tok[starts + sizes - 1] // 2 - tok[starts] // 2 + 1  # first to last bucket
+    busy = np.clip(sizes / 2 / np.maximum(span, 1), 0.0, 1.0)
     p, q = busy[i], busy[j]
     chance = p * q / np.maximum(p + q - p * q, 1e-12)
-    sizes = np.diff(np.r_[starts, len(a)])
     shared = sim / (1 + sim) * (sizes[i] + sizes[j])  # |A & B| from J and |A| + |B|
     keep = (sim >= s.coactivity_min_jaccard) & (sim >= s.coactivity_min_lift * chance)
     keep &= shared >= s.coactivity_min_shared

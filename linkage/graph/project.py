@@ -83,7 +83,8 @@ class EdgeList:
     dst: np.ndarray
     weight: np.ndarray
     bond: np.ndarray
-    """The part of ``weight`` from identities and verified co-activity."""
+    """The part of ``weight`` from bonds (shared identities weighing at least
+    ``bond_min_weight``)."""
 
 
 def edge_list(ws: Workspace, projection: Projection) -> EdgeList:
