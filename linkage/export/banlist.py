@@ -38,7 +38,8 @@ FORMATS = (".csv", ".jsonl", ".parquet")
 BANLIST_TEXT_FORMATS = ("csv", "jsonl")
 """Text formats of :func:`banlist_lines` (the streamed ban list)."""
 DIFF_KEYS = ("account_id", "campaign_id", "score", "reasons")
-"""The columns a diff compares (a previous ban list must have them)."""
+"""The columns a diff compares (a previous ban list must have them; v1 lists, without
+``status`` and ``banned_at``, are read alike)."""
 DIFF_COLUMNS = (
     "change",
     "account_id",
@@ -50,6 +51,8 @@ DIFF_COLUMNS = (
     "previous_reasons",
 )
 """Columns of the diff file; ``change`` is ``added``, ``removed`` or ``changed``."""
+TIME_COLUMNS = ("first_seen", "last_seen", "banned_at")
+"""Timestamp columns of a ban list, ISO text in UTC in the text formats."""
 
 
 def banlist(result_dir: str | Path) -> pd.DataFrame:
@@ -231,7 +234,7 @@ def banlist_lines(rows: pd.DataFrame, fmt: str = "csv", chunk: int = 1000) -> It
     if chunk < 1:
         raise LinkageError(f"chunk must be at least 1, got {chunk}")
     list_cols = [c for c in rows.columns if c.endswith("reasons")]
-    time_cols = [c for c in rows.columns if c in ("first_seen", "last_seen")]
+    time_cols = [c for c in rows.columns if c in TIME_COLUMNS]
     if fmt == "csv":
         text = rows.assign(
             **{c: rows[c].map(_join) for c in list_cols},
