@@ -176,12 +176,29 @@ def export_banlist(
         Path | None,
         typer.Option(help="Previous ban list (any format): also write FILE's .diff with changes."),
     ] = None,
+    max_removed_share: Annotated[
+        float | None,
+        typer.Option(
+            help="With --since: refuse, writing nothing, when the diff would remove more "
+            "than this share (0 to 1) of the previous list. Default 0.2."
+        ),
+    ] = None,
+    allow_mass_removal: Annotated[
+        bool,
+        typer.Option(help="With --since: write even when more than --max-removed-share goes."),
+    ] = False,
 ) -> None:
     """One row per flagged account, strongest campaigns first, plus a manifest (and a diff)."""
-    from linkage.export import export_banlist
+    from linkage.export import MAX_REMOVED_SHARE, export_banlist
 
     try:
-        done = export_banlist(result_dir, output, since=since)
+        done = export_banlist(
+            result_dir,
+            output,
+            since=since,
+            max_removed_share=MAX_REMOVED_SHARE if max_removed_share is None else max_removed_share,
+            allow_mass_removal=allow_mass_removal,
+        )
     except LinkageError as exc:
         raise _fail(exc) from exc
     console.print(f"ban list: {done.rows:,} accounts written to {output}")
@@ -189,7 +206,8 @@ def export_banlist(
     if done.diff_path is not None:
         console.print(
             f"since {since}: {done.added:,} added, {done.removed:,} removed, "
-            f"{done.changed:,} changed; diff: {done.diff_path}"
+            f"{done.changed:,} changed ({done.removed_share:.1%} of the previous list "
+            f"removed); diff: {done.diff_path}"
         )
 
 

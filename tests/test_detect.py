@@ -124,6 +124,43 @@ def test_banlist_in_three_formats(run, tmp_path):
         banlist(tmp_path)
 
 
+def _input_accounts(data_dir):
+    """The simulated input's accounts table, whatever format it was written in."""
+    (path,) = data_dir.glob("accounts.*")
+    if path.suffix == ".parquet":
+        return pd.read_parquet(path)
+    if path.suffix == ".csv":
+        return pd.read_csv(path, parse_dates=["banned_at"])
+    return pd.read_json(path, lines=True)
+
+
+def test_banlist_status_is_the_input_status(run, tmp_path):
+    root, _ = run
+    rows = banlist(root / "result").set_index("account_id")
+    accounts = _input_accounts(root / "data").set_index("account_id").loc[rows.index]
+    assert set(rows.status) == {"active", "banned"}
+    assert (rows.status == accounts.status.fillna("active")).all()
+    banned = rows[rows.status == "banned"]
+    want = pd.to_datetime(accounts.banned_at[banned.index], utc=True)
+    assert (banned.banned_at == want).all() and banned.banned_at.notna().all()
+    assert rows.banned_at[rows.status == "active"].isna().all()
+    account, when = banned.index[0], banned.banned_at.iloc[0]
+    stamp = when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    for ext in ("csv", "jsonl", "parquet"):
+        write_banlist(root / "result", tmp_path / f"ban.{ext}")
+    csv = pd.read_csv(tmp_path / "ban.csv", dtype=str).set_index("account_id")
+    assert tuple(csv.columns[-2:]) == ("status", "banned_at")
+    assert (csv.loc[account, "status"], csv.loc[account, "banned_at"]) == ("banned", stamp)
+    assert csv.banned_at[csv.status == "active"].isna().all()
+    jsonl = [json.loads(line) for line in (tmp_path / "ban.jsonl").read_text().splitlines()]
+    by_id = {r["account_id"]: r for r in jsonl}
+    assert (by_id[account]["status"], by_id[account]["banned_at"]) == ("banned", stamp)
+    assert all(r["banned_at"] is None for r in jsonl if r["status"] == "active")
+    parquet = pd.read_parquet(tmp_path / "ban.parquet").set_index("account_id")
+    assert parquet.loc[account, "banned_at"] == when
+    assert (parquet.status == rows.status).all()
+
+
 def test_settings_round_trip_and_reject_unknown_keys(tmp_path):
     s = DetectSettings(resolution=0.02, seed=3)
     s.save(tmp_path / "s.json")

@@ -6,23 +6,27 @@ below ``export`` imports it."""
 from linkage.export.banlist import (
     BANLIST_COLUMNS,
     BANLIST_TEXT_FORMATS,
+    MAX_REMOVED_SHARE,
     BanlistExport,
     banlist,
     banlist_lines,
     diff_banlists,
     export_banlist,
     read_banlist,
+    removal_guard,
     write_banlist,
 )
 
 __all__ = [
     "BANLIST_COLUMNS",
     "BANLIST_TEXT_FORMATS",
+    "MAX_REMOVED_SHARE",
     "BanlistExport",
     "banlist",
     "banlist_lines",
     "diff_banlists",
     "export_banlist",
     "read_banlist",
+    "removal_guard",
     "write_banlist",
 ]

@@ -24,6 +24,7 @@ __all__ = [
     "BANLIST_COLUMNS",
     "BANLIST_TEXT_FORMATS",
     "DIFF_COLUMNS",
+    "MAX_REMOVED_SHARE",
     "BanlistExport",
     "banlist",
     "banlist_lines",
@@ -31,6 +32,7 @@ __all__ = [
     "diff_banlists",
     "export_banlist",
     "read_banlist",
+    "removal_guard",
     "write_banlist",
 ]
 
@@ -38,7 +40,10 @@ FORMATS = (".csv", ".jsonl", ".parquet")
 BANLIST_TEXT_FORMATS = ("csv", "jsonl")
 """Text formats of :func:`banlist_lines` (the streamed ban list)."""
 DIFF_KEYS = ("account_id", "campaign_id", "score", "reasons")
-"""The columns a diff compares (a previous ban list must have them)."""
+"""The columns a diff compares (a previous ban list must have them; v1 lists, without
+``status`` and ``banned_at``, are read alike)."""
+MAX_REMOVED_SHARE = 0.2
+"""Default most of the previous ban list a diff may remove before the export refuses."""
 DIFF_COLUMNS = (
     "change",
     "account_id",
@@ -50,6 +55,8 @@ DIFF_COLUMNS = (
     "previous_reasons",
 )
 """Columns of the diff file; ``change`` is ``added``, ``removed`` or ``changed``."""
+TIME_COLUMNS = ("first_seen", "last_seen", "banned_at")
+"""Timestamp columns of a ban list, ISO text in UTC in the text formats."""
 
 
 def banlist(result_dir: str | Path) -> pd.DataFrame:
@@ -69,6 +76,7 @@ class BanlistExport:
     added: int = 0
     removed: int = 0
     changed: int = 0
+    removed_share: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -79,6 +87,7 @@ class BanlistExport:
             "added": self.added,
             "removed": self.removed,
             "changed": self.changed,
+            "removed_share": self.removed_share,
         }
 
 
@@ -93,23 +102,45 @@ def banlist_sidecars(path: str | Path) -> tuple[Path, Path]:
 
 
 def write_banlist(
-    result_dir: str | Path, path: str | Path, *, since: str | Path | None = None
+    result_dir: str | Path,
+    path: str | Path,
+    *,
+    since: str | Path | None = None,
+    max_removed_share: float = MAX_REMOVED_SHARE,
+    allow_mass_removal: bool = False,
 ) -> int:
     """Write the ban list, its manifest and (with ``since``) the diff, as
     :func:`export_banlist` does; return the number of rows."""
-    return export_banlist(result_dir, path, since=since).rows
+    return export_banlist(
+        result_dir,
+        path,
+        since=since,
+        max_removed_share=max_removed_share,
+        allow_mass_removal=allow_mass_removal,
+    ).rows
 
 
 def export_banlist(
-    result_dir: str | Path, path: str | Path, *, since: str | Path | None = None
+    result_dir: str | Path,
+    path: str | Path,
+    *,
+    since: str | Path | None = None,
+    max_removed_share: float = MAX_REMOVED_SHARE,
+    allow_mass_removal: bool = False,
 ) -> BanlistExport:
     """Write the ban list (format from the extension) and its manifest
     (``<stem>.manifest.json``: rows, sha256, settings and flag threshold, created time,
     source result); with ``since`` (a previous ban list in any of the three formats) also
     the diff ``<stem>.diff<ext>`` of added, removed and changed rows. Every file is
-    written atomically: a crash never leaves a half-written or mixed file."""
+    written atomically: a crash never leaves a half-written or mixed file.
+
+    With ``since``, a diff that removes more than ``max_removed_share`` of the previous
+    list (an empty or truncated input would remove every ban) raises
+    :class:`LinkageError` before anything is written, unless ``allow_mass_removal``;
+    the manifest's ``removal_guard`` records the share and the decision."""
     path = Path(path)
     _check_format(path)
+    _check_share(max_removed_share)
     result = ResultDir.open(result_dir)
     rows = banlist_rows(result)
     settings = result.settings_json()
@@ -118,9 +149,18 @@ def export_banlist(
     manifest_path, diff_path = banlist_sidecars(path)
     counts = {"added": 0, "removed": 0, "changed": 0}
     diff_info: dict[str, Any] | None = None
-    if previous is not None:
+    guard: dict[str, Any] | None = None
+    diff: pd.DataFrame | None = None
+    if since is not None and previous is not None:
         diff = diff_banlists(previous, rows)
         counts.update(diff.change.value_counts().to_dict())
+        guard = removal_guard(  # raises before any file is written
+            counts["removed"],
+            len(previous),
+            since=since,
+            max_removed_share=max_removed_share,
+            allow_mass_removal=allow_mass_removal,
+        )
         _write_rows(diff, diff_path)
         diff_info = {"file": diff_path.name, "sha256": sha256_file(diff_path), **counts}
     _write_rows(rows, path)
@@ -140,11 +180,51 @@ def export_banlist(
         if since is None or previous is None
         else {"file": str(Path(since).resolve()), "sha256": previous_sha, "rows": len(previous)},
         "diff": diff_info,
+        "removal_guard": guard,
     }
     atomic_write_text(manifest_path, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return BanlistExport(
-        path, len(rows), manifest_path, diff_path if previous is not None else None, **counts
+        path,
+        len(rows),
+        manifest_path,
+        diff_path if diff is not None else None,
+        **counts,
+        removed_share=None if guard is None else guard["removed_share"],
     )
+
+
+def removal_guard(
+    removed: int,
+    previous_rows: int,
+    *,
+    since: str | Path,
+    max_removed_share: float = MAX_REMOVED_SHARE,
+    allow_mass_removal: bool = False,
+) -> dict[str, Any]:
+    """The mass-removal guard's decision, as the manifest records it: ``removed_share``
+    (``removed`` over ``previous_rows``, 0 for an empty previous list), the limit, and
+    ``mass_removal_allowed`` (the share is over the limit and ``allow_mass_removal``
+    let it pass). Raise :class:`LinkageError` naming the counts, the share and the
+    previous file when the share is over the limit and mass removal is not allowed."""
+    _check_share(max_removed_share)
+    share = removed / previous_rows if previous_rows else 0.0
+    over = share > max_removed_share
+    if over and not allow_mass_removal:
+        raise LinkageError(
+            f"refusing to write the ban list: {removed:,} of the {previous_rows:,} accounts "
+            f"on the previous ban list {since} would be removed ({share:.1%}), more than "
+            f"the maximum removed share {max_removed_share:.1%}; an empty or truncated "
+            "input would do this. Check the input, or pass --allow-mass-removal "
+            "(allow_mass_removal=True) if the removals are real; nothing was written"
+        )
+    return {
+        "removed": removed,
+        "previous_rows": previous_rows,
+        "removed_share": share,
+        "max_removed_share": max_removed_share,
+        "over_limit": over,
+        "mass_removal_allowed": over and allow_mass_removal,
+    }
 
 
 def read_banlist(path: str | Path) -> pd.DataFrame:
@@ -231,7 +311,7 @@ def banlist_lines(rows: pd.DataFrame, fmt: str = "csv", chunk: int = 1000) -> It
     if chunk < 1:
         raise LinkageError(f"chunk must be at least 1, got {chunk}")
     list_cols = [c for c in rows.columns if c.endswith("reasons")]
-    time_cols = [c for c in rows.columns if c in ("first_seen", "last_seen")]
+    time_cols = [c for c in rows.columns if c in TIME_COLUMNS]
     if fmt == "csv":
         text = rows.assign(
             **{c: rows[c].map(_join) for c in list_cols},
@@ -264,6 +344,14 @@ def _write_rows(rows: pd.DataFrame, path: Path) -> None:
         with tmp.open("w", encoding="utf-8", newline="") as fh:
             for text in banlist_lines(rows, path.suffix.lstrip("."), chunk=10_000):
                 fh.write(text)
+
+
+def _check_share(max_removed_share: float) -> None:
+    if not 0.0 <= max_removed_share <= 1.0:
+        raise LinkageError(
+            f"max_removed_share (--max-removed-share) must be between 0 and 1, "
+            f"got {max_removed_share}"
+        )
 
 
 def _check_format(path: Path) -> None:

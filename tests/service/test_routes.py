@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import io
+import json
 
 import networkx as nx
 import pandas as pd
 import pytest
 
-from linkage.export import write_banlist
+from linkage.export import BANLIST_COLUMNS, write_banlist
 
 
 def routes(ids) -> list[str]:
@@ -131,6 +132,12 @@ def test_banlist_streams_the_export_rows(client, admin_headers, result_dir, tmp_
     assert r.text == path.read_text()
     if fmt == "csv":
         assert len(pd.read_csv(io.StringIO(r.text))) == n > 0
+        assert r.text.splitlines()[0] == ",".join(BANLIST_COLUMNS)
+    else:
+        rows = [json.loads(line) for line in r.text.splitlines()]
+        assert all(tuple(row) == BANLIST_COLUMNS for row in rows)
+        assert {row["status"] for row in rows} == {"active", "banned"}
+        assert all((row["banned_at"] is None) == (row["status"] == "active") for row in rows)
 
 
 # -- auth ---------------------------------------------------------------------
