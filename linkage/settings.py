@@ -148,6 +148,15 @@ class DetectSettings:
     merge_bond_ratio: float = 0.002
     """...when at least this fraction is bonds (shared identities, ``bond_min_weight``):
     two operators behind one proxy pool share addresses, not cards."""
+    split_bond_weight: float = 0.35
+    split_core_share: float = 0.4
+    split_rest_share: float = 0.2
+    """Pairs bonded by at least ``split_bond_weight`` (a shared card, key or identifier,
+    or a device held by a handful of accounts), or keeping verified alike schedules,
+    form cores. A community whose largest core holds at least ``split_core_share`` of
+    it, and whose other cores together hold at least ``split_rest_share``, with no such
+    tie between, is split in two: one operator, and another behind the same proxy pool
+    and public templates (:func:`linkage.detect.leiden.separate`); 0 turns it off."""
     entity_attach_weight: float = 1.0
     entity_attach_min: int = 2
     piece_max_size: int = 9

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from linkage.detect import leiden
-from linkage.detect.leiden import consolidate
+from linkage.detect.leiden import consolidate, separate
 from linkage.evaluate import adjusted_rand_index
 
 
@@ -115,3 +115,83 @@ def test_consolidate_merges_pieces_tied_by_bonds_not_operators_tied_by_addresses
     assert len(set(merged[30:])) == 1
     # without bonds to tell them apart, address ties merge the other operator too
     assert len(set(consolidate(membership, src, dst, w, 0.01, 5).tolist())) == 1
+
+
+def _operators_behind_one_pool(rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """One community of 80 accounts: operator A (0-49) and operator B (50-69), each a
+    chain of bonded pairs (cards passed along), every pair of the 80 tied at random by
+    shared proxy exits and templates (weight 0.3, no bond), and 10 hangers-on (70-79)
+    tied only by circumstance, each more to A or to B. Returns membership, src, dst,
+    weight, core, and the hanger-on's operator by its circumstantial weight."""
+    edges: dict[tuple[int, int], tuple[float, bool]] = {}
+    for lo, hi in ((0, 50), (50, 70)):
+        for i in range(lo, hi - 1):
+            edges[(i, i + 1)] = (1.0, True)
+        for _ in range(hi - lo):
+            i, j = sorted(rng.choice(np.arange(lo, hi), 2, replace=False).tolist())
+            edges[(i, j)] = (1.0, True)
+    for _ in range(600):
+        i, j = sorted(rng.choice(70, 2, replace=False).tolist())
+        edges.setdefault((i, j), (0.3, False))
+    side = {}
+    for h in range(70, 80):
+        side[h] = int(rng.integers(0, 2))
+        mine = np.arange(0, 50) if side[h] == 0 else np.arange(50, 70)
+        other = np.arange(50, 70) if side[h] == 0 else np.arange(0, 50)
+        for k in rng.choice(mine, 6, replace=False).tolist():
+            edges[(k, h)] = (0.3, False)
+        for k in rng.choice(other, 2, replace=False).tolist():
+            edges[(k, h)] = (0.3, False)
+    keys = sorted(edges)
+    src, dst = (np.array(x) for x in zip(*keys, strict=True))
+    weight = np.array([edges[k][0] for k in keys])
+    core = np.array([edges[k][1] for k in keys])
+    return np.zeros(80, np.int64), src, dst, weight, core, side
+
+
+def test_separate_splits_another_operator_off_the_dominant_core():
+    membership, src, dst, weight, core, side = _operators_behind_one_pool(np.random.default_rng(4))
+    out = separate(membership, src, dst, weight, core, 5, 0.4, 0.2)
+    # the oracle: networkx components of the core edges are the operators
+    g = nx.Graph()
+    g.add_nodes_from(range(80))
+    g.add_edges_from((int(a), int(b)) for a, b, c in zip(src, dst, core, strict=True) if c)
+    cores = sorted((c for c in nx.connected_components(g) if len(c) >= 16), key=len)
+    assert [len(c) for c in cores] == [20, 50]
+    for c in cores:
+        assert len({int(out[i]) for i in c}) == 1
+    a, b = out[0], out[50]
+    assert a != b and a == 0  # the largest core keeps the label
+    for h, s in side.items():
+        assert out[h] == (a if s == 0 else b)
+
+
+def test_separate_leaves_a_swarm_of_small_bonded_groups_whole():
+    """Cards passed along in threes: no core of ``min_size``, let alone a dominant one."""
+    rng = np.random.default_rng(6)
+    src, dst, weight, core = [], [], [], []
+    for i in range(0, 90, 3):
+        for a, b in ((i, i + 1), (i + 1, i + 2)):
+            src.append(a)
+            dst.append(b)
+            weight.append(1.0)
+            core.append(True)
+    for _ in range(400):
+        i, j = sorted(rng.choice(90, 2, replace=False).tolist())
+        src.append(i)
+        dst.append(j)
+        weight.append(0.3)
+        core.append(False)
+    membership = np.zeros(90, np.int64)
+    out = separate(
+        membership, np.array(src), np.array(dst), np.array(weight), np.array(core), 5, 0.4, 0.2
+    )
+    assert (out == 0).all()
+
+
+def test_separate_keeps_nodes_outside_communities_and_other_labels():
+    membership, src, dst, weight, core, _ = _operators_behind_one_pool(np.random.default_rng(4))
+    membership = np.r_[membership + 1, [-1, 0, 0, 0, 0, 0]]  # a small community 0, one outsider
+    out = separate(membership, src + 0, dst + 0, weight, core, 5, 0.4, 0.2)
+    assert out[80] == -1 and (out[81:] == 0).all()
+    assert set(np.unique(out[:80]).tolist()) == {1, 2}

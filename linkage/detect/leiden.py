@@ -13,7 +13,7 @@ from linkage.arrays import unique_inverse
 from linkage.graph import EdgeList
 from linkage.settings import DetectSettings
 
-__all__ = ["Communities", "consolidate", "find_communities", "leiden"]
+__all__ = ["Communities", "consolidate", "find_communities", "leiden", "separate"]
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,10 @@ def leiden(
     merge_ratio: float = 0.0,
     bond: np.ndarray | None = None,
     bond_ratio: float = 0.0,
+    core_bond: float = 0.0,
+    core_share: float = 0.0,
+    rest_share: float = 0.0,
+    schedule: np.ndarray | None = None,
 ) -> Communities:
     """Leiden with the Constant Potts Model on an undirected weighted graph.
 
@@ -61,7 +65,9 @@ def leiden(
     (largest first), then by smallest node id, so the same input and seed give
     the same labels. Communities smaller than ``min_size`` get ``-1``. With
     ``merge_ratio``, pieces are merged back (:func:`consolidate`, with ``bond`` and
-    ``bond_ratio``).
+    ``bond_ratio``); with ``core_share``, the rest of a community is then split off
+    its dominant core (:func:`separate`, with ``rest_share``; cores are tied by
+    ``bond`` of at least ``core_bond`` or by a verified ``schedule``).
 
     >>> import numpy as np
     >>> src, dst, w = np.array([0, 2]), np.array([1, 3]), np.array([1.0, 1.0])
@@ -99,6 +105,11 @@ def leiden(
     if merge_ratio > 0:
         membership = consolidate(
             membership, src, dst, weight, merge_ratio, max(min_size, 2), bond, bond_ratio
+        )
+    if core_share > 0 and bond is not None:
+        core = bond >= core_bond if schedule is None else (bond >= core_bond) | schedule
+        membership = separate(
+            membership, src, dst, weight, core, max(min_size, 2), core_share, rest_share
         )
     return Communities(_canonical(membership, min_size), quality, resolution, seed, refined)
 
@@ -164,6 +175,74 @@ def consolidate(
     return m
 
 
+def separate(
+    membership: np.ndarray,
+    src: np.ndarray,
+    dst: np.ndarray,
+    weight: np.ndarray,
+    core: np.ndarray,
+    min_size: int,
+    core_share: float,
+    rest_share: float,
+) -> np.ndarray:
+    """Split off the rest of a community from its one dominant operator.
+
+    A core is a connected component of a community's ``core`` edges (pairs bonded by
+    cards, keys, identifiers or rare devices, or keeping verified alike schedules)
+    of at least ``min_size`` members. A community whose largest core holds at least
+    ``core_share`` of it, while its other cores together hold at least ``rest_share``
+    (and ``min_size``) with no such tie to the largest, is two: the largest core's
+    operator and the rest. Two operators behind one proxy pool sending the same
+    public templates are one dense community to CPM, but not one bonded core; a
+    swarm that passes cards along in threes is many small cores, none dominant, and
+    stays whole. Members in no core follow the side they are tied to by the most
+    edge weight, through other members if need be (label propagation), the largest
+    core's when tied to neither. The largest core's side keeps the label.
+    """
+    m = membership.copy()
+    if not len(src) or m.max() < 0:
+        return m
+    same = (m[src] == m[dst]) & (m[src] >= 0)
+    inside = same & core
+    comp = np.asarray(
+        ig.Graph(n=len(m), edges=np.column_stack([src[inside], dst[inside]]).astype(np.int64))
+        .connected_components()
+        .membership
+    )
+    placed = np.flatnonzero(m >= 0)
+    size = np.bincount(m[placed])
+    key, counts = np.unique(m[placed].astype(np.int64) * len(m) + comp[placed], return_counts=True)
+    owner_comm = key // len(m)
+    is_core = counts >= min_size
+    largest = np.zeros(len(size), np.int64)
+    np.maximum.at(largest, owner_comm[is_core], counts[is_core])
+    rest = np.bincount(owner_comm[is_core], counts[is_core], minlength=len(size)) - largest
+    split = np.flatnonzero(
+        (largest >= core_share * size) & (rest >= np.maximum(min_size, rest_share * size))
+    )
+    next_label = len(size)
+    for c in split.tolist():
+        nodes = np.flatnonzero(m == c)
+        labels, counts = np.unique(comp[nodes], return_counts=True)
+        first = labels[np.lexsort((labels, -counts))[0]]
+        others = labels[(counts >= min_size) & (labels != first)]
+        owner = np.where(comp[nodes] == first, 0, np.where(np.isin(comp[nodes], others), 1, -1))
+        sel = same & (m[src] == c)
+        a, b, w = np.searchsorted(nodes, src[sel]), np.searchsorted(nodes, dst[sel]), weight[sel]
+        a, b, w = np.r_[a, b], np.r_[b, a], np.r_[w, w]
+        for _ in range(len(nodes)):
+            known = (owner[b] >= 0) & (owner[a] < 0)
+            if not known.any():
+                break
+            pull = np.zeros((len(nodes), 2))
+            np.add.at(pull, (a[known], owner[b[known]]), w[known])
+            reached = np.flatnonzero((owner < 0) & (pull.max(axis=1) > 0))
+            owner[reached] = pull[reached].argmax(axis=1)
+        m[nodes[owner == 1]] = next_label
+        next_label += 1
+    return m
+
+
 def _find(parent: np.ndarray, x: int) -> int:
     while parent[x] != x:
         parent[x] = parent[parent[x]]
@@ -187,6 +266,10 @@ def find_communities(n_nodes: int, edges: EdgeList, settings: DetectSettings) ->
         merge_ratio=s.merge_ratio,
         bond=edges.bond,
         bond_ratio=s.merge_bond_ratio,
+        core_bond=s.split_bond_weight,
+        core_share=s.split_core_share,
+        rest_share=s.split_rest_share,
+        schedule=edges.schedule,
     )
 
 

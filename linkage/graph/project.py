@@ -85,12 +85,18 @@ class EdgeList:
     bond: np.ndarray
     """The part of ``weight`` from bonds (shared identities weighing at least
     ``bond_min_weight``)."""
+    schedule: np.ndarray
+    """Whether the pair's schedules are verified alike (:data:`SCHEDULE_TYPES`)."""
 
 
 def edge_list(ws: Workspace, projection: Projection) -> EdgeList:
     """Read the projection's edges into memory (for community detection and scoring)."""
-    e = ws.execute("SELECT src, dst, weight, bond FROM edges ORDER BY src, dst").fetchnumpy()
-    return EdgeList(e["src"], e["dst"], e["weight"], e["bond"])
+    e = ws.execute(
+        """SELECT src, dst, weight, bond, list_has_any(signals, ?::VARCHAR[]) AS schedule
+           FROM edges ORDER BY src, dst""",
+        [sorted(SCHEDULE_TYPES)],
+    ).fetchnumpy()
+    return EdgeList(e["src"], e["dst"], e["weight"], e["bond"], e["schedule"].astype(bool))
 
 
 def project_pairs(

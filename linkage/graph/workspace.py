@@ -92,6 +92,8 @@ TABLES: dict[str, WorkTable] = {
            "out_tokens, n_prompts, n_elicit, n_templated, hour_entropy, infra_share, "
            "age_at_first_days",
            "per-account activity features"),
+        _t("acct_pace", "scoring", "aid, sampled, pace, session_min, gap_cv",
+           "request pace of community members and a platform sample"),
     )
 }  # fmt: skip
 """Every working table, in the order the stages create them."""

@@ -2,6 +2,10 @@
 on the working tables of a :class:`~linkage.graph.Projection` (``acct``, ``req``,
 ``acct_hours``, ``events``, ``entity_kind``, ``distinct_prompts``,
 ``prompt_skeletons``, ``prompt_templates``) and ``member(aid, comm)``.
+
+Per-account pace (:func:`account_pace`) is measured only for the accounts in a
+community and for a fixed sample of the platform (``aid % PACE_SAMPLE = 0``), which
+is all that community features need and costs a small part of one pass over ``req``.
 """
 
 from __future__ import annotations
@@ -10,7 +14,15 @@ import pandas as pd
 
 from linkage.graph import Projection, Workspace
 
-__all__ = ["ELICITATION_PATTERN", "account_features", "community_features"]
+__all__ = [
+    "ELICITATION_PATTERN",
+    "PACE_MIN_GAPS",
+    "PACE_SAMPLE",
+    "REGULAR_CV",
+    "account_features",
+    "account_pace",
+    "community_features",
+]
 
 # Phrases that ask a model to expose its reasoning, plans or tool use, or to
 # launder answers: what distillation traffic asks for and ordinary users rarely do.
@@ -20,6 +32,13 @@ ELICITATION_PATTERN = (
     r"|function-calling|reasoning|politically sensitive|content review"
 )
 ABUSE_IP_KINDS = ("hosting", "vpn", "proxy", "tor")
+PACE_SAMPLE = 16
+"""The platform's typical pace is measured on every ``PACE_SAMPLE``-th account."""
+PACE_MIN_GAPS = 20
+"""Inter-request regularity needs at least this many gaps inside sessions."""
+REGULAR_CV = 0.35
+"""Gaps whose coefficient of variation is below this are metronomic: people pause
+irregularly (a coefficient near 1 or above), a scheduler does not."""
 
 
 def account_features(ws: Workspace, graph: Projection) -> pd.DataFrame:
@@ -61,18 +80,63 @@ def account_features(ws: Workspace, graph: Projection) -> pd.DataFrame:
     return ws.execute("SELECT * FROM acct_feat ORDER BY aid").df()
 
 
+def account_pace(ws: Workspace, session_gap_minutes: float) -> None:
+    """Create ``acct_pace``: how each account in ``member``, and each sampled account,
+    paces its requests.
+
+    Columns: ``aid``, ``sampled`` (in the platform sample), ``pace`` (requests per
+    clock hour in which it sent any), ``session_min`` (mean minutes from a session's
+    first request to its last; a session ends after ``session_gap_minutes`` of
+    silence) and ``gap_cv`` (coefficient of variation of the gaps inside sessions;
+    null under ``PACE_MIN_GAPS`` gaps).
+    """
+    ws.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE acct_pace AS
+        WITH who AS (
+            SELECT aid, bool_or(sampled) AS sampled FROM (
+                SELECT aid, false AS sampled FROM member
+                UNION ALL SELECT aid, true FROM acct WHERE aid % {PACE_SAMPLE} = 0)
+            GROUP BY aid),
+        g AS (
+            SELECT aid, t, t - lag(t) OVER (PARTITION BY aid ORDER BY t) AS gap
+            FROM (SELECT aid, epoch(ts) AS t FROM req SEMI JOIN who USING (aid)))
+        SELECT aid, who.sampled,
+               count(*) / count(DISTINCT floor(t / 3600)) AS pace,
+               coalesce(sum(gap) FILTER (WHERE gap < $gap), 0) / 60.0
+                   / count(*) FILTER (WHERE gap IS NULL OR gap >= $gap) AS session_min,
+               CASE WHEN count(*) FILTER (WHERE gap < $gap) >= {PACE_MIN_GAPS}
+                    THEN stddev_pop(gap) FILTER (WHERE gap < $gap)
+                         / greatest(avg(gap) FILTER (WHERE gap < $gap), 1e-9) END AS gap_cv
+        FROM g JOIN who USING (aid) GROUP BY aid, who.sampled
+        """.replace("$gap", repr(float(session_gap_minutes) * 60))
+    )
+
+
 def community_features(ws: Workspace, graph: Projection) -> pd.DataFrame:
     """One row per community (``comm`` of ``member``) with the features scoring weighs.
 
-    Needs ``acct_feat`` (:func:`account_features`) and ``member``.
+    Needs ``acct_feat`` (:func:`account_features`), ``acct_pace`` (:func:`account_pace`)
+    and ``member``.
     """
     return ws.execute(_COMMUNITY_SQL).df()
 
 
-_COMMUNITY_SQL = """
+_COMMUNITY_SQL = f"""
         WITH m AS (SELECT f.*, m.comm FROM acct_feat f JOIN member m USING (aid)),
         platform AS (SELECT median(n_req) AS med, greatest(median(out_tokens), 1) AS out_med
                      FROM acct_feat WHERE n_req > 0),
+        typical AS (SELECT greatest(median(pace), 1) AS pace,
+                           greatest(median(session_min), 1) AS session_min
+                    FROM acct_pace WHERE sampled),
+        pace AS (
+            SELECT mm.comm,
+                   log2(greatest(median(p.pace), 1e-9) / (SELECT pace FROM typical))
+                       AS pace_ratio,
+                   log2(greatest(median(p.session_min), 1e-9) / (SELECT session_min FROM typical))
+                       AS session_ratio,
+                   avg((p.gap_cv < {REGULAR_CV})::INT) AS regular_share
+            FROM acct_pace p JOIN member mm USING (aid) GROUP BY mm.comm),
         base AS (
             SELECT comm, count(*) AS size, sum(n_req) AS request_count,
                    min(first_ts) AS first_seen, max(last_ts) AS last_seen,
@@ -143,8 +207,12 @@ _COMMUNITY_SQL = """
                coalesce(bins.bin_exclusivity, 0) AS bin_exclusivity,
                coalesce(orgs.org_members, 0) / base.size AS org_share,
                coalesce(corp.corp_share, 0) AS corporate_share,
-               coalesce(billing.billing_days, 0) AS billing_days
+               coalesce(billing.billing_days, 0) AS billing_days,
+               coalesce(pace.pace_ratio, 0) AS pace_ratio,
+               coalesce(pace.session_ratio, 0) AS session_ratio,
+               coalesce(pace.regular_share, 0) AS regular_share
         FROM base LEFT JOIN sync USING (comm) LEFT JOIN churn USING (comm)
+        LEFT JOIN pace USING (comm)
         LEFT JOIN cards USING (comm) LEFT JOIN bins USING (comm) LEFT JOIN orgs USING (comm)
         LEFT JOIN corp USING (comm) LEFT JOIN billing USING (comm)
         ORDER BY comm

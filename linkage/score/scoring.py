@@ -7,7 +7,8 @@ weighted features in four roles:
 - ``abuse``: what distillation campaigns do and customers rarely do
   (extraction prompts, ban churn, accounts that start at once, card pools);
 - ``intensity``: how hard and how coordinated the group runs (templates,
-  volume, round-the-clock automation, synchrony, proxy infrastructure). Busy
+  volume, round-the-clock automation, synchrony, requests per active hour,
+  long sessions, metronomic gaps, proxy infrastructure). Busy
   customers run like that too, so these count only as far as abuse is shown:
   times ``min(1, abuse / ABUSE_FULL)``;
 - ``customer``: what makes a group look like a customer (a shared
@@ -89,6 +90,33 @@ FEATURES: tuple[Feature, ...] = (
             f"{_pct(r.top_quarter)} of requests fall in the busiest quarter of its "
             "active hours (synchronised sessions)"
         ),
+        role="intensity",
+    ),
+    Feature(
+        "pace",
+        1.0,
+        lambda f: (f.pace_ratio / 2).clip(0, 1),
+        lambda r: (
+            f"the median account sends {2**r.pace_ratio:.1f}x the platform's typical "
+            "requests per active hour"
+        ),
+        role="intensity",
+    ),
+    Feature(
+        "long_sessions",
+        1.0,
+        lambda f: (f.session_ratio / 5).clip(0, 1),
+        lambda r: (
+            f"the median account's sessions last {2**r.session_ratio:.0f}x the platform's "
+            "typical session"
+        ),
+        role="intensity",
+    ),
+    Feature(
+        "regularity",
+        1.5,
+        lambda f: f.regular_share,
+        lambda r: f"{_pct(r.regular_share)} of busy accounts send at metronomic intervals",
         role="intensity",
     ),
     Feature(

@@ -11,7 +11,7 @@ import pandas as pd
 
 from linkage.graph import EdgeList, Projection, Workspace, WorkTable
 from linkage.graph.workspace import tables_of
-from linkage.score.features import account_features, community_features
+from linkage.score.features import account_features, account_pace, community_features
 from linkage.score.scoring import score_accounts, score_campaigns
 from linkage.settings import DetectSettings
 
@@ -20,7 +20,7 @@ __all__ = ["Scores", "inside_evidence", "inside_weight", "score_communities"]
 
 @dataclass(frozen=True)
 class Scores:
-    """Output of stage ``scoring`` (and the tables ``member`` and ``acct_feat``).
+    """Output of stage ``scoring`` (and the tables ``member``, ``acct_feat`` and ``acct_pace``).
 
     ``accounts``: one row per account (``aid`` order) with its features and
     ``score``; ``campaigns``: one row per community (``comm``) with its
@@ -46,6 +46,7 @@ def score_communities(
     with ws.registered("member_df", member):
         ws.execute("CREATE OR REPLACE TEMP TABLE member AS SELECT * FROM member_df")
     feats = account_features(ws, graph)
+    account_pace(ws, settings.session_gap_minutes)
     camps = score_campaigns(community_features(ws, graph))
     n_communities = int(membership.max()) + 1 if len(membership) else 0
     comm_score = np.zeros(max(1, n_communities))
