@@ -22,7 +22,7 @@ import pandas as pd
 import pyarrow as pa
 
 from linkage.detect.attach import attach_by_entities
-from linkage.detect.leiden import find_communities
+from linkage.detect.leiden import find_communities, warm_start
 from linkage.detect.lineage import Previous, assign_lineage
 from linkage.detect.persist import persist_graph, write_evidence_files
 from linkage.graph import Corroboration, Workspace, build_graph, edge_list
@@ -132,7 +132,8 @@ def _detect(
     """The stages after ingest: graph, communities, scores, outputs."""
     graph = build_graph(ws, s, log)
     edges = edge_list(ws, graph)
-    comms = log.run("leiden", lambda: find_communities(graph.accounts, edges, s))
+    initial = _warm_start(ws, previous) if previous is not None and s.warm_start else None
+    comms = log.run("leiden", lambda: find_communities(graph.accounts, edges, s, initial))
     membership = log.run("attachment", lambda: attach_by_entities(ws, comms.membership, s))
     scores = log.run("scoring", lambda: score_communities(ws, graph, edges, membership, s))
     con = ws.con
@@ -187,6 +188,13 @@ def _write(
     ResultDir(out).write_settings(s)
     result = DetectionResult(out, len(feats), len(reported), int(flagged.sum()), n_edges)
     return result, accounts
+
+
+def _warm_start(ws: Workspace, previous: Previous) -> np.ndarray:
+    """Leiden's initial labels: this run's accounts grouped by their previous campaign."""
+    ids = ws.execute("SELECT account_id FROM acct ORDER BY aid").df().account_id
+    campaign = previous.members.set_index("account_id").campaign_id
+    return warm_start(campaign.reindex(ids).to_numpy(dtype=object))
 
 
 def _with_lineage(
