@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from linkage.errors import LinkageError
@@ -82,6 +83,13 @@ def detect(
     force: Annotated[
         bool, typer.Option(help="Write into a non-empty --out that is not a linkage result.")
     ] = False,
+    previous: Annotated[
+        Path | None,
+        typer.Option(
+            help="An earlier result (--out itself may be it): campaigns that go on keep "
+            "their ids; lineage says new, continued, merged or split."
+        ),
+    ] = None,
 ) -> None:
     """Find coordinated campaigns: accounts.parquet, campaigns.parquet, evidence, settings.
     The result replaces --out whole once finished; an interrupted run leaves it as it was."""
@@ -93,9 +101,11 @@ def detect(
         if seed is not None:
             s = DetectSettings.from_dict({**s.to_dict(), "seed": seed})
         with progress_bar() as progress:
-            result = run_detect(data_dir, out, s, progress=progress, force=force)
+            result = run_detect(data_dir, out, s, progress=progress, force=force, previous=previous)
     except LinkageError as exc:
         raise _fail(exc) from exc
+    for text in result.warnings:
+        console.print(f"[bold red]WARNING[/]: {escape(text)}")
     _print_stages(result.stages)
     _print_campaigns(out)
     console.print(

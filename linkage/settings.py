@@ -175,6 +175,16 @@ class DetectSettings:
     (see :func:`linkage.score.score_accounts`)."""
     flag_threshold: float = 0.5
     """Accounts scoring at least this (inside a reported campaign) are flagged for the ban list."""
+    # runs over time (detect --previous)
+    lineage_min_overlap: float = 0.5
+    """A campaign continues a previous one when they share at least this share of the
+    smaller one's accounts (:mod:`linkage.detect.lineage`)."""
+    warm_start: bool = True
+    """With a previous run, Leiden starts from its campaigns (igraph's
+    ``initial_membership``) instead of from every account alone."""
+    previous_min_share: float = 0.5
+    """``detect --previous`` warns when the input holds fewer accounts than this share
+    of the previous run's (an empty or truncated input)."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -8,12 +8,20 @@ from dataclasses import dataclass
 
 import igraph as ig
 import numpy as np
+import pandas as pd
 
 from linkage.arrays import unique_inverse
 from linkage.graph import EdgeList
 from linkage.settings import DetectSettings
 
-__all__ = ["Communities", "consolidate", "find_communities", "leiden", "separate"]
+__all__ = [
+    "Communities",
+    "consolidate",
+    "find_communities",
+    "leiden",
+    "separate",
+    "warm_start",
+]
 
 
 @dataclass(frozen=True)
@@ -55,6 +63,7 @@ def leiden(
     core_share: float = 0.0,
     rest_share: float = 0.0,
     schedule: np.ndarray | None = None,
+    initial: np.ndarray | None = None,
 ) -> Communities:
     """Leiden with the Constant Potts Model on an undirected weighted graph.
 
@@ -67,7 +76,8 @@ def leiden(
     ``merge_ratio``, pieces are merged back (:func:`consolidate`, with ``bond`` and
     ``bond_ratio``); with ``core_share``, the rest of a community is then split off
     its dominant core (:func:`separate`, with ``rest_share``; cores are tied by
-    ``bond`` of at least ``core_bond`` or by a verified ``schedule``).
+    ``bond`` of at least ``core_bond`` or by a verified ``schedule``). ``initial`` (a
+    label per node) warm-starts the first Leiden run from it.
 
     >>> import numpy as np
     >>> src, dst, w = np.array([0, 2]), np.array([1, 3]), np.array([1.0, 1.0])
@@ -86,7 +96,7 @@ def leiden(
         raise ValueError("resolution must be positive")
     graph = ig.Graph(n=n_nodes, edges=np.column_stack([src, dst]).astype(np.int64), directed=False)
     graph.es["weight"] = weight.astype(np.float64)
-    membership, quality = _run(graph, resolution, seed)
+    membership, quality = _run(graph, resolution, seed, initial)
     refined = 0
     if max_size is not None:
         for _ in range(max_refine_rounds):
@@ -250,9 +260,12 @@ def _find(parent: np.ndarray, x: int) -> int:
     return x
 
 
-def find_communities(n_nodes: int, edges: EdgeList, settings: DetectSettings) -> Communities:
+def find_communities(
+    n_nodes: int, edges: EdgeList, settings: DetectSettings, initial: np.ndarray | None = None
+) -> Communities:
     """:func:`leiden` on the projection's edges with every parameter from ``settings``:
-    the one call ``detect`` makes (and anything that must reproduce it)."""
+    the one call ``detect`` makes (and anything that must reproduce it); ``initial``:
+    a warm start (:func:`warm_start`)."""
     s = settings
     return leiden(
         n_nodes,
@@ -270,15 +283,33 @@ def find_communities(n_nodes: int, edges: EdgeList, settings: DetectSettings) ->
         core_share=s.split_core_share,
         rest_share=s.split_rest_share,
         schedule=edges.schedule,
+        initial=initial,
     )
 
 
-def _run(graph: ig.Graph, resolution: float, seed: int) -> tuple[np.ndarray, float]:
+def warm_start(campaign_of: np.ndarray) -> np.ndarray:
+    """Leiden's initial labels from the previous run: accounts of one previous campaign
+    (``campaign_of[i]``, ``None`` outside every campaign) together, every other alone."""
+    known = pd.notna(campaign_of)
+    labels = np.arange(len(campaign_of), dtype=np.int64)
+    if known.any():
+        _, first = np.unique(campaign_of[known].astype(str), return_inverse=True)
+        labels[known] = np.flatnonzero(known)[np.unique(first, return_index=True)[1]][first]
+    return labels
+
+
+def _run(
+    graph: ig.Graph, resolution: float, seed: int, initial: np.ndarray | None = None
+) -> tuple[np.ndarray, float]:
     previous = random.getstate()
     ig.set_random_number_generator(random.Random(seed))
     try:
         part = graph.community_leiden(
-            objective_function="CPM", weights="weight", resolution=resolution, n_iterations=-1
+            objective_function="CPM",
+            weights="weight",
+            resolution=resolution,
+            n_iterations=-1,
+            initial_membership=None if initial is None else initial.tolist(),
         )
     finally:
         ig.set_random_number_generator(random)

@@ -11,6 +11,7 @@ progress and its time and peak memory, saved in ``detect_summary.json``.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,8 @@ import pandas as pd
 import pyarrow as pa
 
 from linkage.detect.attach import attach_by_entities
-from linkage.detect.leiden import find_communities
+from linkage.detect.leiden import find_communities, warm_start
+from linkage.detect.lineage import Previous, assign_lineage
 from linkage.detect.persist import persist_graph, write_evidence_files
 from linkage.graph import Corroboration, Workspace, build_graph, edge_list
 from linkage.ingest import ingest
@@ -31,7 +33,9 @@ from linkage.result.replace import staged
 from linkage.score import score_communities
 from linkage.settings import DetectSettings
 
-__all__ = ["DetectionResult", "detect"]
+__all__ = ["DetectionResult", "detect", "input_warnings"]
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -44,6 +48,8 @@ class DetectionResult:
     flagged: int
     edges: int
     stages: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    """What an operator must see before acting on the result (an empty input)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -53,6 +59,7 @@ class DetectionResult:
             "flagged": self.flagged,
             "edges": self.edges,
             "stages": self.stages,
+            "warnings": self.warnings,
         }
 
 
@@ -63,6 +70,7 @@ def detect(
     *,
     progress: ProgressFn | None = None,
     force: bool = False,
+    previous: str | Path | None = None,
 ) -> DetectionResult:
     """Find coordinated campaigns in a contract data directory.
 
@@ -73,33 +81,67 @@ def detect(
     ``out_dir`` and replaces it whole only when finished (:mod:`linkage.result.replace`);
     refused: an ``out_dir`` inside ``data_dir``, or a non-empty directory that is not
     a linkage result unless ``force``.
+
+    With ``previous`` (an earlier result directory, ``out_dir`` itself included),
+    campaigns that go on keep their ids (:mod:`linkage.detect.lineage`), and an input
+    with fewer than ``previous_min_share`` of the previous run's accounts is warned
+    about (``warnings``, logged, and in ``detect_summary.json``).
     """
     s = settings or DetectSettings()
     log = StageLog(progress)
+    prev = Previous.read(previous) if previous is not None else None
     # Written beside out_dir and swapped in whole at the end: an older result stays usable.
     with staged(Path(data_dir), Path(out_dir), force=force) as out:
-        log.run("ingest", lambda: ingest(Path(data_dir), out, progress=progress))
+        summary = log.run("ingest", lambda: ingest(Path(data_dir), out, progress=progress))
+        accounts = summary.tables["accounts"].rows_kept if "accounts" in summary.tables else 0
+        warnings = input_warnings(accounts, prev, s)
+        for text in warnings:
+            logger.warning(text)
         with Workspace.open(
             ResultDir(out).store_path, read_only=False, memory_limit_gb=s.memory_limit_gb
         ) as ws:
-            result = _detect(ws, out, s, log)
+            result = _detect(ws, out, s, log, prev)
         result.out_dir = Path(out_dir)
+        result.warnings = warnings
         ResultDir(out).write_detect_summary(result.to_dict())
         ResultDir(out).mark_complete()  # last, once the store is closed
     return result
 
 
-def _detect(ws: Workspace, out: Path, s: DetectSettings, log: StageLog) -> DetectionResult:
+def input_warnings(accounts: int, previous: Previous | None, s: DetectSettings) -> list[str]:
+    """Warnings about an input that looks empty or cut short next to the previous run's."""
+    if previous is None:
+        return []
+    if accounts == 0:
+        return [
+            f"the input holds no accounts; the previous run ({previous.path}) saw "
+            f"{previous.accounts:,}: do not act on a ban list diff from this run"
+        ]
+    if accounts < s.previous_min_share * previous.accounts:
+        return [
+            f"the input holds {accounts:,} accounts, {accounts / previous.accounts:.0%} of "
+            f"the previous run's {previous.accounts:,} ({previous.path}): check that it is "
+            "whole before acting on a ban list diff from this run"
+        ]
+    return []
+
+
+def _detect(
+    ws: Workspace, out: Path, s: DetectSettings, log: StageLog, previous: Previous | None
+) -> DetectionResult:
     """The stages after ingest: graph, communities, scores, outputs."""
     graph = build_graph(ws, s, log)
     edges = edge_list(ws, graph)
-    comms = log.run("leiden", lambda: find_communities(graph.accounts, edges, s))
+    initial = _warm_start(ws, previous) if previous is not None and s.warm_start else None
+    comms = log.run("leiden", lambda: find_communities(graph.accounts, edges, s, initial))
     membership = log.run("attachment", lambda: attach_by_entities(ws, comms.membership, s))
     scores = log.run("scoring", lambda: score_communities(ws, graph, edges, membership, s))
     con = ws.con
     result, accounts = log.run(
         "write",
-        lambda: _write(con, out, s, membership, scores.accounts, scores.campaigns, graph.edges),
+        lambda: _write(
+            con, out, s, membership, scores.accounts, scores.campaigns, graph.edges, previous
+        ),
     )
     log.run("graph store", lambda: _write_graph(con, out, accounts, graph.corroboration))
     result.stages = log.records
@@ -114,6 +156,7 @@ def _write(
     feats: pd.DataFrame,
     camps: pd.DataFrame,
     n_edges: int,
+    previous: Previous | None,
 ) -> tuple[DetectionResult, pa.Table]:
     reported = camps[camps.score >= s.report_threshold].copy()
     ids = (
@@ -127,6 +170,7 @@ def _write(
         .iloc[:, 0]
     )
     reported["campaign_id"] = ids.reindex(reported.comm).to_numpy()
+    reported = _with_lineage(con, reported, previous, s)
     comm_to_id = np.full(max(1, int(membership.max()) + 1), None, dtype=object)
     comm_to_id[reported.comm.to_numpy()] = reported.campaign_id.to_numpy()
     account_campaign = np.where(membership >= 0, comm_to_id[np.maximum(membership, 0)], None)
@@ -146,9 +190,44 @@ def _write(
     return result, accounts
 
 
+def _warm_start(ws: Workspace, previous: Previous) -> np.ndarray:
+    """Leiden's initial labels: this run's accounts grouped by their previous campaign."""
+    ids = ws.execute("SELECT account_id FROM acct ORDER BY aid").df().account_id
+    campaign = previous.members.set_index("account_id").campaign_id
+    return warm_start(campaign.reindex(ids).to_numpy(dtype=object))
+
+
+def _with_lineage(
+    con: duckdb.DuckDBPyConnection,
+    reported: pd.DataFrame,
+    previous: Previous | None,
+    s: DetectSettings,
+) -> pd.DataFrame:
+    """``reported`` with ``campaign_id`` (the previous run's id where a campaign goes on),
+    ``lineage`` and ``previous_campaign_ids`` (:func:`assign_lineage`)."""
+    comm_id = reported[["comm", "campaign_id"]]
+    con.register("reported_df", comm_id)
+    try:
+        members = con.execute(
+            """SELECT a.account_id, r.campaign_id FROM member m JOIN acct a USING (aid)
+               JOIN reported_df r USING (comm)"""
+        ).df()
+    finally:
+        con.unregister("reported_df")
+    lineage = assign_lineage(members, previous, s.lineage_min_overlap).set_index("provisional_id")
+    out = reported.copy()
+    got = lineage.reindex(out.campaign_id)
+    out["lineage"] = got.lineage.fillna("new").to_numpy()
+    out["previous_campaign_ids"] = [
+        p if isinstance(p, list) else [] for p in got.previous_campaign_ids
+    ]
+    out["campaign_id"] = got.campaign_id.to_numpy()
+    return out
+
+
 def _campaigns_table(reported: pd.DataFrame) -> pa.Table:
     """``campaigns.parquet`` (contract v2) from the reported scored communities, highest
-    score first. Every campaign is ``new``: this run does not read a previous one."""
+    score first."""
     return pa.table(
         {
             "campaign_id": pa.array(reported.campaign_id, pa.string()),
@@ -166,8 +245,10 @@ def _campaigns_table(reported: pd.DataFrame) -> pa.Table:
                 [list(c.items()) for c in reported.contributions],
                 pa.map_(pa.string(), pa.float64()),
             ),
-            "lineage": pa.array(["new"] * len(reported), pa.string()),
-            "previous_campaign_ids": pa.array([[]] * len(reported), pa.list_(pa.string())),
+            "lineage": pa.array(reported.lineage.tolist(), pa.string()),
+            "previous_campaign_ids": pa.array(
+                reported.previous_campaign_ids.tolist(), pa.list_(pa.string())
+            ),
         }
     ).sort_by([("score", "descending"), ("campaign_id", "ascending")])
 
