@@ -15,10 +15,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from linkage.contract import INPUT_TABLES
 from linkage.errors import LinkageError
 
 __all__ = ["cut_until", "new_since"]
 
+ACCOUNTS = f"{INPUT_TABLES['accounts'].name}.parquet"
+"""The input's accounts table, as the data contract names it."""
 TIMED = {"requests": "ts", "payments": "ts", "identifiers": "ts"}
 """Tables of events in time, and their time column."""
 
@@ -29,7 +32,7 @@ def cut_until(data_dir: str | Path, out_dir: str | Path, until: datetime) -> Pat
     follow the accounts kept."""
     data, out = _paths(data_dir, out_dir)
     ts = pd.Timestamp(until)
-    accounts = pd.read_parquet(data / "accounts.parquet")
+    accounts = pd.read_parquet(data / ACCOUNTS)
     accounts = accounts[accounts.created_at < ts].copy()
     if "banned_at" in accounts:
         later = accounts.banned_at.notna() & (accounts.banned_at >= ts)
@@ -43,13 +46,13 @@ def new_since(data_dir: str | Path, out_dir: str | Path, since: datetime) -> Pat
     """Only what is new at or after ``since``: the accounts created then, and their rows."""
     data, out = _paths(data_dir, out_dir)
     ts = pd.Timestamp(since)
-    accounts = pd.read_parquet(data / "accounts.parquet")
+    accounts = pd.read_parquet(data / ACCOUNTS)
     return _write(data, out, accounts[accounts.created_at >= ts].copy(), lambda df, col: df)
 
 
 def _paths(data_dir: str | Path, out_dir: str | Path) -> tuple[Path, Path]:
     data, out = Path(data_dir), Path(out_dir)
-    if not (data / "accounts.parquet").is_file():
+    if not (data / ACCOUNTS).is_file():
         raise LinkageError(f"{data}: no accounts.parquet to cut (only Parquet data is cut)")
     if out.resolve() == data.resolve():
         raise LinkageError(f"{out}: the cut must go to another directory than its input")
@@ -66,9 +69,9 @@ def _write(
     """Write ``accounts``, every account table filtered to them (and by ``keep_rows`` for
     timed tables), and copy everything else."""
     kept = set(accounts.account_id)
-    accounts.to_parquet(out / "accounts.parquet", index=False)
+    accounts.to_parquet(out / ACCOUNTS, index=False)
     for path in sorted(data.iterdir()):
-        if path.name == "accounts.parquet" or not path.is_file():
+        if path.name == ACCOUNTS or not path.is_file():
             continue
         name = path.name.removesuffix(".parquet")
         if path.suffix == ".parquet" and name in (*TIMED, "labels"):
