@@ -1,11 +1,16 @@
 """Campaign and account scoring with reasons, on the account graph of :mod:`linkage.graph`."""
 
 from linkage.score.features import account_features, community_features
+from linkage.score.newcomers import SCORE_COLUMNS, CampaignIndex, Scorer, ScoreRun
 from linkage.score.scoring import FEATURES, score_accounts, score_campaigns
 from linkage.score.stage import Scores, score_communities
 
 __all__ = [
     "FEATURES",
+    "SCORE_COLUMNS",
+    "CampaignIndex",
+    "ScoreRun",
+    "Scorer",
     "Scores",
     "account_features",
     "community_features",
