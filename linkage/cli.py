@@ -1,4 +1,5 @@
-"""The ``linkage`` command line: simulate, ingest, detect, evaluate, export, and the demo."""
+"""The ``linkage`` command line: simulate, ingest, detect, score, evaluate, export, and the
+demo."""
 
 from __future__ import annotations
 
@@ -111,6 +112,37 @@ def detect(
     console.print(
         f"{result.flagged:,} of {result.accounts:,} accounts flagged in {result.campaigns} "
         f"campaigns; results in {out}"
+    )
+
+
+@app.command()
+def score(
+    result_dir: Annotated[Path, typer.Argument(help="A result directory of `linkage detect`.")],
+    data_dir: Annotated[
+        Path, typer.Argument(help="Contract input holding the accounts to score (and their rows).")
+    ],
+    output: Annotated[Path, typer.Option("-o", "--output", help="File: .csv, .jsonl, .parquet.")],
+    all_accounts: Annotated[
+        bool,
+        typer.Option("--all", help="Score every account of DATA_DIR, those the result knows too."),
+    ] = False,
+) -> None:
+    """Score new accounts against the campaigns a result knows, without detecting again:
+    campaign, score, flag and reasons per account."""
+    from linkage.export import write_scores
+    from linkage.score import score_new
+
+    try:
+        run = score_new(result_dir, data_dir, all_accounts=all_accounts)
+        write_scores(run.table(), output)
+    except LinkageError as exc:
+        raise _fail(exc) from exc
+    for text in run.warnings:
+        console.print(f"[bold yellow]warning[/]: {escape(text)}")
+    skipped = f" ({run.skipped_known:,} the result knows skipped)" if run.skipped_known else ""
+    console.print(
+        f"{len(run.rows):,} of {run.accounts:,} accounts scored{skipped}: {run.tied:,} tied to "
+        f"a known campaign, {run.flagged:,} flagged; written to {escape(str(output))}"
     )
 
 

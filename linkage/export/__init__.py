@@ -14,10 +14,12 @@ from linkage.export.banlist import (
     read_banlist,
     write_banlist,
 )
+from linkage.export.scores import SCORE_FORMATS, write_scores
 
 __all__ = [
     "BANLIST_COLUMNS",
     "BANLIST_TEXT_FORMATS",
+    "SCORE_FORMATS",
     "BanlistExport",
     "banlist",
     "banlist_lines",
@@ -25,4 +27,5 @@ __all__ = [
     "export_banlist",
     "read_banlist",
     "write_banlist",
+    "write_scores",
 ]

@@ -1,7 +1,7 @@
 """Campaign and account scoring with reasons, on the account graph of :mod:`linkage.graph`."""
 
 from linkage.score.features import account_features, community_features
-from linkage.score.newcomers import SCORE_COLUMNS, CampaignIndex, Scorer, ScoreRun
+from linkage.score.newcomers import SCORE_COLUMNS, CampaignIndex, Scorer, ScoreRun, score_new
 from linkage.score.scoring import FEATURES, score_accounts, score_campaigns
 from linkage.score.stage import Scores, score_communities
 
@@ -17,4 +17,5 @@ __all__ = [
     "score_accounts",
     "score_campaigns",
     "score_communities",
+    "score_new",
 ]

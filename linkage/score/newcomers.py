@@ -50,6 +50,7 @@ __all__ = [
     "Scorer",
     "account_keys",
     "attribute",
+    "score_new",
 ]
 
 SCORE_COLUMNS = ("account_id", "campaign_id", "score", "flagged", "reasons")
@@ -370,3 +371,15 @@ class Scorer:
         finally:
             con.close()
         return attribute(valid["accounts"].column("account_id").to_pandas(), keys, self.index)
+
+
+def score_new(
+    result_dir: str | Path, data_dir: str | Path, *, all_accounts: bool = False
+) -> ScoreRun:
+    """Score the accounts of ``data_dir`` that ``result_dir`` does not know (all of
+    them with ``all_accounts``) against its campaigns (:class:`Scorer`)."""
+    scorer = Scorer.open(result_dir)
+    try:
+        return scorer.score_data_dir(data_dir, all_accounts=all_accounts)
+    finally:
+        scorer.close()
