@@ -12,7 +12,7 @@ from linkage.evaluate import evaluate
 from linkage.export import banlist, write_banlist, write_scores
 from linkage.ingest import IngestSummary, ingest, open_store
 from linkage.investigate import Investigation, NotFoundError, Subgraph, open_result, to_networkx
-from linkage.score import ScoreRun, score_new
+from linkage.score import Scorer, ScoreRun, score_new
 from linkage.settings import DetectSettings
 from linkage.simulate import SCENARIOS, Scenario, SimulationResult, load_scenario, simulate
 
@@ -28,6 +28,7 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "ScoreRun",
+    "Scorer",
     "SimulationResult",
     "Subgraph",
     "__version__",

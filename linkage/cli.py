@@ -511,6 +511,7 @@ def serve(
         uvicorn.run(application, host=host, port=port, log_config=LOG_CONFIG, access_log=False)
         return
     application.state.investigation.close()  # each worker opens its own
+    application.state.scorer.close()
     os.environ["LINKAGE_RESULT_DIR"] = str(settings.result_dir)
     if settings.api_keys_file is not None:
         os.environ["LINKAGE_API_KEYS_FILE"] = str(settings.api_keys_file)
@@ -528,7 +529,9 @@ def serve(
 @app.command("api-key")
 def api_key(
     name: Annotated[str, typer.Argument(help="Who the key is for (logged, never the key).")],
-    role: Annotated[str, typer.Option(help="investigator or admin.")] = "investigator",
+    role: Annotated[
+        str, typer.Option(help="investigator, admin, or scorer (POST /score only).")
+    ] = "investigator",
 ) -> None:
     """Make an API key: prints the key once, and the entry for the key file (its hash)."""
     from api.security import ROLES, hash_key, new_key

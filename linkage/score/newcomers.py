@@ -25,7 +25,6 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import numpy as np
@@ -176,108 +175,120 @@ def account_keys(ws: Workspace) -> pd.DataFrame:
 def attribute(accounts: pd.Series, keys: pd.DataFrame, index: CampaignIndex) -> pd.DataFrame:
     """One row per account of ``accounts`` (:data:`SCORE_COLUMNS`): the campaign its
     ``keys`` tie it to by the attachment rule, its score, flag and reasons; sorted by
-    score descending, then account id."""
+    score descending, then account id. Columnar (numpy) but for the reasons of the
+    accounts that share anything, so one account and ten thousand take the same path."""
     rule = index.rule
-    matched = index.match(keys[keys.account_id.isin(accounts)])
-    matched["tie"] = matched.weight * matched.share
-    attach = matched[matched.entity_type.isin(ATTACH_TYPES)]
-    ties = (
-        attach.groupby(["account_id", "campaign_id"], sort=False)
-        .agg(tie=("tie", "sum"), entities=("tie", "size"))
-        .reset_index()
-        .sort_values(["account_id", "tie", "campaign_id"], ascending=[True, False, True])
+    ids = pd.Series(accounts, dtype=object).drop_duplicates().reset_index(drop=True)
+    m = index.match(keys[keys.account_id.isin(ids)])
+    acct = pd.Index(ids).get_indexer(m.account_id)
+    camp, camps = pd.factorize(m.campaign_id, sort=True)  # a lower code: a lower id
+    tie = (m.weight * m.share).to_numpy(np.float64)
+    attach = m.entity_type.isin(ATTACH_TYPES).to_numpy()
+    # the tie of each (account, campaign) pair over the attachment types
+    pair = acct.astype(np.int64) * max(1, len(camps)) + camp
+    pairs, of_row = np.unique(pair, return_inverse=True)
+    ties = np.bincount(of_row, np.where(attach, tie, 0.0), minlength=len(pairs))
+    n_ent = np.bincount(of_row, attach.astype(np.int64), minlength=len(pairs))
+    p_acct, p_camp = pairs // max(1, len(camps)), pairs % max(1, len(camps))
+    has = n_ent > 0
+    order = np.lexsort((p_camp[has], -ties[has], p_acct[has]))
+    cand = np.flatnonzero(has)[order]
+    first = cand[np.r_[True, p_acct[cand][1:] != p_acct[cand][:-1]]] if len(cand) else cand
+    best = np.full(len(ids), -1, np.int64)  # best pair of each account
+    best[p_acct[first]] = first
+    ok = (best >= 0) & (ties[np.maximum(best, 0)] >= rule.attach_weight)
+    ok &= n_ent[np.maximum(best, 0)] >= rule.attach_min
+    campaign = (
+        camps.to_numpy(dtype=object)[p_camp[np.maximum(best, 0)]]
+        if len(camps)
+        else (np.full(len(ids), None, dtype=object))
     )
-    best = ties.drop_duplicates("account_id").set_index("account_id")
-    tied = best[(best.tie >= rule.attach_weight) & (best.entities >= rule.attach_min)]
-    out = pd.DataFrame({"account_id": pd.Series(accounts, dtype=object).drop_duplicates()})
-    out["campaign_id"] = tied.campaign_id.reindex(out.account_id).to_numpy()
-    out["score"] = _scores(out, _evidence(matched, tied), index)
-    out["flagged"] = out.campaign_id.notna() & (out.score >= rule.flag_threshold)
-    by_account = dict(tuple(matched.groupby("account_id", sort=False)))
-    out["reasons"] = [
-        _reasons(aid, cid, by_account.get(aid), best, index)
-        for aid, cid in zip(out.account_id, out.campaign_id, strict=True)
-    ]
+    campaign[~ok] = None
+    # evidence: weight x share over every indexed entity shared with the campaign
+    inside = ok[acct] & (pair == pairs[best[acct]]) if len(m) else np.zeros(0, bool)
+    evidence = np.bincount(acct[inside], tie[inside], minlength=len(ids))
+    out = pd.DataFrame({"account_id": ids, "campaign_id": campaign})
+    out["score"] = _scores(campaign, evidence, index)
+    out["flagged"] = ok & (out.score.to_numpy() >= rule.flag_threshold)
+    # reasons: the rows of each account's best pair, in pair order
+    by_pair = np.argsort(pair, kind="stable")
+    cols = (
+        pair[by_pair],
+        m.entity_type.to_numpy(dtype=object)[by_pair],
+        m.entity.to_numpy(dtype=object)[by_pair],
+        tie[by_pair],
+        m.members.to_numpy()[by_pair],
+    )
+    reasons: list[list[str]] = [[_NOTHING]] * len(ids)
+    for i in np.flatnonzero(best >= 0):
+        b = best[i]
+        lo, hi = np.searchsorted(cols[0], [pairs[b], pairs[b] + 1])
+        rows = list(zip(*(c[lo:hi] for c in cols[1:]), strict=True))
+        reasons[i] = _reasons(bool(ok[i]), camps[p_camp[b]], ties[b], int(n_ent[b]), rows, index)
+    out["reasons"] = reasons
     out = out.sort_values(["score", "account_id"], ascending=[False, True], kind="stable")
     return out.reset_index(drop=True)[list(SCORE_COLUMNS)]
 
 
-def _evidence(matched: pd.DataFrame, tied: pd.DataFrame) -> pd.Series:
-    """Each tied account's evidence inside its campaign: weight x share summed over
-    every indexed entity it shares with it."""
-    pairs = pd.DataFrame({"account_id": tied.index, "campaign_id": tied.campaign_id.to_numpy()})
-    inside = matched.merge(pairs, on=["account_id", "campaign_id"])
-    return inside.groupby("account_id").tie.sum()
+_NOTHING = "shares no card, device, key, identifier or address with a known campaign"
+
+Row = tuple[str, str, float, int]
+"""A shared entity: type, key, weight x share, members holding it."""
 
 
-def _scores(out: pd.DataFrame, evidence: pd.Series, index: CampaignIndex) -> np.ndarray:
+def _scores(campaign: np.ndarray, evidence: np.ndarray, index: CampaignIndex) -> np.ndarray:
     """Campaign score x attachment (:func:`score_accounts`, with no edges of their own)."""
-    codes, uniques = pd.factorize(out.campaign_id)
+    codes, uniques = pd.factorize(pd.Series(campaign, dtype=object))
     camp_score = index.campaigns.score.reindex(uniques).fillna(0).to_numpy(np.float64)
-    n = len(out)
     return score_accounts(
         codes,
         camp_score if len(camp_score) else np.zeros(1),
-        np.zeros(n),
-        evidence.reindex(out.account_id).fillna(0).to_numpy(np.float64),
+        np.zeros(len(codes)),
+        evidence,
         index.rule.full_attachment,
     )
 
 
 def _reasons(
-    account_id: str,
-    campaign_id: Any,
-    matched: pd.DataFrame | None,
-    best: pd.DataFrame,
-    index: CampaignIndex,
+    tied: bool, campaign_id: str, tie: float, entities: int, rows: list[Row], index: CampaignIndex
 ) -> list[str]:
-    """What the account shares with its campaign, strongest first, then the campaign's
-    own strongest reasons; or why it is tied to none."""
+    """What the account shares with its best campaign, strongest first, and the
+    campaign's own strongest reasons; or why that is not enough to tie it."""
     rule = index.rule
-    if isinstance(campaign_id, str) and matched is not None:
-        mine = matched[matched.campaign_id == campaign_id]
-        camp = index.campaigns.loc[campaign_id]
-        row = best.loc[account_id]
-        reasons = [
-            f"shares {_shared(mine)} with campaign {campaign_id} "
-            f"(held by up to {_most_held(mine)} of its {int(camp['size'])} accounts)",
-            f"tied to it by {row.tie:.2f} over {int(row.entities)} cards, devices, keys, "
-            f"identifiers and addresses (attachment needs {rule.attach_weight:g} over "
-            f"{rule.attach_min})",
+    needs = f"attachment needs {rule.attach_weight:g} over {rule.attach_min}"
+    if not tied:
+        return [
+            f"tied to no known campaign: shares only {_shared(rows)} with campaign "
+            f"{campaign_id} (tie {tie:.2f} over {entities}; {needs})"
         ]
-        own = list(camp.reasons)[:_CAMPAIGN_REASONS]
-        return reasons + [f"campaign {campaign_id}: {r}" for r in own]
-    if matched is None or account_id not in best.index:
-        return ["shares no card, device, key, identifier or address with a known campaign"]
-    row = best.loc[account_id]
-    weak = matched[matched.campaign_id == row.campaign_id]
+    camp = index.campaigns.loc[campaign_id]
+    held = max(r[3] for r in rows if r[0] in ATTACH_TYPES)
+    own = list(camp.reasons)[:_CAMPAIGN_REASONS]
     return [
-        f"tied to no known campaign: shares only {_shared(weak)} with campaign "
-        f"{row.campaign_id} (tie {row.tie:.2f} over {int(row.entities)}; attachment needs "
-        f"{rule.attach_weight:g} over {rule.attach_min})"
+        f"shares {_shared(rows)} with campaign {campaign_id} "
+        f"(held by up to {held} of its {int(camp['size'])} accounts)",
+        f"tied to it by {tie:.2f} over {entities} cards, devices, keys, identifiers and "
+        f"addresses ({needs})",
+        *(f"campaign {campaign_id}: {r}" for r in own),
     ]
 
 
-def _most_held(rows: pd.DataFrame) -> int:
-    """The most members holding one of the account's cards, devices, keys, identifiers
-    or addresses."""
-    return int(rows[rows.entity_type.isin(ATTACH_TYPES)].members.max())
-
-
-def _shared(rows: pd.DataFrame) -> str:
+def _shared(rows: list[Row]) -> str:
     """``card fingerprint f1, device d1 and 3 addresses``: each type's values, the
     strongest types first."""
+    by_type: dict[str, list[tuple[float, str]]] = {}
+    for etype, entity, tie, _ in rows:
+        by_type.setdefault(etype, []).append((tie, entity))
     parts = []
-    order = rows.groupby("entity_type").tie.sum().sort_values(ascending=False)
-    for etype in order.index:
-        values = rows[rows.entity_type == etype].sort_values("tie", ascending=False)
+    for etype, values in sorted(by_type.items(), key=lambda kv: -sum(t for t, _ in kv[1])):
         one, many = _TYPE_NAMES.get(etype, (etype, etype))
-        if len(values) == 1:
-            parts.append(f"{one} {_short(values.entity.iloc[0])}")
-        elif len(values) <= _SHOWN_PER_TYPE:
-            parts.append(f"{many} {', '.join(_short(v) for v in values.entity)}")
+        names = [_short(e) for _, e in sorted(values, key=lambda v: -v[0])]
+        if len(names) == 1:
+            parts.append(f"{one} {names[0]}")
+        elif len(names) <= _SHOWN_PER_TYPE:
+            parts.append(f"{many} {', '.join(names)}")
         else:
-            parts.append(f"{len(values)} {many}")
+            parts.append(f"{len(names)} {many}")
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 

@@ -1,0 +1,36 @@
+"""``/score``: one new account scored against the result's campaigns."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from api.deps import ScorerDep, ScorerKeyDep, errors
+from api.models import json_response
+from api.scoring import ScoreAccount, ScorePublic
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["score"])
+
+
+@router.post(
+    "/score",
+    response_model=ScorePublic,
+    summary="Score a new account",
+    responses=errors(401, 413, 422),
+)
+def score_account(scorer: ScorerDep, _: ScorerKeyDep, body: ScoreAccount) -> Response:
+    """The campaign a new account is tied to by the cards, devices, keys, identifiers and
+    addresses it shares with the campaign's members, its score, flag and reasons: the
+    rule and keys of `linkage score`, without detecting again. Roles `scorer`,
+    `investigator` and `admin`."""
+    row = scorer.score_records(body.tables()).iloc[0]
+    return json_response(
+        ScorePublic(
+            account_id=row.account_id,
+            campaign_id=row.campaign_id if isinstance(row.campaign_id, str) else None,
+            score=float(row.score),
+            flagged=bool(row.flagged),
+            reasons=list(row.reasons),
+        )
+    )
