@@ -35,7 +35,14 @@ def validate_records(tables: dict[str, list[dict[str, object]]]) -> dict[str, pa
         if not rows:
             out[table] = arrow_schema(table).empty_table()
             continue
-        raw = complete_columns(pa.Table.from_pylist(rows), INPUT_TABLES[table])
+        try:
+            given = pa.Table.from_pylist(rows)
+        except (pa.ArrowException, ValueError, TypeError) as exc:
+            raise ContractError(
+                f"{table}: a column holds values of mixed or unsupported types "
+                f"({type(exc).__name__}); give text, numbers or null"
+            ) from None
+        raw = complete_columns(given, INPUT_TABLES[table])
         checked = validate_batch(table, raw, np.arange(raw.num_rows), ctx)
         bad = np.flatnonzero(~checked.flags.ok)
         if len(bad):

@@ -259,7 +259,7 @@ def _reasons(
     if not tied:
         return [
             f"tied to no known campaign: shares only {_shared(rows)} with campaign "
-            f"{campaign_id} (tie {tie:.2f} over {entities}; {needs})"
+            f"{campaign_id} (tie {tie:.2f} over {entities}, {needs})"
         ]
     camp = index.campaigns.loc[campaign_id]
     held = max(r[3] for r in rows if r[0] in ATTACH_TYPES)
