@@ -116,6 +116,7 @@ async def require_admin(principal: Annotated[Principal, Depends(require_key)]) -
 
 
 _ERRORS = {
+    400: "The body could not be read as JSON.",
     401: "Missing or unknown API key (header `X-API-Key`).",
     403: "The key's role may not use this route (`/banlist` needs `admin`; every route but "
     "`/health` and `/score` needs `investigator` or `admin`).",

@@ -184,28 +184,17 @@ def attribute(accounts: pd.Series, keys: pd.DataFrame, index: CampaignIndex) -> 
     camp, camps = pd.factorize(m.campaign_id, sort=True)  # a lower code: a lower id
     tie = (m.weight * m.share).to_numpy(np.float64)
     attach = m.entity_type.isin(ATTACH_TYPES).to_numpy()
-    # the tie of each (account, campaign) pair over the attachment types
     pair = acct.astype(np.int64) * max(1, len(camps)) + camp
-    pairs, of_row = np.unique(pair, return_inverse=True)
-    ties = np.bincount(of_row, np.where(attach, tie, 0.0), minlength=len(pairs))
-    n_ent = np.bincount(of_row, attach.astype(np.int64), minlength=len(pairs))
-    p_acct, p_camp = pairs // max(1, len(camps)), pairs % max(1, len(camps))
-    has = n_ent > 0
-    order = np.lexsort((p_camp[has], -ties[has], p_acct[has]))
-    cand = np.flatnonzero(has)[order]
-    first = cand[np.r_[True, p_acct[cand][1:] != p_acct[cand][:-1]]] if len(cand) else cand
-    best = np.full(len(ids), -1, np.int64)  # best pair of each account
-    best[p_acct[first]] = first
-    ok = (best >= 0) & (ties[np.maximum(best, 0)] >= rule.attach_weight)
-    ok &= n_ent[np.maximum(best, 0)] >= rule.attach_min
-    campaign = (
-        camps.to_numpy(dtype=object)[p_camp[np.maximum(best, 0)]]
-        if len(camps)
-        else (np.full(len(ids), None, dtype=object))
-    )
+    pairs, ties, n_ent, best = _best_pairs(pair, tie, attach, len(camps), len(ids))
+    # index -1 (no pair) reads the padding: no tie, no entity, no campaign
+    ties, n_ent = np.concatenate([ties, [0.0]]), np.concatenate([n_ent, [0]])
+    names = np.empty(len(pairs) + 1, dtype=object)
+    names[:-1] = camps.to_numpy(dtype=object)[pairs % max(1, len(camps))]
+    ok = (ties[best] >= rule.attach_weight) & (n_ent[best] >= rule.attach_min)
+    campaign: np.ndarray = names[best]
     campaign[~ok] = None
     # evidence: weight x share over every indexed entity shared with the campaign
-    inside = ok[acct] & (pair == pairs[best[acct]]) if len(m) else np.zeros(0, bool)
+    inside = ok[acct] & (pair == np.concatenate([pairs, [-1]])[best[acct]])
     evidence = np.bincount(acct[inside], tie[inside], minlength=len(ids))
     out = pd.DataFrame({"account_id": ids, "campaign_id": campaign})
     out["score"] = _scores(campaign, evidence, index)
@@ -224,10 +213,29 @@ def attribute(accounts: pd.Series, keys: pd.DataFrame, index: CampaignIndex) -> 
         b = best[i]
         lo, hi = np.searchsorted(cols[0], [pairs[b], pairs[b] + 1])
         rows = list(zip(*(c[lo:hi] for c in cols[1:]), strict=True))
-        reasons[i] = _reasons(bool(ok[i]), camps[p_camp[b]], ties[b], int(n_ent[b]), rows, index)
+        reasons[i] = _reasons(bool(ok[i]), names[b], ties[b], int(n_ent[b]), rows, index)
     out["reasons"] = reasons
     out = out.sort_values(["score", "account_id"], ascending=[False, True], kind="stable")
     return out.reset_index(drop=True)[list(SCORE_COLUMNS)]
+
+
+def _best_pairs(
+    pair: np.ndarray, tie: np.ndarray, attach: np.ndarray, n_camps: int, n_accounts: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(pairs, ties, entities, best)``: the distinct (account, campaign) ``pair`` codes
+    of the matched rows, each pair's tie and entities over the attachment types, and the
+    position in ``pairs`` of each account's best pair (largest tie, then lowest campaign;
+    -1 when it shares no attachment entity)."""
+    pairs, of_row = np.unique(pair, return_inverse=True)
+    ties = np.bincount(of_row, np.where(attach, tie, 0.0), minlength=len(pairs))
+    n_ent = np.bincount(of_row, attach.astype(np.int64), minlength=len(pairs))
+    p_acct, p_camp = pairs // max(1, n_camps), pairs % max(1, n_camps)
+    cand = np.flatnonzero(n_ent > 0)
+    cand = cand[np.lexsort((p_camp[cand], -ties[cand], p_acct[cand]))]
+    first = cand[np.r_[True, p_acct[cand][1:] != p_acct[cand][:-1]]] if len(cand) else cand
+    best = np.full(n_accounts, -1, np.int64)
+    best[p_acct[first]] = first
+    return pairs, ties, n_ent, best
 
 
 _NOTHING = "shares no card, device, key, identifier or address with a known campaign"
