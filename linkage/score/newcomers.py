@@ -5,8 +5,9 @@ again (``linkage score``, the service's ``POST /score``).
 identifiers, addresses, networks, BINs, email domains and templates that reported
 campaigns' members hold, each with its weight, its holders among the members and in
 all. A new account's entities are keyed as detection keys them (ingest's
-normalisation, :func:`linkage.graph.build_events`, the template ids of
-:mod:`linkage.graph.templates`), looked up in the index, and the attachment rule of
+normalisation, the entity events of :func:`linkage.graph.events.entity_events_sql`, the
+template ids of :mod:`linkage.graph.templates`), looked up in the index, and the
+attachment rule of
 :func:`linkage.detect.attach.attach_by_entities` picks its campaign: each shared
 entity of :data:`~linkage.graph.project.ATTACH_TYPES` weighs its weight times the
 share of its holders inside the campaign; the account joins the campaign where that
@@ -32,12 +33,12 @@ import pandas as pd
 import pyarrow as pa
 
 from linkage.errors import LinkageError
-from linkage.graph import Workspace, build_events
+from linkage.graph import Workspace
+from linkage.graph.events import ACCT_SQL, REQ_SQL, entity_events_sql
 from linkage.graph.project import ATTACH_TYPES
 from linkage.graph.templates import skeleton_sql, template_id_sql
 from linkage.ingest import IngestSummary, ingest
 from linkage.ingest.records import validate_records
-from linkage.ingest.store import STORE_VERSION
 from linkage.result import INDEX_TABLE, INDEX_TYPES, ResultDir
 from linkage.result.connect import configure
 from linkage.score.scoring import score_accounts
@@ -155,12 +156,13 @@ class CampaignIndex:
 
 def account_keys(ws: Workspace) -> pd.DataFrame:
     """``(account_id, entity_type, entity)`` of the indexed types for every account of
-    the store on ``ws``, keyed as detection keys them: the ``events`` of
-    :func:`linkage.graph.build_events`, and each prompt's template id (whether or not
-    the template is shared here: the index says which are)."""
-    build_events(ws)
+    the store on ``ws`` (or of tables registered under the store's names), keyed as
+    detection keys them: the entity events of :func:`linkage.graph.build_events` and
+    each prompt's template id (whether or not the template is shared here: the index
+    says which are). One query, no working tables."""
     return ws.execute(
         f"""
+        WITH acct AS ({ACCT_SQL}), req AS ({REQ_SQL}), events AS ({entity_events_sql()})
         SELECT a.account_id, e.etype AS entity_type, e.ekey AS entity
         FROM events e JOIN acct a USING (aid) WHERE list_contains(?::VARCHAR[], e.etype)
         UNION
@@ -381,11 +383,10 @@ class Scorer:
         validated as ingest validates (:class:`~linkage.errors.ContractError` naming a
         bad row); nothing is written."""
         valid = validate_records(tables)
-        meta = pa.table({"store_version": pa.array([STORE_VERSION], pa.int32())})
         con = self._con.cursor()
         try:
-            for name, table in {**valid, "ingest_meta": meta}.items():
-                con.register(name, table)
+            for name in ("accounts", "requests", "payments", "identifiers"):
+                con.register(name, valid[name])
             keys = account_keys(Workspace(con))
         finally:
             con.close()
