@@ -61,8 +61,11 @@ async def get_investigation(request: Request) -> Investigation:
 
 
 async def get_scorer(request: Request) -> Scorer:
-    """The result's campaign index in memory (one per app, shared by all requests)."""
-    scorer: Scorer = request.app.state.scorer
+    """The result's campaign index in memory (one per app, shared by all requests); 503
+    when the result has none (written before the index)."""
+    scorer: Scorer | str = request.app.state.scorer
+    if isinstance(scorer, str):
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=scorer)
     return scorer
 
 
@@ -123,6 +126,7 @@ _ERRORS = {
     404: "No such campaign, account or entity in this result.",
     413: "The request body is over this server's cap (`LINKAGE_MAX_BODY_BYTES`).",
     422: "A parameter is malformed or above this server's cap; `detail` names it.",
+    503: "This result has no campaign index (it predates it): run `linkage detect` again.",
 }
 
 

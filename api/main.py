@@ -63,7 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.api_keys.get_secret_value() if settings.api_keys else None,
     )
     inv = open_result(settings.result_dir, threads=settings.duckdb_threads)
-    scorer = Scorer.open(settings.result_dir)
+    scorer = _open_scorer(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -71,13 +71,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if current.closed:  # started again after a shutdown
             current = open_result(settings.result_dir, threads=settings.duckdb_threads)
             app.state.investigation = current
-            app.state.scorer = Scorer.open(settings.result_dir)
+            app.state.scorer = _open_scorer(settings)
         current.warm()
         try:
             yield
         finally:
             current.close()
-            app.state.scorer.close()
+            if isinstance(app.state.scorer, Scorer):
+                app.state.scorer.close()
 
     app = FastAPI(
         title="linkage investigator API",
@@ -125,6 +126,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(AuditMiddleware, logger=logging.getLogger(settings.audit_logger))
     return app
+
+
+def _open_scorer(settings: Settings) -> Scorer | str:
+    """The result's scorer, or why there is none (a result written before the campaign
+    index): the other routes serve it all the same."""
+    try:
+        return Scorer.open(settings.result_dir)
+    except LinkageError as exc:
+        return str(exc)
 
 
 def app_from_env() -> FastAPI:

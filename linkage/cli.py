@@ -511,7 +511,8 @@ def serve(
         uvicorn.run(application, host=host, port=port, log_config=LOG_CONFIG, access_log=False)
         return
     application.state.investigation.close()  # each worker opens its own
-    application.state.scorer.close()
+    if not isinstance(application.state.scorer, str):
+        application.state.scorer.close()
     os.environ["LINKAGE_RESULT_DIR"] = str(settings.result_dir)
     if settings.api_keys_file is not None:
         os.environ["LINKAGE_API_KEYS_FILE"] = str(settings.api_keys_file)

@@ -17,7 +17,7 @@ router = APIRouter(tags=["score"])
     "/score",
     response_model=ScorePublic,
     summary="Score a new account",
-    responses=errors(400, 401, 413, 422),
+    responses=errors(400, 401, 413, 422, 503),
 )
 def score_account(scorer: ScorerDep, _: ScorerKeyDep, body: ScoreAccount) -> Response:
     """The campaign a new account is tied to by the cards, devices, keys, identifiers and

@@ -112,6 +112,7 @@ def test_the_schema_states_this_servers_caps_and_error_bodies(
         assert {"401", "422"} <= documented and ("403" in documented) == (path != "/score")
         assert ("404" in documented) == ("{" in path), path
         assert ("413" in documented) == ("400" in documented) == (path == "/score"), path
+        assert ("503" in documented) == (path == "/score"), path
         for code in documented - {"200"}:
             ref = item[method]["responses"][code]["content"]["application/json"]["schema"]
             assert ref == {"$ref": "#/components/schemas/ErrorPublic"}, (path, code)

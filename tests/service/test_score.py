@@ -3,9 +3,14 @@ keys and rule; who may call it; bounded, validated bodies."""
 
 from __future__ import annotations
 
+import shutil
+
+import duckdb
 import pandas as pd
 import pytest
+from fastapi.testclient import TestClient
 
+from api import create_app
 from api.scoring import MAX_REQUESTS
 from linkage import score_new
 
@@ -133,3 +138,18 @@ def test_oversized_bodies_are_refused(client, scorer_headers, settings):
 
     r = client.post("/score", content=chunks(), headers=headers)
     assert r.status_code == 413
+
+
+def test_a_result_without_the_index_serves_all_but_score(
+    result_dir, tmp_path, settings, inv_headers
+):
+    old = tmp_path / "old"
+    shutil.copytree(result_dir, old)
+    con = duckdb.connect(str(old / "linkage.duckdb"))
+    con.execute("DROP TABLE campaign_index")
+    con.close()
+    app = create_app(settings.model_copy(update={"result_dir": old}))
+    with TestClient(app) as c:
+        assert c.get("/campaigns", headers=inv_headers).status_code == 200
+        r = c.post("/score", json={"account_id": "a", "created_at": "x"}, headers=inv_headers)
+        assert r.status_code == 503 and "campaign_index" in r.json()["detail"]
