@@ -191,3 +191,43 @@ def test_records_score_as_files_do(world):
             scorer.score_records(tables)
     finally:
         scorer.close()
+
+
+def test_a_batch_scores_each_account_as_alone(world):
+    """The service scores concurrent requests together (``Scorer.score_batch``): each
+    account gets the row it gets alone, a bad one its own error, a repeat its row."""
+    new = world / "new"
+    frames = {n: pd.read_parquet(new / f"{n}.parquet") for n in _TABLES}
+    ids = frames["accounts"].account_id.tolist()[:7]
+    ids, other = ids[:6], ids[6]
+
+    def records(account: str) -> dict:
+        out = {}
+        for name, df in frames.items():
+            mine = df[df.account_id == account].astype(object)
+            out[name] = mine.where(mine.notna(), None).to_dict(orient="records")
+        return out
+
+    items = [records(a) for a in ids]
+    bad = records(other)  # its bad row fails the merged batch: found and set apart
+    bad["requests"] = [dict(bad["requests"][0], ip="no address")] if bad["requests"] else []
+    bad["accounts"] = [dict(bad["accounts"][0], created_at="never")]
+    items += [bad, records(ids[1])]
+    scorer = Scorer.open(world / "r41")
+    try:
+        got = scorer.score_batch(items)
+        alone = [scorer.score_records(records(a)).iloc[0] for a in ids]
+    finally:
+        scorer.close()
+    for row, expected in zip(got[: len(ids)], alone, strict=True):
+        assert row.account_id == expected.account_id and row.score == expected.score
+        assert row.campaign_id == expected.campaign_id or (
+            row.campaign_id is None and expected.campaign_id is None
+        )
+        assert list(row.reasons) == list(expected.reasons)
+    assert isinstance(got[len(ids)], LinkageError)
+    assert "accounts[0]: unparseable timestamp: created_at" in str(got[len(ids)])
+    assert got[-1].account_id == ids[1] and got[-1].score == alone[1].score
+
+
+_TABLES = ("accounts", "requests", "payments", "identifiers")

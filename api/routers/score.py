@@ -19,12 +19,13 @@ router = APIRouter(tags=["score"])
     summary="Score a new account",
     responses=errors(400, 401, 413, 422, 503),
 )
-def score_account(scorer: ScorerDep, _: ScorerKeyDep, body: ScoreAccount) -> Response:
+async def score_account(scorer: ScorerDep, _: ScorerKeyDep, body: ScoreAccount) -> Response:
     """The campaign a new account is tied to by the cards, devices, keys, identifiers and
     addresses it shares with the campaign's members, its score, flag and reasons: the
     rule and keys of `linkage score`, without detecting again. Roles `scorer`,
-    `investigator` and `admin`."""
-    row = scorer.score_records(body.tables()).iloc[0]
+    `investigator` and `admin`. Concurrent requests are scored together
+    (:mod:`api.batching`)."""
+    row = await scorer.score(body.tables())
     return json_response(
         ScorePublic(
             account_id=row.account_id,

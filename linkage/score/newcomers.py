@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from linkage.errors import LinkageError
+from linkage.errors import ContractError, LinkageError
 from linkage.graph import Workspace
 from linkage.graph.events import ACCT_SQL, REQ_SQL, entity_events_sql
 from linkage.graph.project import ATTACH_TYPES
@@ -385,12 +385,78 @@ class Scorer:
         valid = validate_records(tables)
         con = self._con.cursor()
         try:
-            for name in ("accounts", "requests", "payments", "identifiers"):
+            for name in _RECORD_TABLES:
                 con.register(name, valid[name])
             keys = account_keys(Workspace(con))
         finally:
             con.close()
         return attribute(valid["accounts"].column("account_id").to_pandas(), keys, self.index)
+
+    def score_batch(self, items: list[Records]) -> list[pd.Series | ContractError]:
+        """Score several records sets at once, each of one account (the service batches
+        concurrent requests this way): one validation, one key query and one rule for
+        all. Returns, per item, its row (:data:`SCORE_COLUMNS`) or the
+        :class:`~linkage.errors.ContractError` :meth:`score_records` would raise for it
+        alone. An account id given twice is scored again on its own."""
+        out: list[pd.Series | ContractError] = [ContractError("not scored")] * len(items)
+        batch, rest = _distinct_accounts(items)
+        merged = {t: [r for i in batch for r in items[i].get(t, [])] for t in _RECORD_TABLES}
+        try:
+            rows = self.score_records(merged).set_index("account_id", drop=False)
+        except ContractError:  # someone's rows are bad: find whose, score the others
+            good = []
+            for i in batch:
+                try:
+                    validate_records(items[i])
+                    good.append(i)
+                except ContractError as exc:
+                    out[i] = exc
+            rows = pd.DataFrame(columns=list(SCORE_COLUMNS))
+            if good:
+                rows = self.score_records(
+                    {t: [r for i in good for r in items[i].get(t, [])] for t in _RECORD_TABLES}
+                ).set_index("account_id", drop=False)
+            batch = good
+        for i in batch:
+            out[i] = rows.loc[_account_of(items[i])]
+        for i in rest:
+            out[i] = self._score_one(items[i])
+        return out
+
+    def _score_one(self, item: Records) -> pd.Series | ContractError:
+        if len(item.get("accounts") or []) != 1:
+            return ContractError("accounts: give exactly one account")
+        try:
+            return self.score_records(item).iloc[0]
+        except ContractError as exc:
+            return exc
+
+
+Records = dict[str, list[dict[str, object]]]
+"""``{table: rows}`` of contract columns, as :meth:`Scorer.score_records` takes them."""
+
+_RECORD_TABLES = ("accounts", "requests", "payments", "identifiers")
+
+
+def _account_of(item: Records) -> object:
+    accounts = item.get("accounts") or [{}]
+    return accounts[0].get("account_id")
+
+
+def _distinct_accounts(items: list[Records]) -> tuple[list[int], list[int]]:
+    """Positions of items whose account id is the first of its kind, and of the rest
+    (a second request for the same account, or an item that is not one account)."""
+    seen: set[object] = set()
+    first, rest = [], []
+    for i, item in enumerate(items):
+        aid = _account_of(item)
+        one = len(item.get("accounts") or []) == 1 and isinstance(aid, str)
+        if one and aid not in seen:
+            seen.add(aid)
+            first.append(i)
+        else:
+            rest.append(i)
+    return first, rest
 
 
 def score_new(

@@ -4,6 +4,7 @@ keys and rule; who may call it; bounded, validated bodies."""
 from __future__ import annotations
 
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 
 import duckdb
 import pandas as pd
@@ -66,6 +67,25 @@ def test_score_matches_the_cli_row(client, scorer_headers, sample):
         assert got["score"] == pytest.approx(expected.score)
         assert got["flagged"] == expected.flagged and got["reasons"] == list(expected.reasons)
     assert r.headers["cache-control"] == "no-store"
+
+
+def test_concurrent_requests_get_their_own_rows(client, scorer_headers, sample):
+    """Requests in flight together are scored in one batch (api.batching): each gets
+    its own account's row, a bad body its own 422."""
+    data, member, outsider = sample
+    payloads = [body(data, member.account_id), body(data, outsider.account_id)] * 4
+    broken = body(data, outsider.account_id, max_requests=5)
+    broken["created_at"] = "never"
+    payloads.append(broken)
+    with ThreadPoolExecutor(len(payloads)) as pool:
+        got = list(
+            pool.map(lambda p: client.post("/score", json=p, headers=scorer_headers), payloads)
+        )
+    for payload, r in zip(payloads[:-1], got[:-1], strict=True):
+        assert r.status_code == 200 and r.json()["account_id"] == payload["account_id"]
+    assert got[0].json()["campaign_id"] == member.campaign_id
+    assert got[1].json()["campaign_id"] is None
+    assert got[-1].status_code == 422 and "created_at" in got[-1].json()["detail"]
 
 
 def test_every_role_may_score_and_a_scorer_nothing_else(
