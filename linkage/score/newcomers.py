@@ -105,6 +105,9 @@ class CampaignIndex:
     known: pd.Index
     """The result's account ids (skipped unless asked to score every account)."""
     rule: Rule
+    columns: dict[str, np.ndarray] = field(default_factory=dict)
+    """``rows`` as arrays, with ``tie`` (weight x share) and ``attach`` (an entity of
+    :data:`~linkage.graph.project.ATTACH_TYPES`): what :meth:`match` hands out."""
 
     @classmethod
     def load(cls, result_dir: str | Path) -> CampaignIndex:
@@ -138,20 +141,31 @@ class CampaignIndex:
         keys = pd.Index(flat[starts])
         if not keys.is_unique:
             raise LinkageError(f"{INDEX_TABLE} is not ordered by entity; run detect again")
-        return cls(rows, keys, starts, counts, campaigns, known, rule)
+        columns = {
+            "campaign_id": rows.campaign_id.to_numpy(dtype=object),
+            "entity_type": rows.entity_type.to_numpy(dtype=object),
+            "entity": rows.entity.to_numpy(dtype=object),
+            "members": rows.members.to_numpy(np.int64),
+            "tie": (rows.weight * rows.share).to_numpy(np.float64),
+            "attach": rows.entity_type.isin(ATTACH_TYPES).to_numpy(),
+        }
+        return cls(rows, keys, starts, counts, campaigns, known, rule, columns)
 
-    def match(self, keys: pd.DataFrame) -> pd.DataFrame:
-        """The index rows of each ``(account_id, entity_type, entity)`` of ``keys``, with
-        its ``account_id``."""
-        flat = (keys.entity_type + _SEP + keys.entity).to_numpy(dtype=object)
+    def match(
+        self, entity_type: np.ndarray, entity: np.ndarray, account: np.ndarray
+    ) -> dict[str, np.ndarray]:
+        """The index rows (:attr:`columns`) of each key ``(entity_type[i], entity[i])``,
+        with ``account``: the ``account[i]`` of the key that found them."""
+        flat = entity_type.astype(object) + _SEP + entity.astype(object)
         pos = self.keys.get_indexer(flat) if len(flat) else np.zeros(0, np.int64)
         hit = np.flatnonzero(pos >= 0)
         counts = self.counts[pos[hit]]
         starts = self.starts[pos[hit]]
         offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-        rows = self.rows.iloc[np.repeat(starts, counts) + offsets].reset_index(drop=True)
-        rows.insert(0, "account_id", keys.account_id.to_numpy()[np.repeat(hit, counts)])
-        return rows
+        take = np.repeat(starts, counts) + offsets
+        out = {name: col[take] for name, col in self.columns.items()}
+        out["account"] = account[np.repeat(hit, counts)]
+        return out
 
 
 def account_keys(ws: Workspace) -> pd.DataFrame:
@@ -180,45 +194,63 @@ def attribute(accounts: pd.Series, keys: pd.DataFrame, index: CampaignIndex) -> 
     score descending, then account id. Columnar (numpy) but for the reasons of the
     accounts that share anything, so one account and ten thousand take the same path."""
     rule = index.rule
-    ids = pd.Series(accounts, dtype=object).drop_duplicates().reset_index(drop=True)
-    m = index.match(keys[keys.account_id.isin(ids)])
-    acct = pd.Index(ids).get_indexer(m.account_id)
-    camp, camps = pd.factorize(m.campaign_id, sort=True)  # a lower code: a lower id
-    tie = (m.weight * m.share).to_numpy(np.float64)
-    attach = m.entity_type.isin(ATTACH_TYPES).to_numpy()
+    ids = pd.unique(np.asarray(accounts, dtype=object))
+    of_key = pd.Index(ids).get_indexer(keys.account_id.to_numpy(dtype=object))
+    mine = of_key >= 0
+    m = index.match(
+        keys.entity_type.to_numpy(dtype=object)[mine],
+        keys.entity.to_numpy(dtype=object)[mine],
+        of_key[mine],
+    )
+    acct, tie = m["account"], m["tie"]
+    camps, camp = np.unique(m["campaign_id"], return_inverse=True)  # a lower code: lower id
     pair = acct.astype(np.int64) * max(1, len(camps)) + camp
-    pairs, ties, n_ent, best = _best_pairs(pair, tie, attach, len(camps), len(ids))
+    pairs, ties, n_ent, best = _best_pairs(pair, tie, m["attach"], len(camps), len(ids))
     # index -1 (no pair) reads the padding: no tie, no entity, no campaign
     ties, n_ent = np.concatenate([ties, [0.0]]), np.concatenate([n_ent, [0]])
-    names = np.empty(len(pairs) + 1, dtype=object)
-    names[:-1] = camps.to_numpy(dtype=object)[pairs % max(1, len(camps))]
+    code = np.concatenate([pairs % max(1, len(camps)), [-1]])[best]
     ok = (ties[best] >= rule.attach_weight) & (n_ent[best] >= rule.attach_min)
-    campaign: np.ndarray = names[best]
-    campaign[~ok] = None
+    code[~ok] = -1
+    names = np.concatenate([camps.astype(object), [None]])
     # evidence: weight x share over every indexed entity shared with the campaign
     inside = ok[acct] & (pair == np.concatenate([pairs, [-1]])[best[acct]])
     evidence = np.bincount(acct[inside], tie[inside], minlength=len(ids))
-    out = pd.DataFrame({"account_id": ids, "campaign_id": campaign})
-    out["score"] = _scores(campaign, evidence, index)
-    out["flagged"] = ok & (out.score.to_numpy() >= rule.flag_threshold)
+    camp_score = index.campaigns.score.reindex(camps).fillna(0).to_numpy(np.float64)
+    score = score_accounts(
+        code,
+        camp_score if len(camp_score) else np.zeros(1),
+        np.zeros(len(ids)),
+        evidence,
+        rule.full_attachment,
+    )
     # reasons: the rows of each account's best pair, in pair order
     by_pair = np.argsort(pair, kind="stable")
     cols = (
         pair[by_pair],
-        m.entity_type.to_numpy(dtype=object)[by_pair],
-        m.entity.to_numpy(dtype=object)[by_pair],
+        m["entity_type"][by_pair],
+        m["entity"][by_pair],
         tie[by_pair],
-        m.members.to_numpy()[by_pair],
+        m["members"][by_pair],
     )
     reasons: list[list[str]] = [[_NOTHING]] * len(ids)
     for i in np.flatnonzero(best >= 0):
         b = best[i]
         lo, hi = np.searchsorted(cols[0], [pairs[b], pairs[b] + 1])
         rows = list(zip(*(c[lo:hi] for c in cols[1:]), strict=True))
-        reasons[i] = _reasons(bool(ok[i]), names[b], ties[b], int(n_ent[b]), rows, index)
-    out["reasons"] = reasons
-    out = out.sort_values(["score", "account_id"], ascending=[False, True], kind="stable")
-    return out.reset_index(drop=True)[list(SCORE_COLUMNS)]
+        reasons[i] = _reasons(
+            bool(ok[i]), camps[pairs[b] % len(camps)], ties[b], int(n_ent[b]), rows, index
+        )
+    order = np.lexsort((ids.astype(str), -score))
+    return pd.DataFrame(
+        {
+            "account_id": ids[order],
+            "campaign_id": names[code][order],
+            "score": score[order],
+            "flagged": (ok & (score >= rule.flag_threshold))[order],
+            "reasons": [reasons[i] for i in order],
+        },
+        columns=list(SCORE_COLUMNS),
+    )
 
 
 def _best_pairs(
@@ -244,19 +276,6 @@ _NOTHING = "shares no card, device, key, identifier or address with a known camp
 
 Row = tuple[str, str, float, int]
 """A shared entity: type, key, weight x share, members holding it."""
-
-
-def _scores(campaign: np.ndarray, evidence: np.ndarray, index: CampaignIndex) -> np.ndarray:
-    """Campaign score x attachment (:func:`score_accounts`, with no edges of their own)."""
-    codes, uniques = pd.factorize(pd.Series(campaign, dtype=object))
-    camp_score = index.campaigns.score.reindex(uniques).fillna(0).to_numpy(np.float64)
-    return score_accounts(
-        codes,
-        camp_score if len(camp_score) else np.zeros(1),
-        np.zeros(len(codes)),
-        evidence,
-        index.rule.full_attachment,
-    )
 
 
 def _reasons(
