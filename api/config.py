@@ -49,4 +49,10 @@ class Settings(BaseSettings):
         default=True,
         description="Serve `/docs` (Swagger UI) and `/openapi.json` (needs a key); false: 404.",
     )
+    max_body_bytes: int = Field(
+        default=256 * 1024,
+        ge=1024,
+        le=16 * 1024 * 1024,
+        description="Largest request body (`POST /score`); larger ones get 413.",
+    )
     audit_logger: str = Field(default="linkage.audit", description="Logger name of the audit log.")

@@ -10,9 +10,11 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Path, Request, Security, status
 from fastapi.security import APIKeyHeader
 
+from api.batching import ScoreBatcher
 from api.config import Settings
 from api.models import ErrorPublic
 from api.security import KeyStore, Principal
+from linkage import Scorer
 from linkage.export import BANLIST_TEXT_FORMATS
 from linkage.investigate import CAMPAIGN_SORT_KEYS, ENTITY_TYPES, GRAPH_FORMATS, Investigation
 
@@ -28,15 +30,19 @@ __all__ = [
     "GraphFormat",
     "InvestigationDep",
     "PrincipalDep",
+    "ScorerDep",
+    "ScorerKeyDep",
     "SettingsDep",
     "check_graph",
     "check_page",
     "errors",
     "get_investigation",
+    "get_scorer",
     "get_settings",
     "reject_unknown_query",
     "require_admin",
     "require_key",
+    "require_reader",
 ]
 
 API_KEY_HEADER = "X-API-Key"
@@ -44,7 +50,8 @@ API_KEY_HEADER = "X-API-Key"
 _api_key = APIKeyHeader(
     name=API_KEY_HEADER,
     auto_error=False,
-    description="Your API key. Roles: `investigator` (read) and `admin` (read and export).",
+    description="Your API key. Roles: `investigator` (read and score), `admin` (read, score "
+    "and export), `scorer` (`/score` only).",
 )
 
 
@@ -52,6 +59,19 @@ async def get_investigation(request: Request) -> Investigation:
     """The open result (one per app, shared by all requests)."""
     inv: Investigation = request.app.state.investigation
     return inv
+
+
+async def get_scorer(request: Request) -> ScoreBatcher:
+    """The result's campaign index in memory behind the app's batcher (one per app,
+    shared by all requests); 503 when the result has none (written before the index)."""
+    scorer: Scorer | str = request.app.state.scorer
+    if isinstance(scorer, str):
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=scorer)
+    batcher: ScoreBatcher | None = getattr(request.app.state, "batcher", None)
+    if batcher is None or batcher.scorer is not scorer:
+        batcher = ScoreBatcher(scorer)
+        request.app.state.batcher = batcher
+    return batcher
 
 
 async def get_settings(request: Request) -> Settings:
@@ -77,6 +97,20 @@ async def require_key(
     return principal
 
 
+async def require_reader(principal: Annotated[Principal, Depends(require_key)]) -> Principal:
+    """A caller that may read the result (``investigator`` or ``admin``); 403 for a
+    ``scorer`` key."""
+    if not principal.is_reader:
+        raise HTTPException(
+            status_code=status.HTTP_403_FORBIDDEN,
+            detail=(
+                f"this route needs the investigator or admin role; key {principal.name!r} "
+                f"has {principal.role!r}"
+            ),
+        )
+    return principal
+
+
 async def require_admin(principal: Annotated[Principal, Depends(require_key)]) -> Principal:
     """A caller with the ``admin`` role; 403 for any other role."""
     if not principal.is_admin:
@@ -90,10 +124,14 @@ async def require_admin(principal: Annotated[Principal, Depends(require_key)]) -
 
 
 _ERRORS = {
+    400: "The body could not be read as JSON.",
     401: "Missing or unknown API key (header `X-API-Key`).",
-    403: "The key's role may not use this route (it needs `admin`).",
+    403: "The key's role may not use this route (`/banlist` needs `admin`; every route but "
+    "`/health` and `/score` needs `investigator` or `admin`).",
     404: "No such campaign, account or entity in this result.",
+    413: "The request body is over this server's cap (`LINKAGE_MAX_BODY_BYTES`).",
     422: "A parameter is malformed or above this server's cap; `detail` names it.",
+    503: "This result has no campaign index (it predates it): run `linkage detect` again.",
 }
 
 
@@ -129,7 +167,10 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 InvestigationDep = Annotated[Investigation, Depends(get_investigation)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-PrincipalDep = Annotated[Principal, Depends(require_key)]
+PrincipalDep = Annotated[Principal, Depends(require_reader)]
+ScorerKeyDep = Annotated[Principal, Depends(require_key)]
+"""Any valid key: ``/score`` is open to every role."""
+ScorerDep = Annotated[ScoreBatcher, Depends(get_scorer)]
 AdminDep = Annotated[Principal, Depends(require_admin)]
 
 

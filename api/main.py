@@ -16,10 +16,18 @@ from api.audit import AuditMiddleware
 from api.config import Settings
 from api.deps import reject_unknown_query
 from api.headers import SecurityHeadersMiddleware
+from api.limits import BodyLimitMiddleware
 from api.openapi import server_openapi, validation_detail
-from api.routers import accounts, banlist, campaigns, docs, entities, health, page
+from api.routers import accounts, banlist, campaigns, docs, entities, health, page, score
 from api.security import KeyStore
-from linkage import Investigation, LinkageError, NotFoundError, __version__, open_result
+from linkage import (
+    Investigation,
+    LinkageError,
+    NotFoundError,
+    Scorer,
+    __version__,
+    open_result,
+)
 
 __all__ = ["LOG_CONFIG", "AuditMiddleware", "app_from_env", "create_app"]
 
@@ -55,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.api_keys.get_secret_value() if settings.api_keys else None,
     )
     inv = open_result(settings.result_dir, threads=settings.duckdb_threads)
+    scorer = _open_scorer(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -62,19 +71,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if current.closed:  # started again after a shutdown
             current = open_result(settings.result_dir, threads=settings.duckdb_threads)
             app.state.investigation = current
+            app.state.scorer = _open_scorer(settings)
         current.warm()
         try:
             yield
         finally:
             current.close()
+            if isinstance(app.state.scorer, Scorer):
+                app.state.scorer.close()
 
     app = FastAPI(
         title="linkage investigator API",
         version=__version__,
         description=(
             "Campaigns, accounts, shared infrastructure and the evidence linking them, "
-            "from one `linkage detect` result. Every route but `/health` needs an API key "
-            "in the `X-API-Key` header; `/banlist` needs the admin role."
+            "from one `linkage detect` result, and new accounts scored against its campaigns "
+            "(`POST /score`). Every route but `/health` needs an API key in the `X-API-Key` "
+            "header; `/banlist` needs the admin role; a `scorer` key may call only `/score`."
         ),
         lifespan=lifespan,
         dependencies=[Depends(reject_unknown_query)],
@@ -85,7 +98,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.keys = keys
     app.state.investigation = inv
-    for module in (health, campaigns, accounts, entities, banlist, page):
+    app.state.scorer = scorer
+    for module in (health, campaigns, accounts, entities, banlist, score, page):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=page.STATIC_DIR), name="static")
     if settings.docs:
@@ -108,9 +122,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def bad_request(_: Request, exc: LinkageError) -> JSONResponse:
         return JSONResponse(status_code=422, content={"detail": str(exc)})
 
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(AuditMiddleware, logger=logging.getLogger(settings.audit_logger))
     return app
+
+
+def _open_scorer(settings: Settings) -> Scorer | str:
+    """The result's scorer, or why there is none (a result written before the campaign
+    index): the other routes serve it all the same."""
+    try:
+        return Scorer.open(settings.result_dir)
+    except LinkageError as exc:
+        return str(exc)
 
 
 def app_from_env() -> FastAPI:

@@ -7,7 +7,8 @@ stored one by :func:`hmac.compare_digest` (constant time, no early exit).
 Key file (``LINKAGE_API_KEYS_FILE``), JSON::
 
     {"keys": [{"name": "alice", "role": "investigator", "sha256": "<hex digest>"},
-              {"name": "ops", "role": "admin", "key": "<the key itself>"}]}
+              {"name": "ops", "role": "admin", "key": "<the key itself>"},
+              {"name": "signup", "role": "scorer", "sha256": "<hex digest>"}]}
 
 Environment (``LINKAGE_API_KEYS``): ``alice:investigator:KEY,ops:admin:KEY2``.
 Make a key and its file entry with ``linkage api-key NAME --role ROLE``.
@@ -25,10 +26,23 @@ from typing import Any
 
 from linkage.errors import LinkageError
 
-__all__ = ["MIN_KEY_LENGTH", "ROLES", "KeyStore", "Principal", "hash_key", "new_key"]
+__all__ = [
+    "MIN_KEY_LENGTH",
+    "READER_ROLES",
+    "ROLES",
+    "KeyStore",
+    "Principal",
+    "hash_key",
+    "new_key",
+]
 
-ROLES = ("investigator", "admin")
-"""``investigator`` reads everything; ``admin`` may also export (the ban list)."""
+ROLES = ("investigator", "admin", "scorer")
+"""``investigator`` reads everything; ``admin`` may also export (the ban list);
+``scorer`` may only score new accounts (``POST /score``), for a sign-up system that
+must see nothing else. ``investigator`` and ``admin`` may score too."""
+
+READER_ROLES = ("investigator", "admin")
+"""The roles that may read the result (every route but ``/health`` and ``/score``)."""
 
 MIN_KEY_LENGTH = 16
 
@@ -43,6 +57,11 @@ class Principal:
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
+
+    @property
+    def is_reader(self) -> bool:
+        """May read the result (:data:`READER_ROLES`)."""
+        return self.role in READER_ROLES
 
 
 def hash_key(key: str) -> str:

@@ -4,12 +4,14 @@ Starts `linkage serve RESULT_DIR` (uvicorn, one process) on loopback, then drive
 with N concurrent clients (threads, each with its own keep-alive connection) over a
 fixed, seeded mix of look-ups: campaign detail, account ("why linked"), entity and
 a 2-hop neighbourhood capped at 500 nodes; plus `/health` in the same run as the
-baseline (what the server costs for a request that reads nothing). Repeats the run
+baseline (what the server costs for a request that reads nothing). With ``--score
+DATA_DIR`` the mix is `POST /score` of accounts of DATA_DIR (their sign-up record and
+up to 500 of their requests, their payments and identifiers) and `/health`. Repeats the run
 and reports, per look-up kind, the median over runs of p50 / p99 latency, the
 requests per second and the errors, as JSON.
 
     python benchmarks/bench_api.py RESULT_DIR [--clients 8] [--workers 1] [--requests 400]
-        [--runs 3] [--seconds S]
+        [--runs 3] [--seconds S] [--score DATA_DIR]
 
 With ``--seconds`` each run is a soak: every client cycles through its share of
 the look-ups until ``S`` seconds have passed. Each run also reports the resident
@@ -33,10 +35,15 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from linkage import open_result
 
 KEY = "bench-" + "k" * 26
 KINDS = ("health", "campaign", "account", "entity", "neighborhood")
+SCORE_KINDS = ("health", "score")
+Item = tuple[str, str, bytes | None]
+"""A request: its kind, its URL and its JSON body (``None``: a GET)."""
 
 
 def free_port() -> int:
@@ -66,8 +73,8 @@ def start_server(result_dir: Path, port: int, log: Path, workers: int) -> subpro
     raise SystemExit("server did not start in 10 minutes")
 
 
-def workload(result_dir: Path, n: int, seed: int) -> list[tuple[str, str]]:
-    """``(kind, url)`` pairs, ``n`` per kind, drawn with ``seed`` from the result."""
+def workload(result_dir: Path, n: int, seed: int) -> list[Item]:
+    """Look-ups, ``n`` per kind, drawn with ``seed`` from the result."""
     rng = random.Random(seed)
     q = urllib.parse.quote
     with open_result(result_dir) as inv:
@@ -99,7 +106,46 @@ def workload(result_dir: Path, n: int, seed: int) -> list[tuple[str, str]]:
             )
         )
     rng.shuffle(urls)
-    return urls
+    return [(kind, url, None) for kind, url in urls]
+
+
+def score_workload(data_dir: Path, n: int, seed: int) -> list[Item]:
+    """``n`` `POST /score` bodies of accounts of ``data_dir`` drawn with ``seed``, and
+    ``n`` `/health`."""
+    tables = {t: pd.read_parquet(data_dir / f"{t}.parquet") for t in _SCORED}
+    ids = tables["accounts"].account_id.sample(n, replace=True, random_state=seed)
+    grouped = {t: dict(tuple(df.groupby("account_id"))) for t, df in tables.items()}
+    items: list[Item] = [("health", "/health", None)] * n
+    for aid in ids:
+        body: dict[str, Any] = {}
+        for table, columns in _SCORED.items():
+            rows = _records(grouped[table].get(aid), columns)
+            if table == "accounts":
+                body.update(account_id=aid, **rows[0])
+            else:
+                body[table] = rows[:500]
+        items.append(("score", "/score", json.dumps(body).encode()))
+    random.Random(seed).shuffle(items)
+    return items
+
+
+_SCORED = {
+    "accounts": ["created_at", "email_domain", "country", "status", "banned_at"],
+    "requests": ["ts", "ip", "device_fp", "api_key_id", "user_agent", "prompt_text"],
+    "payments": ["ts", "instrument_fp", "bin", "card_country", "amount_usd"],
+    "identifiers": ["kind", "value", "ts"],
+}
+
+
+def _records(df: pd.DataFrame | None, columns: list[str]) -> list[dict[str, Any]]:
+    if df is None:
+        return []
+    df = df[[c for c in columns if c in df]].copy()
+    for c in df.columns:
+        if isinstance(df[c].dtype, pd.DatetimeTZDtype):
+            df[c] = df[c].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    df = df.astype(object)
+    return df.where(df.notna(), None).to_dict(orient="records")
 
 
 def server_rss_mib(proc: subprocess.Popen[bytes]) -> list[float]:
@@ -121,18 +167,19 @@ def server_rss_mib(proc: subprocess.Popen[bytes]) -> list[float]:
 
 
 def drive(
-    port: int, urls: list[tuple[str, str]], clients: int, seconds: float | None = None
+    port: int, urls: list[Item], clients: int, seconds: float | None = None
 ) -> dict[str, Any]:
     """Send ``urls`` from ``clients`` threads (cycling until ``seconds`` have passed when
     given); latencies in ms per kind, errors, rps."""
-    lat: dict[str, list[float]] = {k: [] for k in KINDS}
-    errors: dict[str, int] = dict.fromkeys(KINDS, 0)
+    kinds = sorted({kind for kind, _, _ in urls})
+    lat: dict[str, list[float]] = {k: [] for k in kinds}
+    errors: dict[str, int] = dict.fromkeys(kinds, 0)
     lock = threading.Lock()
     chunks = [urls[i::clients] for i in range(clients)]
     sizes: list[int] = []
     deadline = time.perf_counter() + seconds if seconds else None
 
-    def requests(mine: list[tuple[str, str]]) -> Any:
+    def requests(mine: list[Item]) -> Any:
         while True:
             for item in mine:
                 if deadline is not None and time.perf_counter() > deadline:
@@ -141,13 +188,13 @@ def drive(
             if deadline is None:
                 return
 
-    def client(mine: list[tuple[str, str]]) -> None:
+    def client(mine: list[Item]) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        headers = {"X-API-Key": KEY}
-        for kind, url in requests(mine):
+        headers = {"X-API-Key": KEY, "Content-Type": "application/json"}
+        for kind, url, body in requests(mine):
             began = time.perf_counter()
             try:
-                conn.request("GET", url, headers=headers)
+                conn.request("GET" if body is None else "POST", url, body=body, headers=headers)
                 resp = conn.getresponse()
                 body = resp.read()
                 ok = resp.status == 200
@@ -172,7 +219,7 @@ def drive(
     wall = time.perf_counter() - began
     sent = sum(len(v) for v in lat.values())
     out: dict[str, Any] = {"wall_s": wall, "rps": sent / wall, "kinds": {}}
-    for kind in KINDS:
+    for kind in kinds:
         xs = sorted(lat[kind])
         out["kinds"][kind] = {
             "requests": len(xs),
@@ -202,18 +249,26 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--seconds", type=float, help="soak: each run lasts this long")
     ap.add_argument("-o", "--output", type=Path, help="also write the JSON here")
+    ap.add_argument("--score", type=Path, help="DATA_DIR: drive POST /score with its accounts")
     args = ap.parse_args()
+    kinds = SCORE_KINDS if args.score else KINDS
+
+    def load(seed: int) -> list[Item]:
+        if args.score:
+            return score_workload(args.score, args.requests, seed)
+        return workload(args.result_dir, args.requests, seed)
+
     port = free_port()
     log = Path(args.output or "bench_api").with_suffix(".server.log")
     started = time.perf_counter()
     proc = start_server(args.result_dir, port, log, args.workers)
     startup = time.perf_counter() - started
     try:
-        urls = workload(args.result_dir, args.requests, args.seed)
-        drive(port, urls[: 10 * len(KINDS)], args.clients)  # warm-up
+        urls = load(args.seed)
+        drive(port, urls[: 10 * len(kinds)], args.clients)  # warm-up
         runs = []
         for r in range(args.runs):
-            urls = workload(args.result_dir, args.requests, args.seed + r)
+            urls = load(args.seed + r)
             runs.append(drive(port, urls, args.clients, args.seconds))
             runs[-1]["server_rss_mib"] = server_rss_mib(proc)
     finally:
@@ -233,7 +288,7 @@ def main() -> None:
         "rps_median": round(statistics.median(r["rps"] for r in runs), 1),
         "kinds": {},
     }
-    for kind in KINDS:
+    for kind in kinds:
         p50 = statistics.median(r["kinds"][kind]["p50_ms"] for r in runs)
         p99 = statistics.median(r["kinds"][kind]["p99_ms"] for r in runs)
         summary["kinds"][kind] = {
@@ -243,7 +298,7 @@ def main() -> None:
             "requests": sum(r["kinds"][kind]["requests"] for r in runs),
         }
     base = summary["kinds"]["health"]["p50_ms"] or 1.0
-    for kind in KINDS:
+    for kind in kinds:
         summary["kinds"][kind]["p50_vs_health"] = round(summary["kinds"][kind]["p50_ms"] / base, 2)
     summary["per_run"] = runs
     text = json.dumps(summary, indent=2)

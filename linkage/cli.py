@@ -1,4 +1,5 @@
-"""The ``linkage`` command line: simulate, ingest, detect, evaluate, export, and the demo."""
+"""The ``linkage`` command line: simulate, ingest, detect, score, evaluate, export, and the
+demo."""
 
 from __future__ import annotations
 
@@ -111,6 +112,37 @@ def detect(
     console.print(
         f"{result.flagged:,} of {result.accounts:,} accounts flagged in {result.campaigns} "
         f"campaigns; results in {out}"
+    )
+
+
+@app.command()
+def score(
+    result_dir: Annotated[Path, typer.Argument(help="A result directory of `linkage detect`.")],
+    data_dir: Annotated[
+        Path, typer.Argument(help="Contract input holding the accounts to score (and their rows).")
+    ],
+    output: Annotated[Path, typer.Option("-o", "--output", help="File: .csv, .jsonl, .parquet.")],
+    all_accounts: Annotated[
+        bool,
+        typer.Option("--all", help="Score every account of DATA_DIR, those the result knows too."),
+    ] = False,
+) -> None:
+    """Score new accounts against the campaigns a result knows, without detecting again:
+    campaign, score, flag and reasons per account."""
+    from linkage.export import write_scores
+    from linkage.score import score_new
+
+    try:
+        run = score_new(result_dir, data_dir, all_accounts=all_accounts)
+        write_scores(run.table(), output)
+    except LinkageError as exc:
+        raise _fail(exc) from exc
+    for text in run.warnings:
+        console.print(f"[bold yellow]warning[/]: {escape(text)}")
+    skipped = f" ({run.skipped_known:,} the result knows skipped)" if run.skipped_known else ""
+    console.print(
+        f"{len(run.rows):,} of {run.accounts:,} accounts scored{skipped}: {run.tied:,} tied to "
+        f"a known campaign, {run.flagged:,} flagged; written to {escape(str(output))}"
     )
 
 
@@ -497,6 +529,8 @@ def serve(
         uvicorn.run(application, host=host, port=port, log_config=LOG_CONFIG, access_log=False)
         return
     application.state.investigation.close()  # each worker opens its own
+    if not isinstance(application.state.scorer, str):
+        application.state.scorer.close()
     os.environ["LINKAGE_RESULT_DIR"] = str(settings.result_dir)
     if settings.api_keys_file is not None:
         os.environ["LINKAGE_API_KEYS_FILE"] = str(settings.api_keys_file)
@@ -514,7 +548,9 @@ def serve(
 @app.command("api-key")
 def api_key(
     name: Annotated[str, typer.Argument(help="Who the key is for (logged, never the key).")],
-    role: Annotated[str, typer.Option(help="investigator or admin.")] = "investigator",
+    role: Annotated[
+        str, typer.Option(help="investigator, admin, or scorer (POST /score only).")
+    ] = "investigator",
 ) -> None:
     """Make an API key: prints the key once, and the entry for the key file (its hash)."""
     from api.security import ROLES, hash_key, new_key

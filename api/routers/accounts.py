@@ -26,7 +26,7 @@ router = APIRouter(prefix="/accounts", tags=["accounts"])
     "/{account_id}",
     response_model=AccountDetail,
     summary="One account",
-    responses=errors(401, 404, 422),
+    responses=errors(401, 403, 404, 422),
 )
 async def get_account(
     inv: InvestigationDep,
@@ -48,7 +48,7 @@ async def get_account(
     "/{account_id}/neighborhood",
     response_model=SubgraphPublic,
     summary="An account's ego graph",
-    responses=errors(401, 404, 422),
+    responses=errors(401, 403, 404, 422),
 )
 async def get_neighborhood(
     inv: InvestigationDep,

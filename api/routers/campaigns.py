@@ -39,7 +39,7 @@ GRAPH_MEDIA = {"graphml": "application/graphml+xml", "gexf": "application/gexf+x
 
 
 @router.get(
-    "", response_model=CampaignsPublic, summary="List campaigns", responses=errors(401, 422)
+    "", response_model=CampaignsPublic, summary="List campaigns", responses=errors(401, 403, 422)
 )
 async def list_campaigns(
     inv: InvestigationDep,
@@ -67,7 +67,7 @@ async def list_campaigns(
     "/{campaign_id}",
     response_model=CampaignDetail,
     summary="One campaign",
-    responses=errors(401, 404, 422),
+    responses=errors(401, 403, 404, 422),
 )
 async def get_campaign(inv: InvestigationDep, _: PrincipalDep, campaign_id: CampaignId) -> Response:
     """Reasons, requests per day, and the top shared indicators per entity type."""
@@ -79,7 +79,7 @@ async def get_campaign(inv: InvestigationDep, _: PrincipalDep, campaign_id: Camp
     response_model=SubgraphPublic,
     summary="A campaign's property graph",
     responses={
-        **errors(401, 404, 422),
+        **errors(401, 403, 404, 422),
         200: {
             "content": {m: {"schema": {"type": "string"}} for m in GRAPH_MEDIA.values()},
             "description": "JSON nodes and edges, or GraphML / GEXF with `format`.",

@@ -19,7 +19,7 @@ router = APIRouter(prefix="/entities", tags=["entities"])
     "/{entity_type}/{value:path}",
     response_model=EntityDetail,
     summary="One entity",
-    responses=errors(401, 404, 422),
+    responses=errors(401, 403, 404, 422),
 )
 async def get_entity(
     inv: InvestigationDep,

@@ -7,18 +7,13 @@ import numpy as np
 import pandas as pd
 
 from linkage.graph import Workspace
-from linkage.graph.project import IDENTITY_TYPES
+from linkage.graph.project import ATTACH_TYPES
 from linkage.settings import DetectSettings
 
 __all__ = ["ATTACH_ROUNDS", "ATTACH_TYPES", "attach_by_entities"]
 
 ATTACH_ROUNDS = 2
 """Rounds of attachment: a replacement of a replacement joins in the second."""
-
-ATTACH_TYPES = IDENTITY_TYPES | {"ip"}
-"""What an account sits on: its cards, devices, keys, identifiers and addresses.
-Behaviour (schedules, sign-up windows, templates) needs volume to show and is
-left to the graph."""
 
 
 def attach_by_entities(

@@ -13,14 +13,25 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from linkage.graph import Corroboration
-from linkage.result import INDICATORS_PER_TYPE, MAX_EVIDENCE_PER_EDGE, ResultDir
+from linkage.graph import Corroboration, Workspace
+from linkage.graph.project import weight_sql, weights_registered
+from linkage.result import (
+    INDEX_TABLE,
+    INDEX_TYPES,
+    INDICATORS_PER_TYPE,
+    MAX_EVIDENCE_PER_EDGE,
+    ResultDir,
+)
+from linkage.settings import DetectSettings
 
 __all__ = ["persist_graph", "write_evidence_files"]
 
 
 def persist_graph(
-    con: duckdb.DuckDBPyConnection, accounts: pa.Table, corroboration: Corroboration
+    con: duckdb.DuckDBPyConnection,
+    accounts: pa.Table,
+    corroboration: Corroboration,
+    settings: DetectSettings,
 ) -> None:
     """Write the result tables into the store ``con`` (opened read-write).
 
@@ -39,6 +50,7 @@ def persist_graph(
     _edges(con, corroboration)
     _prompts(con)
     _campaigns(con)
+    _campaign_index(con, settings)
 
 
 def _accounts(con: duckdb.DuckDBPyConnection) -> None:
@@ -161,6 +173,43 @@ def _campaigns(con: duckdb.DuckDBPyConnection) -> None:
         """,
         [INDICATORS_PER_TYPE],
     )
+
+
+def _campaign_index(con: duckdb.DuckDBPyConnection, s: DetectSettings) -> None:
+    """``campaign_index``: the entities of :data:`INDEX_TYPES` that reported campaigns'
+    members hold, for scoring new accounts (:mod:`linkage.score.newcomers`).
+
+    Only what the attachment rule can use: entities most of whose holders are members
+    (``members * 2 >= accounts``), held by at most ``hub_max_degree`` accounts and
+    weighing at least ``min_entity_weight``. An entity held by one member alone has no
+    weight in detection; it gets the weight it would have with a second holder.
+    """
+    types = sorted(
+        r[0] for r in con.execute("SELECT DISTINCT entity_type FROM graph_entities").fetchall()
+    )
+    with weights_registered(Workspace(con), s, types):
+        con.execute(
+            f"""
+            CREATE OR REPLACE TABLE {INDEX_TABLE} AS
+            WITH held AS (
+                SELECT g.campaign_id, l.eid, count(*) AS members
+                FROM graph_links l JOIN graph_accounts g USING (aid)
+                WHERE g.campaign_id IS NOT NULL
+                GROUP BY g.campaign_id, l.eid)
+            SELECT * FROM (
+                SELECT h.campaign_id, e.eid, e.entity_type, e.entity, e.kind,
+                       coalesce(e.weight, CASE WHEN e.accounts = 1
+                                               THEN {weight_sql("2")} END) AS weight,
+                       h.members::BIGINT AS members, e.accounts::BIGINT AS accounts
+                FROM held h JOIN graph_entities e USING (eid)
+                JOIN type_w t ON t.etype = e.entity_type LEFT JOIN kind_w kw ON kw.kind = e.kind
+                WHERE list_contains(?::VARCHAR[], e.entity_type) AND e.accounts <= ?
+                  AND h.members * 2 >= e.accounts)
+            WHERE weight >= ?
+            ORDER BY entity_type, entity, campaign_id
+            """,
+            [list(INDEX_TYPES), s.hub_max_degree, s.min_entity_weight],
+        )
 
 
 def write_evidence_files(con: duckdb.DuckDBPyConnection, result: ResultDir) -> None:

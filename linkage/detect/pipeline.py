@@ -143,7 +143,7 @@ def _detect(
             con, out, s, membership, scores.accounts, scores.campaigns, graph.edges, previous
         ),
     )
-    log.run("graph store", lambda: _write_graph(con, out, accounts, graph.corroboration))
+    log.run("graph store", lambda: _write_graph(con, out, accounts, graph.corroboration, s))
     result.stages = log.records
     return result
 
@@ -254,8 +254,12 @@ def _campaigns_table(reported: pd.DataFrame) -> pa.Table:
 
 
 def _write_graph(
-    con: duckdb.DuckDBPyConnection, out: Path, accounts: pa.Table, corroboration: Corroboration
+    con: duckdb.DuckDBPyConnection,
+    out: Path,
+    accounts: pa.Table,
+    corroboration: Corroboration,
+    s: DetectSettings,
 ) -> None:
     """The investigation tables in the store, and the evidence files derived from them."""
-    persist_graph(con, accounts, corroboration)
+    persist_graph(con, accounts, corroboration, s)
     write_evidence_files(con, ResultDir(out))

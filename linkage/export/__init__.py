@@ -16,11 +16,13 @@ from linkage.export.banlist import (
     removal_guard,
     write_banlist,
 )
+from linkage.export.scores import SCORE_FORMATS, write_scores
 
 __all__ = [
     "BANLIST_COLUMNS",
     "BANLIST_TEXT_FORMATS",
     "MAX_REMOVED_SHARE",
+    "SCORE_FORMATS",
     "BanlistExport",
     "banlist",
     "banlist_lines",
@@ -29,4 +31,5 @@ __all__ = [
     "read_banlist",
     "removal_guard",
     "write_banlist",
+    "write_scores",
 ]

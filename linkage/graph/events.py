@@ -22,7 +22,15 @@ from linkage.errors import LinkageError
 from linkage.graph.workspace import Workspace, WorkTable, tables_of
 from linkage.ingest.store import STORE_VERSION
 
-__all__ = ["RHYTHM_HOUR_SHARE", "RHYTHM_MIN_REQUESTS", "Events", "build_events"]
+__all__ = [
+    "ACCT_SQL",
+    "REQ_SQL",
+    "RHYTHM_HOUR_SHARE",
+    "RHYTHM_MIN_REQUESTS",
+    "Events",
+    "build_events",
+    "entity_events_sql",
+]
 
 RHYTHM_MIN_REQUESTS = 24
 """Accounts with fewer requests get no activity-rhythm signature."""
@@ -39,38 +47,24 @@ _REQUEST_ENTITIES = (
 )
 
 
-@dataclass(frozen=True)
-class Events:
-    """Output of stage ``events``: ``acct``, ``req``, ``acct_hours`` and ``events``.
+ACCT_SQL = """
+    SELECT (row_number() OVER (ORDER BY account_id) - 1)::INTEGER AS aid,
+           account_id, created_at, email_domain, coalesce(status, 'active') AS status, banned_at
+    FROM accounts"""
+"""``acct``: the store's accounts with their dense ``aid``."""
 
-    Accounts are ``aid`` ``0..accounts-1``. Evidence stages append to ``events``.
-    """
+REQ_SQL = """
+    SELECT aid, ts, ip, ip_version, ip_prefix, device_fp, api_key_id, prompt_text,
+           input_tokens, output_tokens
+    FROM requests"""
+"""``req``: the store's requests by ``aid``."""
 
-    accounts: int
-    TABLES: ClassVar[tuple[WorkTable, ...]] = tables_of("events")
 
-
-def build_events(ws: Workspace) -> Events:
-    """Create the ``acct``, ``acct_hours`` and ``events`` temp tables and the ``req``
-    view (requests by ``aid``)."""
-    con = ws.con
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE acct AS
-        SELECT (row_number() OVER (ORDER BY account_id) - 1)::INTEGER AS aid,
-               account_id, created_at, email_domain, coalesce(status, 'active') AS status, banned_at
-        FROM accounts
-    """)
-    version = con.execute("SELECT max(store_version) FROM ingest_meta").fetchone()
-    if version is None or version[0] is None or version[0] < STORE_VERSION:
-        raise LinkageError(
-            "the store was written by an older linkage (no requests.aid); run ingest again"
-        )
-    con.execute("""
-        CREATE OR REPLACE TEMP VIEW req AS
-        SELECT aid, ts, ip, ip_version, ip_prefix, device_fp, api_key_id, prompt_text,
-               input_tokens, output_tokens
-        FROM requests
-    """)
+def entity_events_sql() -> str:
+    """The events of every entity an account holds (addresses, networks, devices, keys,
+    cards, BINs, email domain, identifiers), as ``(aid, etype, ekey, n, first_ts,
+    last_ts)`` over ``req``, ``acct``, ``payments`` and ``identifiers``: the one way an
+    entity's key is made (``linkage score`` keys new accounts with it too)."""
     parts = [
         f"""SELECT aid, '{etype}' AS etype, {col} AS ekey, count(*) AS n,
                    min(ts) AS first_ts, max(ts) AS last_ts
@@ -89,17 +83,40 @@ def build_events(ws: Workspace) -> Events:
                   coalesce(min(i.ts), min(a.created_at)), coalesce(max(i.ts), min(a.created_at))
            FROM identifiers i JOIN acct a USING (account_id) GROUP BY a.aid, i.kind, i.value""",
     ]
+    return " UNION ALL ".join(parts)
+
+
+@dataclass(frozen=True)
+class Events:
+    """Output of stage ``events``: ``acct``, ``req``, ``acct_hours`` and ``events``.
+
+    Accounts are ``aid`` ``0..accounts-1``. Evidence stages append to ``events``.
+    """
+
+    accounts: int
+    TABLES: ClassVar[tuple[WorkTable, ...]] = tables_of("events")
+
+
+def build_events(ws: Workspace) -> Events:
+    """Create the ``acct``, ``acct_hours`` and ``events`` temp tables and the ``req``
+    view (requests by ``aid``)."""
+    con = ws.con
+    con.execute(f"CREATE OR REPLACE TEMP TABLE acct AS {ACCT_SQL}")
+    version = con.execute("SELECT max(store_version) FROM ingest_meta").fetchone()
+    if version is None or version[0] is None or version[0] < STORE_VERSION:
+        raise LinkageError(
+            "the store was written by an older linkage (no requests.aid); run ingest again"
+        )
+    con.execute(f"CREATE OR REPLACE TEMP VIEW req AS {REQ_SQL}")
     con.execute("""
         CREATE OR REPLACE TEMP TABLE acct_hours AS
         SELECT aid, hour(ts) AS hr, count(*) AS c, min(ts) AS first_ts, max(ts) AS last_ts
         FROM req GROUP BY aid, hour(ts)
     """)
-    parts.append(
-        f"""SELECT aid, 'rhythm', printf('h%06x', bit_or(1::BIGINT << hr) FILTER (
+    rhythm = f"""SELECT aid, 'rhythm', printf('h%06x', bit_or(1::BIGINT << hr) FILTER (
                        WHERE c >= greatest(2, {RHYTHM_HOUR_SHARE} * total))),
                    sum(c), min(first_ts), max(last_ts)
             FROM (SELECT *, sum(c) OVER (PARTITION BY aid) AS total FROM acct_hours)
             WHERE total >= {RHYTHM_MIN_REQUESTS} GROUP BY aid"""
-    )
-    con.execute("CREATE OR REPLACE TEMP TABLE events AS " + " UNION ALL ".join(parts))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE events AS {entity_events_sql()} UNION ALL {rhythm}")
     return Events(ws.count("acct"))

@@ -20,6 +20,8 @@ evidence through :meth:`Corroboration.rows`.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -36,6 +38,7 @@ from linkage.graph.workspace import Workspace, WorkTable, tables_of
 from linkage.settings import DetectSettings
 
 __all__ = [
+    "ATTACH_TYPES",
     "BOND_TYPES",
     "CIRCUMSTANCE_KINDS",
     "IDENTITY_TYPES",
@@ -47,6 +50,8 @@ __all__ = [
     "edge_list",
     "pair_evidence",
     "project_pairs",
+    "weight_sql",
+    "weights_registered",
 ]
 
 
@@ -212,30 +217,39 @@ def _weigh_entities(ws: Workspace, s: DetectSettings) -> list[str]:
     """Create ``entity_weight``; return the entity types in ``tcode`` order."""
     con = ws.con
     types = sorted(r[0] for r in con.execute("SELECT DISTINCT etype FROM entities").fetchall())
-    weights = pd.DataFrame(
-        {
-            "etype": types,
-            "tcode": range(len(types)),
-            "tw": [_type_weight(s, t) for t in types],
-        }
-    )
-    con.register("type_w", weights)
-    con.register("kind_w", pd.DataFrame(list(s.ip_kind_weights.items()), columns=["kind", "kw"]))
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE entity_weight AS
-        SELECT * FROM (
-            SELECT e.eid, e.etype, e.ekey, e.degree, e.kind, t.tcode::TINYINT AS tcode,
-                   t.tw * coalesce(kw.kw, 1.0) / ln(1 + e.degree) AS w
-            FROM entities e JOIN type_w t USING (etype) LEFT JOIN kind_w kw ON kw.kind = e.kind
-            WHERE e.degree BETWEEN 2 AND ?)
-        WHERE w >= ?
-        """,
-        [s.hub_max_degree, s.min_entity_weight],
-    )
-    con.unregister("type_w")
-    con.unregister("kind_w")
+    with weights_registered(ws, s, types):
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE entity_weight AS
+            SELECT * FROM (
+                SELECT e.eid, e.etype, e.ekey, e.degree, e.kind, t.tcode::TINYINT AS tcode,
+                       {weight_sql("e.degree")} AS w
+                FROM entities e JOIN type_w t USING (etype)
+                LEFT JOIN kind_w kw ON kw.kind = e.kind
+                WHERE e.degree BETWEEN 2 AND ?)
+            WHERE w >= ?
+            """,
+            [s.hub_max_degree, s.min_entity_weight],
+        )
     return types
+
+
+@contextmanager
+def weights_registered(ws: Workspace, s: DetectSettings, types: list[str]) -> Iterator[None]:
+    """``type_w(etype, tcode, tw)`` (``types`` in ``tcode`` order) and ``kind_w(kind, kw)``
+    from the settings, registered for :func:`weight_sql` for the block."""
+    weights = pd.DataFrame(
+        {"etype": types, "tcode": range(len(types)), "tw": [_type_weight(s, t) for t in types]}
+    )
+    kinds = pd.DataFrame(list(s.ip_kind_weights.items()), columns=["kind", "kw"])
+    with ws.registered("type_w", weights), ws.registered("kind_w", kinds):
+        yield
+
+
+def weight_sql(degree: str) -> str:
+    """SQL for the weight of an entity held by ``degree`` accounts: its type's weight
+    (``type_w t``) x its IP kind's (``kind_w kw``, left-joined) / ln(1 + degree)."""
+    return f"t.tw * coalesce(kw.kw, 1.0) / ln(1 + {degree})"
 
 
 def _type_weight(s: DetectSettings, etype: str) -> float:
@@ -348,6 +362,11 @@ BOND_TYPES = IDENTITY_TYPES
 """Bonds: a shared identity weighing at least ``bond_min_weight`` (not a popular
 browser's default fingerprint, held by hundreds). One hand runs both accounts; pieces
 of a community tied by bonds are one campaign (:func:`linkage.detect.leiden.consolidate`)."""
+ATTACH_TYPES = IDENTITY_TYPES | {"ip"}
+"""What an account sits on: its cards, devices, keys, identifiers and addresses. The
+attachment rule (:func:`linkage.detect.attach.attach_by_entities`, and scoring new
+accounts in :mod:`linkage.score.newcomers`) ties accounts by these alone; behaviour
+(schedules, sign-up windows, templates) needs volume to show and is left to the graph."""
 SCHEDULE_TYPES = frozenset({"cosession", "coactive"})
 """Schedules verified alike (:mod:`linkage.graph.coactivity`): they corroborate like a
 bond, but two operators can keep the same hours, so they merge no pieces."""

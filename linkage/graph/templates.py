@@ -14,11 +14,24 @@ from typing import ClassVar
 from linkage.graph.events import Events
 from linkage.graph.workspace import Workspace, WorkTable, tables_of
 
-__all__ = ["SKELETON_TOKENS", "Templates", "build_templates"]
+__all__ = ["SKELETON_TOKENS", "Templates", "build_templates", "skeleton_sql", "template_id_sql"]
 
 SKELETON_TOKENS = 8
 MIN_DISTINCT_PROMPTS = 3
 MIN_DISTINCT_SHARE = 0.5
+
+
+def skeleton_sql(text: str) -> str:
+    """SQL for the skeleton of the prompt column ``text``: its first ``SKELETON_TOKENS``
+    words, lower-cased, digits folded to ``0``."""
+    return f"""array_to_string(string_split_regex(
+                   trim(regexp_replace(lower({text}), '[0-9]+', '0', 'g')), '\\s+'
+               )[1:{SKELETON_TOKENS}], ' ')"""
+
+
+def template_id_sql(skeleton: str) -> str:
+    """SQL for the template id (``tpl_...``, the ``template`` entity key) of a skeleton."""
+    return f"'tpl_' || substr(md5({skeleton}), 1, 12)"
 
 
 @dataclass(frozen=True)
@@ -38,25 +51,20 @@ def build_templates(ws: Workspace, events: Events) -> Templates:
     template_id)`` from ``req``.
     """
     con = ws.con
-    con.execute(
-        """
+    con.execute(f"""
         CREATE OR REPLACE TEMP TABLE distinct_prompts AS
-        SELECT prompt_text,
-               array_to_string(string_split_regex(
-                   trim(regexp_replace(lower(prompt_text), '[0-9]+', '0', 'g')), '\\s+'
-               )[1:$k], ' ') AS skeleton
+        SELECT prompt_text, {skeleton_sql("prompt_text")} AS skeleton
         FROM (SELECT DISTINCT prompt_text FROM req WHERE prompt_text IS NOT NULL)
-        """.replace("$k", str(SKELETON_TOKENS))
-    )
+    """)
     con.execute("""
         CREATE OR REPLACE TEMP TABLE prompt_skeletons AS
         SELECT r.aid, r.ts, r.prompt_text, p.skeleton
         FROM req r JOIN distinct_prompts p USING (prompt_text)
     """)
     con.execute(
-        """
+        f"""
         CREATE OR REPLACE TEMP TABLE templates AS
-        SELECT 'tpl_' || substr(md5(skeleton), 1, 12) AS template_id, skeleton,
+        SELECT {template_id_sql("skeleton")} AS template_id, skeleton,
                count(*) AS prompts, count(DISTINCT prompt_text) AS distinct_prompts,
                count(DISTINCT aid) AS accounts
         FROM prompt_skeletons GROUP BY skeleton

@@ -33,7 +33,15 @@ from linkage.contract import TableSpec
 from linkage.errors import ContractError
 from linkage.ingest.cards import redact_cards
 
-__all__ = ["BadRow", "CsvReader", "JsonlReader", "ParquetReader", "RawBatch", "open_reader"]
+__all__ = [
+    "BadRow",
+    "CsvReader",
+    "JsonlReader",
+    "ParquetReader",
+    "RawBatch",
+    "complete_columns",
+    "open_reader",
+]
 
 MALFORMED_CSV = "malformed CSV line"
 MALFORMED_JSON = "malformed JSON line"
@@ -74,7 +82,7 @@ def _line_record(text: str) -> Record:
     return {"_line": redact_cards(text.rstrip("\r\n"))[0]}
 
 
-def _complete(table: pa.Table, spec: TableSpec) -> pa.Table:
+def complete_columns(table: pa.Table, spec: TableSpec) -> pa.Table:
     """All contract columns in contract order; absent ones null; strings plain ``string``."""
     cols = []
     for name in spec.column_names:
@@ -216,7 +224,9 @@ class ParquetReader(TableReader):
             n = rb.num_rows
             rows = np.arange(done + 1, done + n + 1, dtype=np.int64)
             done += n
-            yield RawBatch(_complete(pa.Table.from_batches([rb]), self.spec), rows, [], done, total)
+            yield RawBatch(
+                complete_columns(pa.Table.from_batches([rb]), self.spec), rows, [], done, total
+            )
 
 
 class CsvReader(TableReader):
@@ -296,7 +306,7 @@ class CsvReader(TableReader):
                         mine, pending[:] = [], invalid
                     bad = [BadRow(r, MALFORMED_CSV, _line_record(t)) for r, t in mine]
                     done = min(total, source.tell())
-                    data = _complete(pa.Table.from_batches([rb]), self.spec)
+                    data = complete_columns(pa.Table.from_batches([rb]), self.spec)
                     yield from _cut(data, rows, bad, self.batch_rows, (last_done, done), total)
                     last_done = done
             except pa.ArrowInvalid as exc:
@@ -308,7 +318,9 @@ class CsvReader(TableReader):
         if pending:
             bad = [BadRow(r, MALFORMED_CSV, _line_record(t)) for r, t in sorted(pending)]
             empty = pa.table({c: pa.array([], pa.string()) for c in self._present})
-            yield RawBatch(_complete(empty, self.spec), np.zeros(0, np.int64), bad, total, total)
+            yield RawBatch(
+                complete_columns(empty, self.spec), np.zeros(0, np.int64), bad, total, total
+            )
 
 
 _JSON_BLOCK = 16 << 20
@@ -495,7 +507,7 @@ class JsonlReader(TableReader):
             else:
                 table, rows, bad = self._slow(chunk, next_row)
             next_row += n_lines
-            data = _complete(table, self.spec)
+            data = complete_columns(table, self.spec)
             yield from _cut(data, rows, bad, self.batch_rows, (last_done, done), total)
             last_done = done
 

@@ -16,6 +16,8 @@ __all__ = [
     "EDGES_FILE",
     "EVIDENCE_FILE",
     "GRAPH_TABLES",
+    "INDEX_TABLE",
+    "INDEX_TYPES",
     "INDICATORS_PER_TYPE",
     "INGEST_SUMMARY_FILE",
     "INVESTIGATION_TABLES",
@@ -60,7 +62,25 @@ GRAPH_TABLES = (
 CAMPAIGN_TABLES = ("campaign_daily", "campaign_indicators")
 """The store's per-campaign tables."""
 
-RESULT_TABLES = GRAPH_TABLES + CAMPAIGN_TABLES
+INDEX_TABLE = "campaign_index"
+"""The store's index of each campaign's infrastructure, for scoring new accounts
+(``linkage score``)."""
+
+INDEX_TYPES = (
+    "api_key",
+    "bin",
+    "card",
+    "device",
+    "email_domain",
+    "identifier",
+    "ip",
+    "prefix",
+    "template",
+)
+"""Entity types of ``campaign_index``: what a new account can share with a campaign from
+its first requests, payments and identifiers."""
+
+RESULT_TABLES = GRAPH_TABLES + CAMPAIGN_TABLES + (INDEX_TABLE,)
 """Every table ``detect`` leaves in the store (``docs/RESULT_STORE.md``)."""
 
 INVESTIGATION_TABLES = (

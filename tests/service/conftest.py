@@ -1,4 +1,5 @@
-"""Fixtures for the service: an app over the session's detection result, with two keys."""
+"""Fixtures for the service: an app over the session's detection result, with a key of
+each role."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from api import Settings, create_app
 
 INVESTIGATOR_KEY = "inv-" + "k" * 28
 ADMIN_KEY = "adm-" + "z" * 28
-KEYS_ENV = f"ivy:investigator:{INVESTIGATOR_KEY},root:admin:{ADMIN_KEY}"
+SCORER_KEY = "sco-" + "q" * 28
+KEYS_ENV = f"ivy:investigator:{INVESTIGATOR_KEY},root:admin:{ADMIN_KEY},signup:scorer:{SCORER_KEY}"
 
 
 @pytest.fixture(scope="session")
@@ -44,6 +46,11 @@ def inv_headers() -> dict[str, str]:
 @pytest.fixture(scope="session")
 def admin_headers() -> dict[str, str]:
     return {"X-API-Key": ADMIN_KEY}
+
+
+@pytest.fixture(scope="session")
+def scorer_headers() -> dict[str, str]:
+    return {"X-API-Key": SCORER_KEY}
 
 
 @pytest.fixture(scope="session")

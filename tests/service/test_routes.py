@@ -54,6 +54,7 @@ def test_openapi_documents_every_route_and_the_key(client, inv_headers):
         "/accounts/{account_id}/neighborhood",
         "/entities/{entity_type}/{value}",
         "/banlist",
+        "/score",
     }
     assert spec["components"]["securitySchemes"]["APIKeyHeader"]["name"] == "X-API-Key"
 

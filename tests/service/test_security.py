@@ -100,6 +100,17 @@ def test_cli_api_key_prints_a_key_and_its_hash_entry():
     assert bad.exit_code == 2
 
 
+def test_a_scorer_key_is_made_and_loaded_like_any_other():
+    r = CliRunner().invoke(cli, ["api-key", "signup", "--role", "scorer"])
+    assert r.exit_code == 0, r.output
+    key = r.output.split("it is not stored): ")[1].split()[0]
+    entry = json.loads(r.output.split("key file entry: ")[1])
+    assert entry["role"] == "scorer"
+    principal = KeyStore.load(None, f"signup:scorer:{key}").authenticate(key)
+    assert principal == Principal("signup", "scorer")
+    assert not principal.is_reader and not principal.is_admin
+
+
 def test_cli_serve_fails_clearly_on_a_bad_directory(tmp_path, monkeypatch):
     monkeypatch.setenv("LINKAGE_API_KEYS", f"a:admin:{KEY_A}")
     r = CliRunner().invoke(cli, ["serve", str(tmp_path)])

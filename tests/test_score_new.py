@@ -1,0 +1,233 @@
+"""Scoring new accounts against a result's campaigns (``linkage score``): on a world cut
+in time, the accounts created after the cut are scored against the campaigns detected
+before it; the index detect leaves; the CLI's formats and errors; one rule for files and
+records."""
+
+from __future__ import annotations
+
+import shutil
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from linkage import LinkageError, score_new
+from linkage.cli import app
+from linkage.detect import detect
+from linkage.ingest import open_store
+from linkage.result import INDEX_TYPES, IncompleteResultError
+from linkage.score import SCORE_COLUMNS, Scorer
+from linkage.settings import DetectSettings
+from linkage.simulate import simulate
+from linkage.simulate.cut import cut_until, new_since
+
+runner = CliRunner()
+CUT_DAY = 41
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """A hard world of 3,000 accounts detected on its first 41 days (``r41``), and the
+    accounts created since (``new``, their rows only)."""
+    root = tmp_path_factory.mktemp("score")
+    simulate(root / "data", seed=0, scenario="hard", accounts=3000)
+    start = pd.read_parquet(root / "data" / "requests.parquet", columns=["ts"]).ts.min()
+    cut = (start.normalize() + pd.Timedelta(days=CUT_DAY)).to_pydatetime()
+    cut_until(root / "data", root / "data41", cut)
+    new_since(root / "data", root / "new", cut)
+    detect(root / "data41", root / "r41")
+    return root
+
+
+def true_campaigns(root) -> pd.Series:
+    """Each detected campaign's true campaign: the label most of its members carry."""
+    labels = pd.read_parquet(root / "data" / "labels.parquet")
+    members = pd.read_parquet(root / "r41" / "accounts.parquet").dropna(subset=["campaign_id"])
+    both = members.merge(labels, on="account_id", suffixes=("", "_true"))
+    return both.groupby("campaign_id").campaign_id_true.agg(
+        lambda s: s.mode().iloc[0] if s.notna().any() else None
+    )
+
+
+def test_new_campaign_accounts_join_their_campaign_and_new_customers_do_not(world):
+    run = score_new(world / "r41", world / "new")
+    assert run.skipped_known == 0 and len(run.rows) == run.accounts > 0
+    assert list(run.rows.columns) == list(SCORE_COLUMNS)
+    labels = pd.read_parquet(world / "data" / "labels.parquet")
+    rows = run.rows.merge(labels, on="account_id", suffixes=("", "_true"))
+    rows["found"] = rows.campaign_id.map(true_campaigns(world))
+    fraud = rows[rows.campaign_id_true.notna()]
+    legit = rows[rows.campaign_id_true.isna()]
+    assert len(fraud) >= 5 and len(legit) >= 20
+    assert (fraud.found == fraud.campaign_id_true).mean() >= 0.8
+    assert fraud.flagged.mean() >= 0.8
+    assert legit.flagged.sum() <= max(1, 0.01 * len(legit))
+    assert rows.score.between(0, 1).all()
+    assert (rows.flagged <= rows.campaign_id.notna()).all()
+    tied = rows[rows.campaign_id.notna()].iloc[0]
+    assert tied.reasons[0].startswith("shares ") and tied.campaign_id in tied.reasons[0]
+    alone = rows[rows.campaign_id.isna()]
+    assert (alone.score == 0).all() and alone.reasons.map(len).eq(1).all()
+
+
+def test_known_accounts_are_skipped_unless_all(world):
+    known = pd.read_parquet(world / "r41" / "accounts.parquet")
+    run = score_new(world / "r41", world / "data")
+    assert run.skipped_known == len(known) and run.accounts == len(known) + len(run.rows)
+    assert not set(run.rows.account_id) & set(known.account_id)
+    everyone = score_new(world / "r41", world / "data", all_accounts=True)
+    assert len(everyone.rows) == run.accounts and everyone.skipped_known == 0
+    # the result's flagged accounts sit on their own campaign's infrastructure
+    flagged = known[known.flagged].set_index("account_id").campaign_id
+    again = everyone.rows.set_index("account_id").campaign_id.reindex(flagged.index)
+    assert (again == flagged).mean() >= 0.9
+
+
+def test_the_index_holds_only_what_the_rule_can_use(detected):
+    root, _ = detected
+    s = DetectSettings.load(root / "result" / "settings.json")
+    con = open_store(root / "result")
+    try:
+        index = con.execute("SELECT * FROM campaign_index").df()
+        entities = con.execute("SELECT count(*) FROM graph_entities").fetchone()
+    finally:
+        con.close()
+    campaigns = pd.read_parquet(root / "result" / "campaigns.parquet")
+    assert len(index) and entities and len(index) < entities[0]
+    assert set(index.campaign_id) <= set(campaigns.campaign_id)
+    assert set(index.entity_type) <= set(INDEX_TYPES)
+    assert (index.members * 2 >= index.accounts).all()
+    assert (index.accounts <= s.hub_max_degree).all() and (index.members >= 1).all()
+    assert (index.weight >= s.min_entity_weight).all()
+    assert not index.duplicated(["campaign_id", "entity_type", "entity"]).any()
+
+
+@pytest.mark.parametrize("ext", ["csv", "jsonl", "parquet"])
+def test_cli_writes_each_format(world, tmp_path, ext):
+    out = tmp_path / f"scores.{ext}"
+    r = runner.invoke(app, ["score", str(world / "r41"), str(world / "new"), "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "accounts scored" in r.output and "flagged" in r.output
+    if ext == "csv":
+        got = pd.read_csv(out)
+        reasons = got.reasons.str.split("; ")
+    elif ext == "jsonl":
+        got = pd.read_json(out, lines=True)
+        reasons = got.reasons
+    else:
+        got = pd.read_parquet(out)
+        reasons = got.reasons.map(list)
+    assert list(got.columns) == list(SCORE_COLUMNS)
+    expected = score_new(world / "r41", world / "new").rows
+    assert got.account_id.tolist() == expected.account_id.tolist()
+    assert got.flagged.astype(bool).tolist() == expected.flagged.tolist()
+    assert got.campaign_id.where(got.campaign_id.notna(), None).tolist() == (
+        expected.campaign_id.tolist()
+    )
+    assert [list(r) for r in reasons] == [list(r) for r in expected.reasons]
+
+
+def test_cli_all_and_errors(world, tmp_path):
+    r = runner.invoke(
+        app, ["score", str(world / "r41"), str(world / "new"), "-o", str(tmp_path / "x.txt")]
+    )
+    assert r.exit_code == 2 and "format must be one of" in r.output
+    r = runner.invoke(
+        app,
+        ["score", str(world / "r41"), str(world / "data41"), "-o", str(tmp_path / "a.csv")],
+    )
+    assert r.exit_code == 0 and "skipped" in r.output
+    assert pd.read_csv(tmp_path / "a.csv").empty
+    r = runner.invoke(
+        app,
+        ["score", str(world / "r41"), str(world / "new"), "-o", str(tmp_path / "b.csv"), "--all"],
+    )
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(
+        app, ["score", str(tmp_path), str(world / "new"), "-o", str(tmp_path / "c.csv")]
+    )
+    assert r.exit_code == 2 and "COMPLETE is missing" in r.output
+
+
+def test_bad_rows_are_quarantined_and_reported_and_bad_tables_refused(world, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(world / "new", data)
+    requests = pd.read_parquet(data / "requests.parquet")
+    requests.loc[requests.index[:3], "ip"] = "999.1.2.3"
+    requests.to_parquet(data / "requests.parquet", index=False)
+    run = score_new(world / "r41", data)
+    assert any(
+        "3 rows of requests quarantined" in w and "unparseable ip" in w for w in run.warnings
+    )
+    (data / "accounts.parquet").unlink()
+    with pytest.raises(LinkageError, match="accounts"):
+        score_new(world / "r41", data)
+    with pytest.raises(IncompleteResultError):
+        score_new(tmp_path, world / "new")
+
+
+def test_records_score_as_files_do(world):
+    """The service's path (records in memory) and the CLI's (a data directory) make the
+    same keys and apply the same rule: the same row for the same account."""
+    by_file = score_new(world / "r41", world / "new").rows
+    account = by_file[by_file.campaign_id.notna()].account_id.iloc[0]
+    tables = {}
+    for name in ("accounts", "requests", "payments", "identifiers"):
+        df = pd.read_parquet(world / "new" / f"{name}.parquet")
+        mine = df[df.account_id == account].astype(object)
+        tables[name] = mine.where(mine.notna(), None).to_dict(orient="records")
+    scorer = Scorer.open(world / "r41")
+    try:
+        row = scorer.score_records(tables).iloc[0]
+    finally:
+        scorer.close()
+    expected = by_file.set_index("account_id").loc[account]
+    assert row.campaign_id == expected.campaign_id and row.score == expected.score
+    assert list(row.reasons) == list(expected.reasons) and row.flagged == expected.flagged
+    tables["requests"][0]["ip"] = "not an address"
+    scorer = Scorer.open(world / "r41")
+    try:
+        with pytest.raises(LinkageError, match=r"requests\[0\]: unparseable ip address"):
+            scorer.score_records(tables)
+    finally:
+        scorer.close()
+
+
+def test_a_batch_scores_each_account_as_alone(world):
+    """The service scores concurrent requests together (``Scorer.score_batch``): each
+    account gets the row it gets alone, a bad one its own error, a repeat its row."""
+    new = world / "new"
+    frames = {n: pd.read_parquet(new / f"{n}.parquet") for n in _TABLES}
+    ids = frames["accounts"].account_id.tolist()[:7]
+    ids, other = ids[:6], ids[6]
+
+    def records(account: str) -> dict:
+        out = {}
+        for name, df in frames.items():
+            mine = df[df.account_id == account].astype(object)
+            out[name] = mine.where(mine.notna(), None).to_dict(orient="records")
+        return out
+
+    items = [records(a) for a in ids]
+    bad = records(other)  # its bad row fails the merged batch: found and set apart
+    bad["requests"] = [dict(bad["requests"][0], ip="no address")] if bad["requests"] else []
+    bad["accounts"] = [dict(bad["accounts"][0], created_at="never")]
+    items += [bad, records(ids[1])]
+    scorer = Scorer.open(world / "r41")
+    try:
+        got = scorer.score_batch(items)
+        alone = [scorer.score_records(records(a)).iloc[0] for a in ids]
+    finally:
+        scorer.close()
+    for row, expected in zip(got[: len(ids)], alone, strict=True):
+        assert row.account_id == expected.account_id and row.score == expected.score
+        assert row.campaign_id == expected.campaign_id or (
+            row.campaign_id is None and expected.campaign_id is None
+        )
+        assert list(row.reasons) == list(expected.reasons)
+    assert isinstance(got[len(ids)], LinkageError)
+    assert "accounts[0]: unparseable timestamp: created_at" in str(got[len(ids)])
+    assert got[-1].account_id == ids[1] and got[-1].score == alone[1].score
+
+
+_TABLES = ("accounts", "requests", "payments", "identifiers")
