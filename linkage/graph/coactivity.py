@@ -177,15 +177,16 @@ def bucket_tokens(
 
 
 def minhashes(a: np.ndarray, tok: np.ndarray, s: DetectSettings) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct accounts of ``a`` (sorted) and their ``(bands * rows, accounts)``
-    MinHash values: per hash function, the least hash of the account's tokens."""
+    """The distinct accounts of ``a`` (sorted) and their ``(accounts, bands * rows)``
+    MinHash values: per hash function, the least hash of the account's tokens (one
+    account's values side by side, so comparing two accounts reads two rows)."""
     starts = np.flatnonzero(np.r_[True, a[1:] != a[:-1]]) if len(a) else np.zeros(0, np.int64)
     rng = np.random.default_rng(s.seed)
     n_hash = s.session_bands * s.session_rows
     mult = rng.integers(0, 2**63, n_hash, dtype=np.int64).astype(np.uint64) | np.uint64(1)
     add = rng.integers(0, 2**63, n_hash, dtype=np.int64).astype(np.uint64)
     base = _mix(tok.astype(np.uint64))
-    mins = np.empty((n_hash, len(starts)), np.uint64)
+    mins = np.empty((len(starts), n_hash), np.uint64)
     # accounts in chunks of about SIGNATURE_CHUNK tokens: the hash buffers stay in cache
     bounds = np.searchsorted(starts, np.arange(0, len(a), SIGNATURE_CHUNK))
     bounds = np.unique(np.r_[bounds, len(starts)])
@@ -203,16 +204,16 @@ def minhashes(a: np.ndarray, tok: np.ndarray, s: DetectSettings) -> tuple[np.nda
             hc += add[i]
             np.right_shift(hc, np.uint64(29), out=sc)
             hc ^= sc
-            mins[i, c0:c1] = np.minimum.reduceat(hc, at)
+            mins[c0:c1, i] = np.minimum.reduceat(hc, at)
     return a[starts], mins
 
 
 def band_signatures(mins: np.ndarray, s: DetectSettings) -> np.ndarray:
     """``(bands, accounts)`` band signatures: each band's ``rows`` MinHash values mixed."""
-    sig = np.zeros((s.session_bands, mins.shape[1]), np.uint64)
+    sig = np.zeros((s.session_bands, mins.shape[0]), np.uint64)
     for band in range(s.session_bands):
         for r in range(s.session_rows):
-            sig[band] = _mix(sig[band] ^ mins[band * s.session_rows + r])
+            sig[band] = _mix(sig[band] ^ mins[:, band * s.session_rows + r])
     return sig
 
 
@@ -257,9 +258,9 @@ def similar_pairs(
     key = candidate_pairs(band_signatures(mins, s), s.lsh_neighbours)
     i, j = key // max(n, 1), key % max(n, 1)
     sim = np.empty(len(key))
-    step = max(1, 4_000_000 // max(1, mins.shape[0]))
+    step = max(1, 4_000_000 // max(1, mins.shape[1]))
     for c in range(0, len(key), step):
-        sim[c : c + step] = (mins[:, i[c : c + step]] == mins[:, j[c : c + step]]).mean(axis=0)
+        sim[c : c + step] = (mins[i[c : c + step]] == mins[j[c : c + step]]).mean(axis=1)
     starts = np.flatnonzero(np.r_[True, a[1:] != a[:-1]]) if len(a) else np.zeros(0, np.int64)
     sizes = np.diff(np.r_[starts, len(a)])  # tokens per account, both grids
     span = tok[starts + sizes - 1] // 2 - tok[starts] // 2 + 1  # first to last bucket
