@@ -227,7 +227,7 @@ def candidate_pairs(sig: np.ndarray, neighbours: int) -> np.ndarray:
     out = []
     for band in range(bands):
         shuffle = _mix(idx * np.uint64(bands) + np.uint64(band))
-        order = np.lexsort((shuffle, sig[band]))
+        order = _band_order(sig[band], shuffle)
         ss = sig[band][order]
         for off in range(1, neighbours + 1):
             same = np.flatnonzero(ss[off:] == ss[:-off])
@@ -236,6 +236,22 @@ def candidate_pairs(sig: np.ndarray, neighbours: int) -> np.ndarray:
             i, j = order[same], order[same + off]
             out.append(np.minimum(i, j) * n + np.maximum(i, j))
     return unique(np.concatenate(out)) if out else np.zeros(0, np.int64)
+
+
+def _band_order(sig: np.ndarray, shuffle: np.ndarray) -> np.ndarray:
+    """``np.lexsort((shuffle, sig))`` for distinct ``shuffle`` values, faster when most
+    signatures are distinct: one sort by signature, then only the runs of equal
+    signatures are put in ``shuffle`` order."""
+    order = np.argsort(sig)
+    ss = sig[order]
+    tie = np.flatnonzero(ss[1:] == ss[:-1])
+    if len(tie):
+        in_run = np.zeros(len(ss), bool)
+        in_run[tie] = in_run[tie + 1] = True
+        pos = np.flatnonzero(in_run)
+        sub = order[pos]
+        order[pos] = sub[np.lexsort((shuffle[sub], ss[pos]))]
+    return order
 
 
 def similar_pairs(
