@@ -40,6 +40,7 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
+from linkage.arrays import mix64 as _mix
 from linkage.arrays import unique, unique_inverse
 from linkage.graph.events import Events
 from linkage.graph.workspace import Workspace, WorkTable, tables_of
@@ -59,9 +60,6 @@ __all__ = [
     "similar_pairs",
 ]
 
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 EVENT_COLUMNS = ("aid", "etype", "ekey", "n", "first_ts", "last_ts")
 SIGNATURE_CHUNK = 1 << 16
 """Tokens hashed per step in :func:`minhashes` (whole accounts)."""
@@ -117,14 +115,6 @@ def _insert(ws: Workspace, df: pd.DataFrame) -> int:
     with ws.registered("coactivity_df", df):
         ws.execute(f"INSERT INTO events SELECT {', '.join(EVENT_COLUMNS)} FROM coactivity_df")
     return len(df)
-
-
-def _mix(x: np.ndarray) -> np.ndarray:
-    """splitmix64's finaliser: a well-spread 64-bit hash of each value (wraps mod 2**64)."""
-    z = x + _GOLDEN
-    z = (z ^ (z >> np.uint64(30))) * _M1
-    z = (z ^ (z >> np.uint64(27))) * _M2
-    return z ^ (z >> np.uint64(31))
 
 
 def session_tokens(
