@@ -17,7 +17,11 @@ from typing import Literal
 
 import numpy as np
 
-__all__ = ["unique", "unique_inverse"]
+__all__ = ["mix64", "unique", "unique_inverse"]
+
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 
 def unique(x: np.ndarray, kind: Literal["quicksort", "stable"] = "quicksort") -> np.ndarray:
@@ -31,3 +35,12 @@ def unique_inverse(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The sorted distinct values of ``x`` and, for each element, its index among them."""
     u = unique(x)
     return u, np.searchsorted(u, x)
+
+
+def mix64(x: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser: a well-spread 64-bit hash of each ``uint64`` value (wraps
+    mod 2**64)."""
+    z = x + _GOLDEN
+    z = (z ^ (z >> np.uint64(30))) * _M1
+    z = (z ^ (z >> np.uint64(27))) * _M2
+    return z ^ (z >> np.uint64(31))

@@ -40,6 +40,7 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
+from linkage.arrays import mix64 as _mix
 from linkage.arrays import unique, unique_inverse
 from linkage.graph.events import Events
 from linkage.graph.workspace import Workspace, WorkTable, tables_of
@@ -59,9 +60,6 @@ __all__ = [
     "similar_pairs",
 ]
 
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 EVENT_COLUMNS = ("aid", "etype", "ekey", "n", "first_ts", "last_ts")
 SIGNATURE_CHUNK = 1 << 16
 """Tokens hashed per step in :func:`minhashes` (whole accounts)."""
@@ -119,14 +117,6 @@ def _insert(ws: Workspace, df: pd.DataFrame) -> int:
     return len(df)
 
 
-def _mix(x: np.ndarray) -> np.ndarray:
-    """splitmix64's finaliser: a well-spread 64-bit hash of each value (wraps mod 2**64)."""
-    z = x + _GOLDEN
-    z = (z ^ (z >> np.uint64(30))) * _M1
-    z = (z ^ (z >> np.uint64(27))) * _M2
-    return z ^ (z >> np.uint64(31))
-
-
 def session_tokens(
     aid: np.ndarray, t: np.ndarray, s: DetectSettings
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -177,15 +167,16 @@ def bucket_tokens(
 
 
 def minhashes(a: np.ndarray, tok: np.ndarray, s: DetectSettings) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct accounts of ``a`` (sorted) and their ``(bands * rows, accounts)``
-    MinHash values: per hash function, the least hash of the account's tokens."""
+    """The distinct accounts of ``a`` (sorted) and their ``(accounts, bands * rows)``
+    MinHash values: per hash function, the least hash of the account's tokens (one
+    account's values side by side, so comparing two accounts reads two rows)."""
     starts = np.flatnonzero(np.r_[True, a[1:] != a[:-1]]) if len(a) else np.zeros(0, np.int64)
     rng = np.random.default_rng(s.seed)
     n_hash = s.session_bands * s.session_rows
     mult = rng.integers(0, 2**63, n_hash, dtype=np.int64).astype(np.uint64) | np.uint64(1)
     add = rng.integers(0, 2**63, n_hash, dtype=np.int64).astype(np.uint64)
     base = _mix(tok.astype(np.uint64))
-    mins = np.empty((n_hash, len(starts)), np.uint64)
+    mins = np.empty((len(starts), n_hash), np.uint64)
     # accounts in chunks of about SIGNATURE_CHUNK tokens: the hash buffers stay in cache
     bounds = np.searchsorted(starts, np.arange(0, len(a), SIGNATURE_CHUNK))
     bounds = np.unique(np.r_[bounds, len(starts)])
@@ -203,16 +194,16 @@ def minhashes(a: np.ndarray, tok: np.ndarray, s: DetectSettings) -> tuple[np.nda
             hc += add[i]
             np.right_shift(hc, np.uint64(29), out=sc)
             hc ^= sc
-            mins[i, c0:c1] = np.minimum.reduceat(hc, at)
+            mins[c0:c1, i] = np.minimum.reduceat(hc, at)
     return a[starts], mins
 
 
 def band_signatures(mins: np.ndarray, s: DetectSettings) -> np.ndarray:
     """``(bands, accounts)`` band signatures: each band's ``rows`` MinHash values mixed."""
-    sig = np.zeros((s.session_bands, mins.shape[1]), np.uint64)
+    sig = np.zeros((s.session_bands, mins.shape[0]), np.uint64)
     for band in range(s.session_bands):
         for r in range(s.session_rows):
-            sig[band] = _mix(sig[band] ^ mins[band * s.session_rows + r])
+            sig[band] = _mix(sig[band] ^ mins[:, band * s.session_rows + r])
     return sig
 
 
@@ -226,7 +217,7 @@ def candidate_pairs(sig: np.ndarray, neighbours: int) -> np.ndarray:
     out = []
     for band in range(bands):
         shuffle = _mix(idx * np.uint64(bands) + np.uint64(band))
-        order = np.lexsort((shuffle, sig[band]))
+        order = _band_order(sig[band], shuffle)
         ss = sig[band][order]
         for off in range(1, neighbours + 1):
             same = np.flatnonzero(ss[off:] == ss[:-off])
@@ -235,6 +226,22 @@ def candidate_pairs(sig: np.ndarray, neighbours: int) -> np.ndarray:
             i, j = order[same], order[same + off]
             out.append(np.minimum(i, j) * n + np.maximum(i, j))
     return unique(np.concatenate(out)) if out else np.zeros(0, np.int64)
+
+
+def _band_order(sig: np.ndarray, shuffle: np.ndarray) -> np.ndarray:
+    """``np.lexsort((shuffle, sig))`` for distinct ``shuffle`` values, faster when most
+    signatures are distinct: one sort by signature, then only the runs of equal
+    signatures are put in ``shuffle`` order."""
+    order = np.argsort(sig)
+    ss = sig[order]
+    tie = np.flatnonzero(ss[1:] == ss[:-1])
+    if len(tie):
+        in_run = np.zeros(len(ss), bool)
+        in_run[tie] = in_run[tie + 1] = True
+        pos = np.flatnonzero(in_run)
+        sub = order[pos]
+        order[pos] = sub[np.lexsort((shuffle[sub], ss[pos]))]
+    return order
 
 
 def similar_pairs(
@@ -257,9 +264,9 @@ def similar_pairs(
     key = candidate_pairs(band_signatures(mins, s), s.lsh_neighbours)
     i, j = key // max(n, 1), key % max(n, 1)
     sim = np.empty(len(key))
-    step = max(1, 4_000_000 // max(1, mins.shape[0]))
+    step = max(1, 4_000_000 // max(1, mins.shape[1]))
     for c in range(0, len(key), step):
-        sim[c : c + step] = (mins[:, i[c : c + step]] == mins[:, j[c : c + step]]).mean(axis=0)
+        sim[c : c + step] = (mins[i[c : c + step]] == mins[j[c : c + step]]).mean(axis=1)
     starts = np.flatnonzero(np.r_[True, a[1:] != a[:-1]]) if len(a) else np.zeros(0, np.int64)
     sizes = np.diff(np.r_[starts, len(a)])  # tokens per account, both grids
     span = tok[starts + sizes - 1] // 2 - tok[starts] // 2 + 1  # first to last bucket

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from linkage.arrays import mix64
 from linkage.graph.clusters import PromptClusters
 from linkage.graph.coactivity import Coactivity
 from linkage.graph.events import Events
@@ -163,9 +164,12 @@ def project_pairs(
     ).fetchnumpy()
     pairs = pair_evidence(ev, s)
     del ev
-    ws.hold(pairs.nbytes)  # registered for the rest of detection
+    ws.hold(pairs.nbytes + _SCREEN_BYTES_PER_ROW * pairs.num_rows)
+    candidates = pairs.filter(may_reach(pairs, s.min_edge_weight))
+    ws.hold(pairs.nbytes + candidates.nbytes)  # registered for the rest of detection
     rule = corroborate(types, s.uncorroborated_factor)
     con.register("pair_evidence", pairs)
+    con.register("edge_candidates", candidates)
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE edges AS
@@ -178,11 +182,14 @@ def project_pairs(
                          AS bond,
                      count(*) AS n_entities, bit_or(1::BIGINT << tcode) AS mask,
                      {rule.corroborated()} AS corroborated
-              FROM pair_evidence GROUP BY src, dst)
+              FROM edge_candidates GROUP BY src, dst)
         WHERE weight >= ?
         """,
         [types, types, s.min_edge_weight],
     )
+    con.unregister("edge_candidates")
+    del candidates
+    ws.hold(pairs.nbytes)
     return Projection(
         events,
         coactivity,
@@ -308,6 +315,51 @@ def pair_evidence(ev: dict[str, np.ndarray], s: DetectSettings) -> pa.Table:
             for c in range(0, len(pos), PAIR_CHUNK):
                 out.write(pos[c : c + PAIR_CHUNK], pos[c : c + PAIR_CHUNK] + off)
     return out.table()
+
+
+SCREEN_BUCKETS = 1 << 26
+"""Most hash buckets :func:`may_reach` sums pair weights in (512 MiB of float64)."""
+_SCREEN_BYTES_PER_ROW = 12
+"""About the memory :func:`may_reach` needs per pair row, beside its buckets."""
+
+
+def may_reach(pairs: pa.Table, min_weight: float) -> pa.Array:
+    """Which ``pair_evidence`` rows belong to a pair that may weigh ``min_weight``: a
+    screen that drops whole pairs, only ones certainly lighter, before they are grouped.
+
+    A pair's edge weight is at most the fixed-point sum ``round(w * 1e9)`` of its rows
+    (corroboration only scales evidence down). Rows are summed so into hash buckets of
+    their pair; a bucket holds its pairs' sums and any colliding pair's on top, so a
+    bucket below ``min_weight`` holds only pairs below it. The sums are of integers in
+    float64, exact below 2**53 (else every row passes). At a million accounts most of
+    the tens of millions of pairs weigh far less than an edge and are dropped here.
+    """
+    n = pairs.num_rows
+    buckets = min(SCREEN_BUCKETS, 1 << max(1, (n - 1).bit_length()))
+    src = pairs.column("src").to_numpy()
+    dst = pairs.column("dst").to_numpy()
+    w = pairs.column("w").to_numpy()
+    slot = np.empty(n, np.int32)
+    fixed = np.empty(n, np.float64)
+    for c in range(0, n, PAIR_CHUNK):
+        key = (src[c : c + PAIR_CHUNK].astype(np.uint64) << np.uint64(32)) | dst[
+            c : c + PAIR_CHUNK
+        ].astype(np.uint64)
+        slot[c : c + PAIR_CHUNK] = mix64(key) & np.uint64(buckets - 1)
+        fixed[c : c + PAIR_CHUNK] = fixed_point(w[c : c + PAIR_CHUNK])
+    total = np.bincount(slot, weights=fixed, minlength=buckets)
+    del fixed
+    if not len(total) or total.max() >= 2.0**53:
+        return pa.array(np.ones(n, bool))
+    return pa.array(total[slot] / 1e9 >= min_weight)
+
+
+def fixed_point(x: np.ndarray) -> np.ndarray:
+    """``round(x * 1e9)`` as DuckDB rounds a DOUBLE (half away from zero), as float64."""
+    v = x * 1e9
+    r = np.trunc(v)
+    r += np.sign(v) * (np.abs(v - r) >= 0.5)
+    return r
 
 
 class _PairWriter:
