@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 __all__ = [
     "MAX_IDENTIFIERS",
     "MAX_PAYMENTS",
+    "MAX_PROMPT_CHARS",
     "MAX_REQUESTS",
     "ScoreAccount",
     "ScoreIdentifier",
@@ -21,6 +22,8 @@ __all__ = [
 MAX_REQUESTS = 500
 MAX_PAYMENTS = 50
 MAX_IDENTIFIERS = 50
+MAX_PROMPT_CHARS = 32_768
+"""A prompt may be long (pasted code, documents); the body cap bounds the whole request."""
 
 Timestamp = Annotated[
     str, Field(min_length=1, max_length=40, description="ISO 8601 UTC, `2026-04-22T08:15:00Z`.")
@@ -31,7 +34,7 @@ Count = Annotated[int, Field(ge=0, le=10**9)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_max_length=4096)
+    model_config = ConfigDict(extra="forbid", str_max_length=MAX_PROMPT_CHARS)
 
 
 class ScoreRequest(_Strict):
@@ -42,7 +45,7 @@ class ScoreRequest(_Strict):
     device_fp: Text | None = None
     api_key_id: Text | None = None
     user_agent: Annotated[str, Field(max_length=512)] | None = None
-    prompt_text: Annotated[str, Field(max_length=4096)] | None = None
+    prompt_text: Annotated[str, Field(max_length=MAX_PROMPT_CHARS)] | None = None
     input_tokens: Count | None = None
     output_tokens: Count | None = None
 

@@ -173,3 +173,14 @@ def test_a_result_without_the_index_serves_all_but_score(
         assert c.get("/campaigns", headers=inv_headers).status_code == 200
         r = c.post("/score", json={"account_id": "a", "created_at": "x"}, headers=inv_headers)
         assert r.status_code == 503 and "campaign_index" in r.json()["detail"]
+
+
+def test_a_long_prompt_is_scored_not_refused(client, scorer_headers, sample):
+    """Prompts carry pasted code and documents: one of 20,000 characters is still a prompt
+    (the body cap bounds the request as a whole)."""
+    data, member, _ = sample
+    sent = body(data, member.account_id)
+    sent["requests"][0]["prompt_text"] = "def f(x):\n    return x\n" * 870
+    r = client.post("/score", json=sent, headers=scorer_headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["campaign_id"] == member.campaign_id
