@@ -45,6 +45,9 @@ class ScoreBatcher:
         :class:`~linkage.errors.ContractError` naming a bad row."""
         future: asyncio.Future[pd.Series] = asyncio.get_running_loop().create_future()
         self._pending.append((item, future))
+        # a drain that has finished is done before its done-callback forgets it: count
+        # only live ones, or a request queued in between would wait for nothing
+        self._tasks = {t for t in self._tasks if not t.done()}
         if len(self._tasks) < CONCURRENT_BATCHES:
             task = asyncio.create_task(self._drain())
             self._tasks.add(task)

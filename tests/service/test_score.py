@@ -3,6 +3,7 @@ keys and rule; who may call it; bounded, validated bodies."""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from concurrent.futures import ThreadPoolExecutor
 
@@ -12,8 +13,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api import create_app
-from api.scoring import MAX_REQUESTS
-from linkage import score_new
+from api.batching import ScoreBatcher
+from api.scoring import MAX_REQUESTS, ScoreAccount
+from linkage import Scorer, score_new
 
 
 def body(data, account_id: str, max_requests: int = MAX_REQUESTS) -> dict:
@@ -184,3 +186,20 @@ def test_a_long_prompt_is_scored_not_refused(client, scorer_headers, sample):
     r = client.post("/score", json=sent, headers=scorer_headers)
     assert r.status_code == 200, r.text
     assert r.json()["campaign_id"] == member.campaign_id
+
+
+def test_a_request_queued_as_a_drain_finishes_is_scored(result_dir, sample):
+    """A drain task that has finished but not yet been forgotten (its done-callback runs
+    later) must not keep the next request waiting: it is scored all the same."""
+    data, member, _ = sample
+    item = ScoreAccount.model_validate(body(data, member.account_id)).tables()
+
+    async def scenario() -> str:
+        batcher = ScoreBatcher(Scorer.open(result_dir))
+        finished = asyncio.create_task(asyncio.sleep(0))
+        await finished
+        batcher._tasks.add(finished)  # the window between finishing and being forgotten
+        row = await asyncio.wait_for(batcher.score(item), timeout=60)
+        return row.account_id
+
+    assert asyncio.run(scenario()) == member.account_id
