@@ -143,3 +143,13 @@ def test_a_previous_that_is_not_a_result_is_refused(detected, tmp_path):
     root, _ = detected
     with pytest.raises(LinkageError, match="result"):
         detect(root / "data", tmp_path / "r", previous=tmp_path)
+
+
+def test_a_first_run_whose_previous_does_not_exist_yet_warns_and_goes_on(detected, tmp_path):
+    """A daily job's first run: `--previous result --out result` before there is one."""
+    root, _ = detected
+    out = tmp_path / "result"
+    result = detect(root / "data", out, previous=out)
+    assert result.warnings and "no previous result" in result.warnings[0]
+    campaigns = ResultDir.open(out).read_campaigns()
+    assert len(campaigns) and (campaigns.lineage == "new").all()

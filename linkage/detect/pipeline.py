@@ -85,16 +85,21 @@ def detect(
     With ``previous`` (an earlier result directory, ``out_dir`` itself included),
     campaigns that go on keep their ids (:mod:`linkage.detect.lineage`), and an input
     with fewer than ``previous_min_share`` of the previous run's accounts is warned
-    about (``warnings``, logged, and in ``detect_summary.json``).
+    about (``warnings``, logged, and in ``detect_summary.json``). A ``previous`` that
+    does not exist yet (a daily job's first run) is warned about and every campaign is
+    new; one that exists but is not a finished result is refused.
     """
     s = settings or DetectSettings()
     log = StageLog(progress)
-    prev = Previous.read(previous) if previous is not None else None
+    first_run = previous is not None and not Path(previous).exists()
+    prev = Previous.read(previous) if previous is not None and not first_run else None
     # Written beside out_dir and swapped in whole at the end: an older result stays usable.
     with staged(Path(data_dir), Path(out_dir), force=force) as out:
         summary = log.run("ingest", lambda: ingest(Path(data_dir), out, progress=progress))
         accounts = summary.tables["accounts"].rows_kept if "accounts" in summary.tables else 0
         warnings = input_warnings(accounts, prev, s)
+        if first_run:
+            warnings.insert(0, f"no previous result at {previous}: every campaign is new")
         for text in warnings:
             logger.warning(text)
         with Workspace.open(
