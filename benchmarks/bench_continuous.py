@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> None:
     from linkage.evaluate import evaluate
     from linkage.settings import DetectSettings
     from linkage.simulate import simulate
-    from linkage.simulate.cut import cut_until
+    from linkage.simulate.cut import cut_until, day_start
 
     rows = []
     args.out.mkdir(parents=True, exist_ok=True)
@@ -55,9 +55,7 @@ def run(args: argparse.Namespace) -> None:
                 base = args.out / f"{scenario}-{size}-{seed}"
                 shutil.rmtree(base, ignore_errors=True)
                 simulate(base / "data", seed=seed, scenario=scenario, accounts=size)
-                start = pd.read_parquet(base / "data" / "requests.parquet", columns=["ts"]).ts.min()
-                cut = start.normalize() + pd.Timedelta(days=args.cut_day)
-                cut_until(base / "data", base / "data41", cut.to_pydatetime())
+                cut_until(base / "data", base / "data41", day_start(base / "data", args.cut_day))
                 detect(base / "data41", base / "r41")
                 row: dict = {"scenario": scenario, "accounts": size, "seed": seed}
                 for way in WAYS:

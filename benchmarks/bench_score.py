@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> None:
     from linkage.result import INDEX_TABLE, ResultDir
     from linkage.score import Scorer
     from linkage.simulate import simulate
-    from linkage.simulate.cut import cut_until, new_since
+    from linkage.simulate.cut import cut_until, day_start, new_since
 
     rows = []
     args.out.mkdir(parents=True, exist_ok=True)
@@ -87,8 +87,7 @@ def run(args: argparse.Namespace) -> None:
             base = args.out / f"{args.scenario}-{size}-{seed}"
             shutil.rmtree(base, ignore_errors=True)
             simulate(base / "data", seed=seed, scenario=args.scenario, accounts=size)
-            start = pd.read_parquet(base / "data" / "requests.parquet", columns=["ts"]).ts.min()
-            cut = (start.normalize() + pd.Timedelta(days=args.cut_day)).to_pydatetime()
+            cut = day_start(base / "data", args.cut_day)
             cut_until(base / "data", base / "data41", cut)
             new_since(base / "data", base / "new", cut)
             result = detect(base / "data41", base / "r41")

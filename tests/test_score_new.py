@@ -19,7 +19,7 @@ from linkage.result import INDEX_TYPES, IncompleteResultError
 from linkage.score import SCORE_COLUMNS, Scorer
 from linkage.settings import DetectSettings
 from linkage.simulate import simulate
-from linkage.simulate.cut import cut_until, new_since
+from linkage.simulate.cut import cut_until, day_start, new_since
 
 runner = CliRunner()
 CUT_DAY = 41
@@ -31,8 +31,7 @@ def world(tmp_path_factory):
     accounts created since (``new``, their rows only)."""
     root = tmp_path_factory.mktemp("score")
     simulate(root / "data", seed=0, scenario="hard", accounts=3000)
-    start = pd.read_parquet(root / "data" / "requests.parquet", columns=["ts"]).ts.min()
-    cut = (start.normalize() + pd.Timedelta(days=CUT_DAY)).to_pydatetime()
+    cut = day_start(root / "data", CUT_DAY)
     cut_until(root / "data", root / "data41", cut)
     new_since(root / "data", root / "new", cut)
     detect(root / "data41", root / "r41")

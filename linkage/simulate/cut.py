@@ -18,12 +18,22 @@ import pandas as pd
 from linkage.contract import INPUT_TABLES
 from linkage.errors import LinkageError
 
-__all__ = ["cut_until", "new_since"]
+__all__ = ["cut_until", "day_start", "new_since"]
 
 ACCOUNTS = f"{INPUT_TABLES['accounts'].name}.parquet"
 """The input's accounts table, as the data contract names it."""
 TIMED = {"requests": "ts", "payments": "ts", "identifiers": "ts"}
 """Tables of events in time, and their time column."""
+
+
+def day_start(data_dir: str | Path, day: int) -> datetime:
+    """Midnight UTC ``day`` days after the day of the data's first request: the moment
+    "what the platform knew on day ``day``" is cut at."""
+    path = Path(data_dir) / f"{INPUT_TABLES['requests'].name}.parquet"
+    first = pd.read_parquet(path, columns=["ts"]).ts.min()
+    if pd.isna(first):
+        raise LinkageError(f"{path}: no requests, so no first day to count from")
+    return (first.normalize() + pd.Timedelta(days=day)).to_pydatetime()
 
 
 def cut_until(data_dir: str | Path, out_dir: str | Path, until: datetime) -> Path:
