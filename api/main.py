@@ -18,7 +18,17 @@ from api.deps import reject_unknown_query
 from api.headers import SecurityHeadersMiddleware
 from api.limits import BodyLimitMiddleware
 from api.openapi import server_openapi, validation_detail
-from api.routers import accounts, banlist, campaigns, docs, entities, health, page, score
+from api.routers import (
+    accounts,
+    banlist,
+    campaigns,
+    docs,
+    entities,
+    exports,
+    health,
+    page,
+    score,
+)
 from api.security import KeyStore
 from linkage import (
     Investigation,
@@ -99,7 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.keys = keys
     app.state.investigation = inv
     app.state.scorer = scorer
-    for module in (health, campaigns, accounts, entities, banlist, score, page):
+    for module in (health, campaigns, exports, accounts, entities, banlist, score, page):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=page.STATIC_DIR), name="static")
     if settings.docs:
