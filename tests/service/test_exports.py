@@ -36,7 +36,9 @@ def test_a_campaigns_banlist_is_its_rows_of_the_banlist(
         assert len(pd.read_csv(io.StringIO(r.text))) == len(want)
 
 
-def test_a_campaigns_stix_bundle_is_the_cli_export(client, admin_headers, ids, result_dir, tmp_path):
+def test_a_campaigns_stix_bundle_is_the_cli_export(
+    client, admin_headers, ids, result_dir, tmp_path
+):
     cid = ids["campaign"]
     r = client.get(f"/campaigns/{cid}/stix?tlp=green", headers=admin_headers)
     assert r.status_code == 200
