@@ -1,0 +1,91 @@
+"""Investigators' decisions applied to a run (``detect --state``): the rule is
+:mod:`linkage.review.apply`; this module feeds it this run's campaigns and accounts,
+the decision log's current decisions and those the previous result carried."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from linkage.detect.lineage import Previous
+from linkage.review import (
+    Applied,
+    DecisionLog,
+    account_applied,
+    apply_flags,
+    campaign_decisions,
+    carried_decisions,
+    in_force,
+)
+from linkage.score import FEATURES
+from linkage.settings import DetectSettings
+
+__all__ = ["Reviewed", "apply_decisions", "decisions_table"]
+
+ABUSE_FEATURES = tuple(f.name for f in FEATURES if f.role == "abuse")
+
+
+@dataclass(frozen=True)
+class Reviewed:
+    """A run after decisions: flags, campaign reasons, and what reached what."""
+
+    flagged: np.ndarray
+    reported: pd.DataFrame
+    """The reported campaigns, each reached campaign's decision said first in ``reasons``."""
+    applied: list[Applied]
+
+
+def apply_decisions(
+    reported: pd.DataFrame,
+    accounts: pd.DataFrame,
+    log: DecisionLog | None,
+    previous: Previous | None,
+    s: DetectSettings,
+) -> Reviewed:
+    """Apply the decisions in force to this run (:mod:`linkage.review.apply`).
+
+    ``reported``: the reported campaigns with ids and lineage, scoring's feature
+    columns and ``contributions``; ``accounts``: ``account_id, campaign_id, score,
+    flagged`` as the engine decided.
+    """
+    current = list(log.current().values()) if log is not None else []
+    carried = (
+        carried_decisions(previous.decisions)
+        if previous is not None and not previous.decisions.empty
+        else {}
+    )
+    decisions = in_force(current, carried)
+    grown = {
+        str(row.campaign_id): {f.name: f.reason(row) for f in FEATURES if f.role == "abuse"}
+        for _, row in reported.iterrows()
+        if str(row.campaign_id) in decisions or set(row.previous_campaign_ids) & set(decisions)
+    }
+    by_campaign = campaign_decisions(
+        reported, decisions, ABUSE_FEATURES, s.reopen_abuse_margin, grown
+    )
+    mine = {d.id: d for d in current if d.target == "account"}
+    score = dict(zip(reported.campaign_id, reported.score.astype(float), strict=True))
+    flagged = apply_flags(accounts, score, by_campaign, mine, s.confirmed_min_attachment)
+    out = reported.copy()
+    out["reasons"] = [
+        [by_campaign[c].reason, *r] if c in by_campaign else list(r)
+        for c, r in zip(out.campaign_id, out.reasons, strict=True)
+    ]
+    present = accounts.account_id[accounts.account_id.isin(list(mine))] if mine else []
+    applied = [*by_campaign.values(), *account_applied(present, mine)]
+    return Reviewed(flagged, out, applied)
+
+
+def decisions_table(applied: list[Applied]) -> pa.Table:
+    """``decisions.parquet``: one row per campaign or account a decision reached."""
+    rows = [a.row() for a in sorted(applied, key=lambda a: (a.target, a.id))]
+    strings = ("target", "id", "action", "status", "decided_id", "by", "at", "note", "reason")
+    return pa.table(
+        {
+            **{c: pa.array([r[c] for r in rows], pa.string()) for c in strings},
+            "evidence": pa.array([r["evidence"] for r in rows], pa.map_(pa.string(), pa.float64())),
+        }
+    )
