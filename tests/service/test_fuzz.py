@@ -24,6 +24,8 @@ OPERATIONS = [
     "/campaigns",
     "/campaigns/{campaign_id}",
     "/campaigns/{campaign_id}/subgraph",
+    "/campaigns/{campaign_id}/banlist",
+    "/campaigns/{campaign_id}/stix",
     "/accounts/{account_id}",
     "/accounts/{account_id}/neighborhood",
     "/entities/{entity_type}/{value}",
