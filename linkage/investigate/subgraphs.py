@@ -161,11 +161,13 @@ class GraphQueries:
             rest = [m for m in kept if m["aid"] not in have][: max(0, k_acc - len(extra))]
             order = {m["aid"]: i for i, m in enumerate(members)}
             kept = sorted(rest + extra, key=lambda m: order[m["aid"]])
-        note = (
-            f"{len(kept)} of {len(members)} members with the highest score (ties by account "
-            "id) and users of every shared entity type, then the strongest entities of "
-            f"every type, up to {max_nodes} nodes"
+        who = (
+            f"all {len(members)} members"
+            if len(kept) == len(members)
+            else f"{len(kept)} of {len(members)} members with the highest score (ties by "
+            "account id) and users of every shared entity type"
         )
+        note = f"{who}, then the strongest entities of every type, up to {max_nodes} nodes"
         return kept, note
 
     def _type_anchors(self, campaign_id: str, kept_aids: list[int]) -> list[int]:
