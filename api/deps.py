@@ -13,6 +13,7 @@ from fastapi.security import APIKeyHeader
 from api.batching import ScoreBatcher
 from api.config import Settings
 from api.models import ErrorPublic
+from api.review import Review
 from api.security import KeyStore, Principal
 from linkage import Scorer
 from linkage.export import BANLIST_TEXT_FORMATS
@@ -27,10 +28,12 @@ __all__ = [
     "BanlistFormat",
     "CampaignId",
     "CampaignSort",
+    "DeciderDep",
     "EntityType",
     "GraphFormat",
     "InvestigationDep",
     "PrincipalDep",
+    "ReviewDep",
     "ScorerDep",
     "ScorerKeyDep",
     "SettingsDep",
@@ -39,10 +42,12 @@ __all__ = [
     "check_page",
     "errors",
     "get_investigation",
+    "get_review",
     "get_scorer",
     "get_settings",
     "reject_unknown_query",
     "require_admin",
+    "require_decider",
     "require_key",
     "require_reader",
 ]
@@ -52,8 +57,8 @@ API_KEY_HEADER = "X-API-Key"
 _api_key = APIKeyHeader(
     name=API_KEY_HEADER,
     auto_error=False,
-    description="Your API key. Roles: `investigator` (read and score), `admin` (read, score "
-    "and export), `scorer` (`/score` only).",
+    description="Your API key. Roles: `investigator` (read and score), `reviewer` (read, "
+    "score and decide), `admin` (read, score, decide and export), `scorer` (`/score` only).",
 )
 
 
@@ -74,6 +79,12 @@ async def get_scorer(request: Request) -> ScoreBatcher:
         batcher = ScoreBatcher(scorer)
         request.app.state.batcher = batcher
     return batcher
+
+
+async def get_review(request: Request) -> Review:
+    """The decision log and what the served result applied (one per app)."""
+    review: Review = request.app.state.review
+    return review
 
 
 async def get_settings(request: Request) -> Settings:
@@ -100,14 +111,27 @@ async def require_key(
 
 
 async def require_reader(principal: Annotated[Principal, Depends(require_key)]) -> Principal:
-    """A caller that may read the result (``investigator`` or ``admin``); 403 for a
-    ``scorer`` key."""
+    """A caller that may read the result (``investigator``, ``reviewer`` or ``admin``);
+    403 for a ``scorer`` key."""
     if not principal.is_reader:
         raise HTTPException(
             status_code=status.HTTP_403_FORBIDDEN,
             detail=(
-                f"this route needs the investigator or admin role; key {principal.name!r} "
-                f"has {principal.role!r}"
+                f"this route needs the investigator, reviewer or admin role; key "
+                f"{principal.name!r} has {principal.role!r}"
+            ),
+        )
+    return principal
+
+
+async def require_decider(principal: Annotated[Principal, Depends(require_key)]) -> Principal:
+    """A caller that may record decisions (``reviewer`` or ``admin``); 403 otherwise."""
+    if not principal.can_decide:
+        raise HTTPException(
+            status_code=status.HTTP_403_FORBIDDEN,
+            detail=(
+                f"this route needs the reviewer or admin role; key {principal.name!r} has "
+                f"{principal.role!r}"
             ),
         )
     return principal
@@ -129,12 +153,14 @@ _ERRORS = {
     400: "The body could not be read as JSON.",
     401: "Missing or unknown API key (header `X-API-Key`).",
     403: "The key's role may not use this route (`/banlist` and a campaign's `/banlist` and "
-    "`/stix` need `admin`; every route but `/health` and `/score` needs `investigator` or "
-    "`admin`).",
+    "`/stix` need `admin`; `POST /decisions` `reviewer` or `admin`; every route but "
+    "`/health` and `/score` needs `investigator`, `reviewer` or `admin`).",
     404: "No such campaign, account or entity in this result.",
     413: "The request body is over this server's cap (`LINKAGE_MAX_BODY_BYTES`).",
     422: "A parameter is malformed or above this server's cap; `detail` names it.",
-    503: "This result has no campaign index (it predates it): run `linkage detect` again.",
+    503: "Not available on this server: no campaign index in the result (`/score`: run "
+    "`linkage detect` again), or no state directory (`POST /decisions`: set "
+    "`LINKAGE_STATE_DIR`).",
 }
 
 
@@ -175,6 +201,8 @@ ScorerKeyDep = Annotated[Principal, Depends(require_key)]
 """Any valid key: ``/score`` is open to every role."""
 ScorerDep = Annotated[ScoreBatcher, Depends(get_scorer)]
 AdminDep = Annotated[Principal, Depends(require_admin)]
+DeciderDep = Annotated[Principal, Depends(require_decider)]
+ReviewDep = Annotated[Review, Depends(get_review)]
 
 
 CAMPAIGN_ID = Path(

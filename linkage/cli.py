@@ -569,6 +569,7 @@ def serve(
     workers: Annotated[
         int, typer.Option(help="Server processes; each loads the account graph.", min=1, max=16)
     ] = 1,
+    state: StateOption = None,
 ) -> None:
     """Serve the investigator API and web page over a result, read-only (needs API keys)."""
     import os
@@ -583,6 +584,8 @@ def serve(
         settings = Settings(result_dir=result_dir.resolve())
         if keys_file is not None:
             settings = settings.model_copy(update={"api_keys_file": keys_file.resolve()})
+        if state is not None:
+            settings = settings.model_copy(update={"state_dir": state.resolve()})
         application = create_app(settings)
     except (LinkageError, ValidationError) as exc:
         raise _fail(exc) from exc
@@ -598,6 +601,8 @@ def serve(
     os.environ["LINKAGE_RESULT_DIR"] = str(settings.result_dir)
     if settings.api_keys_file is not None:
         os.environ["LINKAGE_API_KEYS_FILE"] = str(settings.api_keys_file)
+    if settings.state_dir is not None:
+        os.environ["LINKAGE_STATE_DIR"] = str(settings.state_dir)
     uvicorn.run(
         "api.main:app_from_env",
         factory=True,
@@ -613,7 +618,11 @@ def serve(
 def api_key(
     name: Annotated[str, typer.Argument(help="Who the key is for (logged, never the key).")],
     role: Annotated[
-        str, typer.Option(help="investigator, admin, or scorer (POST /score only).")
+        str,
+        typer.Option(
+            help="investigator, reviewer (may also decide), admin (may also decide and "
+            "export), or scorer (POST /score only)."
+        ),
     ] = "investigator",
 ) -> None:
     """Make an API key: prints the key once, and the entry for the key file (its hash)."""

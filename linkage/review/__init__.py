@@ -17,6 +17,7 @@ from linkage.review.decisions import (
     DecisionLog,
     check_decision,
     decide,
+    in_effect,
 )
 
 __all__ = [
@@ -32,5 +33,6 @@ __all__ = [
     "carried_decisions",
     "check_decision",
     "decide",
+    "in_effect",
     "in_force",
 ]

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pyarrow.parquet as pq
 
 from linkage.errors import LinkageError, NotFoundError
@@ -38,6 +39,7 @@ __all__ = [
     "DecisionLog",
     "check_decision",
     "decide",
+    "in_effect",
 ]
 
 TARGETS = ("campaign", "account")
@@ -235,12 +237,45 @@ def decide(
         campaigns = result.read_campaigns()
         rows = campaigns[campaigns.campaign_id == id]
         if rows.empty:
-            raise NotFoundError(f"{result.campaigns_path}: no campaign {id!r}")
+            raise NotFoundError(f"no campaign {id!r} in result {result.path.name!r}")
         evidence = dict(rows.contributions.iloc[0])
     else:
         found = pq.read_table(
             result.accounts_path, columns=["account_id"], filters=[("account_id", "==", id)]
         )
         if found.num_rows == 0:
-            raise NotFoundError(f"{result.accounts_path}: no account {id!r}")
+            raise NotFoundError(f"no account {id!r} in result {result.path.name!r}")
     return log.record(target, id, action, by=by, note=note, evidence=evidence)
+
+
+def in_effect(
+    target: str,
+    id: str,
+    current: Mapping[tuple[str, str], Decision],
+    applied: pd.DataFrame,
+) -> dict[str, Any] | None:
+    """The decision on a campaign or account of a result, as an investigator should see
+    it: the decision fields, ``decided_id`` and ``status``: what the run did with it
+    (``applied``, ``reopened``, ``conflict``), or ``pending`` for one recorded after
+    the run (it takes effect on the next). ``current``: the log's
+    (:meth:`DecisionLog.current`); ``applied``: the result's ``decisions.parquet``."""
+    ran = None
+    if not applied.empty:
+        rows = applied[(applied.target == target) & (applied.id == id)]
+        ran = rows.iloc[0] if len(rows) else None
+    logged = current.get((target, id))
+    if logged is not None and (ran is None or logged.at > str(ran["at"])):
+        return {**logged.to_dict(), "decided_id": logged.id, "status": "pending"}
+    if ran is None:
+        return None
+    return {
+        "target": target,
+        "id": id,
+        "action": str(ran["action"]),
+        "note": str(ran["note"]),
+        "by": str(ran["by"]),
+        "at": str(ran["at"]),
+        "evidence": dict(ran["evidence"]),
+        "decided_id": str(ran["decided_id"]),
+        "status": str(ran["status"]),
+    }

@@ -62,6 +62,8 @@ def test_openapi_documents_every_route_and_the_key(client, inv_headers):
         "/entities/{entity_type}/{value}",
         "/banlist",
         "/score",
+        "/me",
+        "/decisions",
     }
     assert spec["components"]["securitySchemes"]["APIKeyHeader"]["name"] == "X-API-Key"
 
