@@ -380,10 +380,19 @@ async function openEntity(type, value) {
 
 // -- decisions and exports ---------------------------------------------------
 
+const DONE = { confirm: "Confirmed", dismiss: "Dismissed", watch: "Watched" };
+const STATUS = {
+  applied: "applied in this run",
+  pending: "pending: takes effect on the next run",
+  reopened: "reopened: its evidence of abuse grew since",
+  conflict: "in conflict with another decision",
+};
+
 function decisionText(d) {
   if (!d) return "No decision yet.";
-  return `${d.action === "confirm" ? "Confirmed" : d.action === "dismiss" ? "Dismissed" : "Watched"} by ${d.by} at ${d.at}`
-    + (d.note ? `: “${d.note}”` : "");
+  const on = d.decided_id && d.decided_id !== d.id ? ` (on ${d.decided_id}, which this continues)` : "";
+  const status = d.status ? ` [${STATUS[d.status] || d.status}]` : "";
+  return `${DONE[d.action] || d.action} by ${d.by} at ${d.at}${on}${status}` + (d.note ? `: “${d.note}”` : "");
 }
 
 // the current decision, its history, and (for a role that may decide) the buttons
@@ -394,9 +403,11 @@ function renderDecision(box, target, id, current) {
   box.append(el("h3", {}, "Decision"), now);
   const history = el("ul", { class: "decision-history muted" });
   box.append(history);
-  const loadHistory = () => api(`/decisions?target=${target}&id=${enc(id)}`).then((h) => {
+  const loadHistory = () => api(`/decisions?target=${target}&id=${enc(id)}&limit=6`).then((h) => {
     clear(history);
-    for (const d of h.items.slice(1, 6)) history.append(el("li", {}, decisionText(d)));
+    const earlier = (h.data || []).slice(1);
+    if (earlier.length) history.append(el("li", { class: "muted" }, "Earlier:"));
+    for (const d of earlier) history.append(el("li", {}, decisionText({ ...d, status: null })));
   }).catch(() => {});
   if (current) loadHistory();
   if (!state.me || !state.me.can_decide) return;

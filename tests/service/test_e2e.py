@@ -97,4 +97,5 @@ def test_investigator_page_in_a_real_browser(server, browser):
     browser.get(f"{server}/#/campaigns/{campaign}")
     wait.until(ec.text_to_be_present_in_element((By.ID, "campaign-title"), "accounts"))
     assert not browser.find_elements(By.CSS_SELECTOR, "button.decide")
+    assert not browser.find_elements(By.CSS_SELECTOR, "button.export-banlist")  # admin only
     assert browser.find_elements(By.CSS_SELECTOR, "button.export-graphml")

@@ -1,6 +1,7 @@
 """The investigator's review in headless Chromium against `linkage serve` on the session's
 simulated result: routes (Back, shared links), every evidence type drawn with a legend,
-the score and timeline charts, a campaign's exports.
+the score and timeline charts, a campaign's exports, and decisions made on the page that
+survive `linkage detect --previous OLD --state STATE`.
 
 Screenshots of each view go to ``$LINKAGE_SCREENSHOTS`` when set (the repo's
 ``docs/screenshots/`` is made so), else to the test's temporary directory.
@@ -11,6 +12,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
+import sys
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -25,7 +28,8 @@ from tests.service.browser import chromium, serving
 
 ADMIN = "adm-" + "r" * 28
 INVESTIGATOR = "inv-" + "s" * 28
-KEYS = f"ada:admin:{ADMIN},ivan:investigator:{INVESTIGATOR}"
+REVIEWER = "rev-" + "t" * 28
+KEYS = f"ada:admin:{ADMIN},ivan:investigator:{INVESTIGATOR},rita:reviewer:{REVIEWER}"
 
 
 @pytest.fixture(scope="module")
@@ -220,3 +224,76 @@ def test_an_admin_exports_a_campaign(server, browser, downloads):
         assert banlist.read_bytes() == r.read()
     stix = json.loads((downloads / f"{cid}.stix.json").read_text())
     assert stix["type"] == "bundle"
+    # this server keeps no decisions: deciding says so
+    browser.find_element(By.CSS_SELECTOR, "button.decide-watch").click()
+    wait.until(ec.text_to_be_present_in_element((By.ID, "status"), "LINKAGE_STATE_DIR"))
+
+
+def decision_shown(browser, action: str) -> str:
+    """Wait for the decision panel to show ``action``; its text."""
+    wait = WebDriverWait(browser, 60)
+    shown = (By.CSS_SELECTOR, ".decision:not([hidden]) .decision-now")
+    wait.until(
+        lambda d: any(
+            e.get_attribute("data-decision") == action and e.is_displayed()
+            for e in d.find_elements(*shown)
+        )
+    )
+    return next(e.text for e in browser.find_elements(*shown) if e.is_displayed())
+
+
+def run_cli(*args: str) -> None:
+    cmd = [sys.executable, "-c", "from linkage.cli import app; app()", *args]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_decisions_made_on_the_page_survive_a_rerun(
+    detected, result_dir, browser, shots, tmp_path_factory
+):
+    work = tmp_path_factory.mktemp("review")
+    state, new = work / "state", work / "new"
+    env = {"LINKAGE_STATE_DIR": str(state)}
+    with serving(result_dir, KEYS, work / "old.log", env) as base:
+        cid, other = (c["campaign_id"] for c in get(base, "/campaigns?limit=2", REVIEWER)["data"])
+        wait = sign_in(browser, base, REVIEWER, f"/#/campaigns/{cid}")
+        graph_drawn(browser, cid)
+        assert not browser.find_elements(By.CSS_SELECTOR, "button.export-banlist")  # admin only
+        assert decision_shown(browser, "") == "No decision yet."
+        note = 'Acme\'s eval team, under contract <b onmouseover="x()">#4411</b>'
+        browser.find_element(By.ID, "campaign-note").send_keys(note)
+        browser.find_element(By.CSS_SELECTOR, "button.decide-dismiss").click()
+        text = decision_shown(browser, "dismiss")
+        assert text.startswith("Dismissed by rita at ") and note in text  # as text, not markup
+        assert "pending" in text
+        assert not browser.find_elements(By.CSS_SELECTOR, "#campaign-decision b")
+        browser.save_screenshot(str(shots / "6-campaign-dismissed.png"))
+        # an account of another campaign: confirm (no watch for accounts)
+        member = get(base, f"/campaigns/{other}/subgraph?max_nodes=20", REVIEWER)["nodes"][0]
+        assert member["label"] == "Account"
+        browser.get(f"{base}/#/accounts/{member['key']}")
+        wait.until(ec.text_to_be_present_in_element((By.ID, "result"), f"Account {member['key']}"))
+        assert not browser.find_elements(By.CSS_SELECTOR, "#account-decision button.decide-watch")
+        browser.find_element(By.ID, "account-note").send_keys("same card as the confirmed ring")
+        browser.find_element(By.CSS_SELECTOR, "#account-decision button.decide-confirm").click()
+        assert decision_shown(browser, "confirm").startswith("Confirmed by rita at ")
+        browser.save_screenshot(str(shots / "7-account-confirmed.png"))
+        logged = get(base, f"/decisions?target=campaign&id={cid}", REVIEWER)["data"]
+        assert [(d["action"], d["by"], d["note"]) for d in logged] == [("dismiss", "rita", note)]
+
+    run_cli(
+        "detect", str(detected[0] / "data"), "--out", str(new),
+        "--previous", str(result_dir), "--state", str(state),
+    )  # fmt: skip
+
+    with serving(new, KEYS, work / "new.log", env) as base:
+        sign_in(browser, base, INVESTIGATOR, f"/#/campaigns/{cid}")
+        graph_drawn(browser, cid)
+        text = decision_shown(browser, "dismiss")
+        assert text.startswith("Dismissed by rita at ") and "applied in this run" in text
+        assert note in text
+        assert not browser.find_elements(By.CSS_SELECTOR, "button.decide")  # investigator
+        assert ", 0 flagged" in browser.find_element(By.ID, "campaign-title").text
+        browser.save_screenshot(str(shots / "8-after-rerun.png"))
+        browser.get(f"{base}/#/accounts/{member['key']}")
+        assert "applied in this run" in decision_shown(browser, "confirm")
