@@ -192,7 +192,9 @@ def test_score_make_up_and_timeline_charts(server, browser, shots):
     assert ticks and all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", t) for t in ticks)
     assert ticks[0] == detail["baseline"][0]["day"]
     chart = browser.find_element(By.ID, "contributions")
-    browser.execute_script("arguments[0].scrollIntoView()", chart)
+    browser.execute_script(
+        "arguments[0].previousElementSibling.previousElementSibling.scrollIntoView()", chart
+    )
     browser.save_screenshot(str(shots / "5-charts.png"))
 
 
