@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from linkage.investigate import open_result
-from linkage.investigate.sampling import pick_edges, pick_entities, strength
+from linkage.investigate.sampling import MemberLinks, pick_edges, pick_entities, strength
 from linkage.schema import ENTITY_LABELS
 
 
@@ -15,7 +15,7 @@ def link(aid: int, eid: int, etype: str, weight: float, parent: int | None = Non
     return {"aid": aid, "eid": eid, "entity_type": etype, "weight": weight, "parent_eid": parent}
 
 
-def rows() -> list[dict]:
+def rows() -> MemberLinks:
     """Six members: a busy prefix (eid 0) over four IPs (1-4), a card (5) two share,
     a device (6) three share, an identifier (7) only member 5 and 6 share."""
     out = []
@@ -25,7 +25,7 @@ def rows() -> list[dict]:
     out += [link(0, 5, "card", 2.5), link(1, 5, "card", 2.5)]
     out += [link(a, 6, "device", 0.3) for a in (1, 2, 3)]
     out += [link(4, 7, "identifier", 1.5), link(5, 7, "identifier", 1.5)]
-    return out
+    return MemberLinks.from_rows(out)
 
 
 def test_full_budget_chooses_every_binding_entity_and_the_prefix_children():
@@ -82,3 +82,22 @@ def test_a_capped_campaign_graph_draws_every_type_and_ties_every_member(inv, max
         assert not floating, (cid, floating)
         assert g == inv.subgraph(cid, max_nodes=max_nodes, max_edges=60)  # deterministic
     assert capped, "some campaign is over the cap"
+
+
+@pytest.mark.parametrize("max_nodes", [4, 8, 16])
+def test_a_tight_cap_keeps_users_of_missing_types_and_stays_under_it(inv, max_nodes):
+    campaigns, _ = inv.campaigns(limit=100)
+    for c in campaigns:
+        g = inv.subgraph(c["campaign_id"], max_nodes=max_nodes, max_edges=10)
+        assert len(g.nodes) <= max_nodes and g.truncated
+        accounts = [n for n in g.nodes if n["label"] == "Account"]
+        assert len(accounts) >= 2
+        assert all(n["properties"]["campaign_id"] == c["campaign_id"] for n in accounts)
+        ends = {x for e in g.edges for x in (e["source"], e["target"])}
+        assert all(n["id"] in ends for n in g.nodes), c["campaign_id"]
+    # at 4 nodes the three top members share too few types: users of the others come in
+    top = inv.campaigns(limit=1)[0][0]["campaign_id"]
+    members, _ = inv.campaign_members(top, limit=1000)
+    by_score = [m["account_id"] for m in members]
+    shown = [n["key"] for n in inv.subgraph(top, max_nodes=4).nodes if n["label"] == "Account"]
+    assert shown != by_score[: len(shown)]

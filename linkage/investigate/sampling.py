@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from linkage.schema import ENTITY_PARENTS
 
-__all__ = ["PARENT_TYPES", "pick_edges", "pick_entities", "strength"]
+__all__ = ["PARENT_TYPES", "MemberLinks", "pick_edges", "pick_entities", "strength"]
 
 PARENT_TYPES = frozenset(parent for parent, _ in ENTITY_PARENTS.values())
 """Entity types accounts reach only through a child entity (prefix via IP, BIN via card)."""
@@ -37,30 +38,60 @@ def strength(weight: float | None, users: int) -> float:
     return (weight or 0.0) * math.log1p(users)
 
 
+@dataclass(frozen=True)
+class MemberLinks:
+    """The shown members' links, one row per member and entity (``aid``, ``eid`` as
+    arrays), and each linked entity's type, evidence weight and parent (an IP's
+    prefix, a card's BIN)."""
+
+    aid: np.ndarray
+    eid: np.ndarray
+    entity_type: dict[int, str]
+    weight: dict[int, float | None]
+    parent: dict[int, int]
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[dict[str, Any]]) -> MemberLinks:
+        """From rows of ``aid, eid, entity_type, weight, parent_eid``."""
+        rows = list(rows)
+        return cls(
+            aid=np.asarray([r["aid"] for r in rows], dtype=np.int64),
+            eid=np.asarray([r["eid"] for r in rows], dtype=np.int64),
+            entity_type={r["eid"]: r["entity_type"] for r in rows},
+            weight={r["eid"]: r["weight"] for r in rows},
+            parent={r["eid"]: r["parent_eid"] for r in rows if r["parent_eid"] is not None},
+        )
+
+
 class _Picker:
     """The entities chosen so far and the budget left (a prefix or BIN costs itself plus
     the members' IPs or cards in it that are not chosen yet)."""
 
-    def __init__(self, links: list[dict[str, Any]], budget: int) -> None:
-        self.users: dict[int, set[int]] = {}
+    def __init__(self, links: MemberLinks, budget: int) -> None:
+        self.links = links
+        order = np.argsort(links.eid, kind="stable")
+        self._by_eid = links.aid[order]
+        uniq, first, counts = np.unique(links.eid[order], return_index=True, return_counts=True)
+        self.n: dict[int, int] = dict(zip(uniq.tolist(), counts.tolist(), strict=True))
+        self._first: dict[int, int] = dict(zip(uniq.tolist(), first.tolist(), strict=True))
         self.children: dict[int, set[int]] = {}
-        self.etype: dict[int, str] = {}
-        weight: dict[int, float | None] = {}
-        for r in links:
-            eid = r["eid"]
-            self.users.setdefault(eid, set()).add(r["aid"])
-            self.etype[eid] = r["entity_type"]
-            weight[eid] = r["weight"]
-            if r["parent_eid"] is not None:
-                self.children.setdefault(r["parent_eid"], set()).add(eid)
-        self.strength = {e: strength(weight[e], len(u)) for e, u in self.users.items()}
-        self.ranked = sorted((e for e, u in self.users.items() if len(u) >= 2), key=self.key)
+        for child, parent in links.parent.items():
+            if child in self.n:
+                self.children.setdefault(parent, set()).add(child)
+        self.etype = links.entity_type
+        self.strength = {e: strength(links.weight.get(e), n) for e, n in self.n.items()}
+        self.ranked = sorted((e for e, n in self.n.items() if n >= 2), key=self.key)
         self.chosen: dict[int, bool] = {}
         self.budget = budget
 
     def key(self, eid: int) -> tuple[float, int]:
         """Strongest first, ties by eid (type, then value)."""
         return (-self.strength[eid], eid)
+
+    def users(self, eid: int) -> set[int]:
+        """The shown members that use ``eid``."""
+        lo = self._first[eid]
+        return set(self._by_eid[lo : lo + self.n[eid]].tolist())
 
     def take(self, eid: int, partial: bool = False) -> bool:
         """Choose binding entity ``eid`` if it fits; whether it is (now) chosen. A
@@ -78,32 +109,30 @@ class _Picker:
             return False
         self.chosen[eid] = True
         for c in need:
-            self.chosen[c] = len(self.users[c]) >= 2
+            self.chosen[c] = self.n[c] >= 2
         self.budget -= 1 + len(need)
         return True
 
     def _fewest(self, eid: int, need: list[int]) -> list[int]:
         """The fewest of ``need`` (children of ``eid``, most used first) that, with the
         children already chosen, reach two members."""
-        reached = {a for c in self.children.get(eid, ()) if c in self.chosen for a in self.users[c]}
+        reached = {a for c in self.children.get(eid, ()) if c in self.chosen for a in self.users(c)}
         out = []
-        for c in sorted(need, key=lambda c: (-len(self.users[c]), c)):
+        for c in sorted(need, key=lambda c: (-self.n[c], c)):
             if len(reached) >= 2:
                 break
             out.append(c)
-            reached |= self.users[c]
+            reached |= self.users(c)
         return out
 
     def ties(self, aid: int) -> list[int]:
         """``aid``'s binding entities, strongest first."""
-        return [e for e in self.ranked if aid in self.users[e]]
+        mine = set(self.links.eid[self.links.aid == aid].tolist())
+        return [e for e in self.ranked if e in mine]
 
 
-def pick_entities(
-    links: list[dict[str, Any]], budget: int, untied: Iterable[int] = ()
-) -> dict[int, bool]:
-    """Entities to draw for the shown members' links ``links`` (rows of ``aid, eid,
-    parent_eid, entity_type, weight``) within ``budget`` nodes: ``eid -> binding``
+def pick_entities(links: MemberLinks, budget: int, untied: Iterable[int] = ()) -> dict[int, bool]:
+    """Entities to draw for the shown members' links within ``budget`` nodes: ``eid -> binding``
     (used by at least two shown members; ``False`` for an IP or card drawn only to
     reach a binding prefix or BIN).
 

@@ -25,7 +25,7 @@ from linkage.investigate.records import (
     entity_node,
     iso_column,
 )
-from linkage.investigate.sampling import PARENT_TYPES, pick_edges, pick_entities
+from linkage.investigate.sampling import PARENT_TYPES, MemberLinks, pick_edges, pick_entities
 from linkage.schema import ENTITY_PARENTS, ENTITY_RELATIONSHIPS
 
 __all__ = ["GraphQueries"]
@@ -80,9 +80,8 @@ class GraphQueries:
         chosen = pick_entities(
             links, max_nodes - len(kept), [a for a in kept_aids if a not in tied]
         )
-        for r in links:
-            if chosen.get(r["eid"]) is not None and r["entity_type"] not in PARENT_TYPES:
-                tied.add(r["aid"])
+        drawn_to = [e for e in chosen if links.entity_type[e] not in PARENT_TYPES]
+        tied.update(links.aid[np.isin(links.eid, drawn_to)].tolist())
         loose = [m for m in kept if m["aid"] not in tied]
         if loose:
             kept = [m for m in kept if m["aid"] in tied]
@@ -156,7 +155,7 @@ class GraphQueries:
         anchors = self._type_anchors(campaign_id, [m["aid"] for m in kept])
         if anchors:
             by_aid = {m["aid"]: m for m in members}
-            extra = [by_aid[a] for a in anchors if a in by_aid]
+            extra = [by_aid[a] for a in anchors if a in by_aid][:k_acc]
             have = {m["aid"] for m in extra}
             rest = [m for m in kept if m["aid"] not in have][: max(0, k_acc - len(extra))]
             order = {m["aid"]: i for i, m in enumerate(members)}
@@ -175,10 +174,9 @@ class GraphQueries:
         share, the two highest-scoring members using its rank-1 indicator."""
         rows = self.ctx.rows(
             """
-            WITH kept AS (SELECT unnest(?::INTEGER[]) AS aid),
-            have AS (
+            WITH have AS (
                 SELECT DISTINCT e.entity_type FROM (
-                    SELECT eid FROM graph_links SEMI JOIN kept USING (aid)
+                    SELECT eid FROM graph_links WHERE aid = ANY(?::INTEGER[])
                     GROUP BY eid HAVING count(*) >= 2) b
                 JOIN graph_entities e USING (eid)),
             missing AS (
@@ -205,15 +203,26 @@ class GraphQueries:
         pick = pick_edges(w, ends, max_edges)
         return edge[pick], ends[pick], len(edge)
 
-    def _links(self, kept_aids: list[int]) -> list[dict[str, Any]]:
-        """The kept members' links: ``aid, eid, parent_eid, entity_type, weight``."""
-        return self.ctx.rows(
-            """
-            SELECT l.aid, l.eid, e.parent_eid, e.entity_type, e.weight
-            FROM graph_links l JOIN graph_entities e USING (eid)
-            WHERE l.aid = ANY(?::INTEGER[])
-            """,
-            [kept_aids],
+    def _links(self, kept_aids: list[int]) -> MemberLinks:
+        """The kept members' links, and the type, weight and parent of each entity."""
+        found = (
+            self.ctx.cursor()
+            .execute("SELECT aid, eid FROM graph_links WHERE aid = ANY(?::INTEGER[])", [kept_aids])
+            .fetchnumpy()
+        )
+        aid = np.asarray(found["aid"], dtype=np.int64)
+        eid = np.asarray(found["eid"], dtype=np.int64)
+        ents = self.ctx.rows(
+            "SELECT eid, entity_type, weight, parent_eid FROM graph_entities "
+            "WHERE eid = ANY(?::INTEGER[])",
+            [np.unique(eid).tolist()],
+        )
+        return MemberLinks(
+            aid=aid,
+            eid=eid,
+            entity_type={e["eid"]: e["entity_type"] for e in ents},
+            weight={e["eid"]: e["weight"] for e in ents},
+            parent={e["eid"]: e["parent_eid"] for e in ents if e["parent_eid"] is not None},
         )
 
     def _uses(
