@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from linkage.cli import app
 from linkage.detect import detect
 from linkage.errors import LinkageError, NotFoundError
+from linkage.export import export_banlist
 from linkage.result import ResultDir
 from linkage.review import (
     Decision,
@@ -279,6 +280,16 @@ def test_a_dismissed_team_stays_unflagged_on_the_next_days_run(world: Path, tmp_
     assert "Acme's evaluation team" in reasons[0]
     applied = ResultDir(r44).read_decisions().set_index("id")
     assert applied.loc[team, ["action", "status"]].tolist() == ["dismiss", "applied"]
+    # the diff says the team's removals come from the dismissal, and they do not trip
+    # the mass-removal guard
+    export_banlist(r43, tmp_path / "ban43.csv")
+    done = export_banlist(r44, tmp_path / "ban44.csv", since=tmp_path / "ban43.csv")
+    diff = pd.read_csv(done.diff_path, keep_default_na=False)
+    removed = diff[diff.previous_campaign_id == team]
+    assert len(removed) == len(_members(r43, team))
+    assert set(removed.change) == {"removed"} and set(removed.decision) == {"dismissed"}
+    guard = json.loads(done.manifest_path.read_text())["removal_guard"]
+    assert guard["removed_by_dismissal"] == len(removed)
 
     # the day after, with no decision in the log: carried by the previous result
     r45 = tmp_path / "r45"
