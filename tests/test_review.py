@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from linkage.cli import app
 from linkage.detect import detect
 from linkage.errors import LinkageError, NotFoundError
+from linkage.export import export_banlist
 from linkage.result import ResultDir
 from linkage.review import (
     Decision,
@@ -256,6 +257,25 @@ def _campaign_of(result: Path, world: Path, label: str, column: str) -> str:
     return str(picked.campaign_id.mode().iloc[0])
 
 
+def _index(result: Path, campaign_id: str) -> pd.DataFrame:
+    con = ResultDir(result).connect()
+    try:
+        return con.execute(
+            "SELECT entity_type, entity FROM campaign_index WHERE campaign_id = ?", [campaign_id]
+        ).df()
+    finally:
+        con.close()
+
+
+def _weights(result: Path, entities: pd.DataFrame) -> pd.Series:
+    con = ResultDir(result).connect()
+    try:
+        got = con.execute("SELECT entity_type, entity, weight FROM graph_entities").df()
+    finally:
+        con.close()
+    return entities.merge(got, how="left").set_index(["entity_type", "entity"]).weight
+
+
 def test_a_dismissed_team_stays_unflagged_on_the_next_days_run(world: Path, tmp_path: Path):
     r43, r44, state = tmp_path / "r43", tmp_path / "r44", tmp_path / "state"
     detect(world / "day43", r43, LOW)
@@ -279,6 +299,23 @@ def test_a_dismissed_team_stays_unflagged_on_the_next_days_run(world: Path, tmp_
     assert "Acme's evaluation team" in reasons[0]
     applied = ResultDir(r44).read_decisions().set_index("id")
     assert applied.loc[team, ["action", "status"]].tolist() == ["dismiss", "applied"]
+    # its infrastructure weighs a quarter of what it weighs to the engine alone
+    engine = tmp_path / "engine"
+    detect(world / "day44", engine, LOW, previous=r43)
+    team_infra = _index(r43, team)
+    assert len(team_infra) > 0
+    ratio = _weights(r44, team_infra) / _weights(engine, team_infra)
+    assert ratio.dropna().between(0.25 - 1e-12, 0.25 + 1e-12).all() and ratio.notna().any()
+    # the diff says the team's removals come from the dismissal, and they do not trip
+    # the mass-removal guard
+    export_banlist(r43, tmp_path / "ban43.csv")
+    done = export_banlist(r44, tmp_path / "ban44.csv", since=tmp_path / "ban43.csv")
+    diff = pd.read_csv(done.diff_path, keep_default_na=False)
+    removed = diff[diff.previous_campaign_id == team]
+    assert len(removed) == len(_members(r43, team))
+    assert set(removed.change) == {"removed"} and set(removed.decision) == {"dismissed"}
+    guard = json.loads(done.manifest_path.read_text())["removal_guard"]
+    assert guard["removed_by_dismissal"] == len(removed)
 
     # the day after, with no decision in the log: carried by the previous result
     r45 = tmp_path / "r45"

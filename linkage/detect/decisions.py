@@ -11,6 +11,7 @@ import pandas as pd
 import pyarrow as pa
 
 from linkage.detect.lineage import Previous
+from linkage.result import INDEX_TABLE, ResultDir
 from linkage.review import (
     Applied,
     DecisionLog,
@@ -23,7 +24,7 @@ from linkage.review import (
 from linkage.score import FEATURES
 from linkage.settings import DetectSettings
 
-__all__ = ["Reviewed", "apply_decisions", "decisions_table"]
+__all__ = ["Reviewed", "apply_decisions", "decisions_table", "dismissed_infrastructure"]
 
 ABUSE_FEATURES = tuple(f.name for f in FEATURES if f.role == "abuse")
 
@@ -77,6 +78,33 @@ def apply_decisions(
     present = accounts.account_id[accounts.account_id.isin(list(mine))] if mine else []
     applied = [*by_campaign.values(), *account_applied(present, mine)]
     return Reviewed(flagged, out, applied)
+
+
+def dismissed_infrastructure(
+    previous: Previous | None, log: DecisionLog | None
+) -> pd.DataFrame | None:
+    """``etype, ekey``: the infrastructure (``campaign_index`` entities) of the previous
+    run's campaigns whose decision in force is a dismissal that held (not re-opened),
+    for the projection to weigh as known-legitimate; ``None`` when there is none."""
+    if previous is None:
+        return None
+    current = list(log.current().values()) if log is not None else []
+    carried = carried_decisions(previous.decisions) if not previous.decisions.empty else {}
+    held = {cid for cid, d in in_force(current, carried).items() if d.action == "dismiss"}
+    if not previous.decisions.empty:
+        held -= set(previous.decisions.id[previous.decisions.status != "applied"])
+    if not held:
+        return None
+    con = ResultDir(previous.path).connect([INDEX_TABLE])
+    try:
+        found = con.execute(
+            f"""SELECT DISTINCT entity_type AS etype, entity AS ekey FROM {INDEX_TABLE}
+                WHERE campaign_id IN (SELECT unnest(?::VARCHAR[]))""",
+            [sorted(held)],
+        ).df()
+    finally:
+        con.close()
+    return found if len(found) else None
 
 
 def decisions_table(applied: list[Applied]) -> pa.Table:

@@ -22,7 +22,7 @@ import pandas as pd
 import pyarrow as pa
 
 from linkage.detect.attach import attach_by_entities
-from linkage.detect.decisions import apply_decisions, decisions_table
+from linkage.detect.decisions import apply_decisions, decisions_table, dismissed_infrastructure
 from linkage.detect.leiden import find_communities, warm_start
 from linkage.detect.lineage import Previous, assign_lineage
 from linkage.detect.persist import persist_graph, write_evidence_files
@@ -94,12 +94,15 @@ def detect(
 
     With ``decisions`` (investigators' decision log), the decisions in force reach this
     run's campaigns through lineage and change flags and reasons
-    (:mod:`linkage.review.apply`); ``decisions.parquet`` says what reached what.
+    (:mod:`linkage.review.apply`); ``decisions.parquet`` says what reached what. With
+    ``previous`` too, the infrastructure of dismissed campaigns weighs
+    ``dismissed_entity_weight`` of its usual weight.
     """
     s = settings or DetectSettings()
     log = StageLog(progress)
     first_run = previous is not None and not Path(previous).exists()
     prev = Previous.read(previous) if previous is not None and not first_run else None
+    known_legitimate = dismissed_infrastructure(prev, decisions)
     # Written beside out_dir and swapped in whole at the end: an older result stays usable.
     with staged(Path(data_dir), Path(out_dir), force=force) as out:
         summary = log.run("ingest", lambda: ingest(Path(data_dir), out, progress=progress))
@@ -112,7 +115,7 @@ def detect(
         with Workspace.open(
             ResultDir(out).store_path, read_only=False, memory_limit_gb=s.memory_limit_gb
         ) as ws:
-            result = _detect(ws, out, s, log, prev, decisions)
+            result = _detect(ws, out, s, log, prev, decisions, known_legitimate)
         result.out_dir = Path(out_dir)
         result.warnings = warnings
         ResultDir(out).write_detect_summary(result.to_dict())
@@ -145,9 +148,10 @@ def _detect(
     log: StageLog,
     previous: Previous | None,
     decisions: DecisionLog | None,
+    known_legitimate: pd.DataFrame | None,
 ) -> DetectionResult:
     """The stages after ingest: graph, communities, scores, outputs."""
-    graph = build_graph(ws, s, log)
+    graph = build_graph(ws, s, log, known_legitimate)
     edges = edge_list(ws, graph)
     initial = _warm_start(ws, previous) if previous is not None and s.warm_start else None
     comms = log.run("leiden", lambda: find_communities(graph.accounts, edges, s, initial))
