@@ -17,6 +17,7 @@ from api.review import Review
 from api.security import KeyStore, Principal
 from linkage import Scorer
 from linkage.export import BANLIST_TEXT_FORMATS
+from linkage.export.stix import TLP_LEVELS
 from linkage.investigate import CAMPAIGN_SORT_KEYS, ENTITY_TYPES, GRAPH_FORMATS, Investigation
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "ScorerDep",
     "ScorerKeyDep",
     "SettingsDep",
+    "TlpLevel",
     "check_graph",
     "check_page",
     "errors",
@@ -150,9 +152,9 @@ async def require_admin(principal: Annotated[Principal, Depends(require_key)]) -
 _ERRORS = {
     400: "The body could not be read as JSON.",
     401: "Missing or unknown API key (header `X-API-Key`).",
-    403: "The key's role may not use this route (`/banlist` needs `admin`; `POST /decisions` "
-    "`reviewer` or `admin`; every route but `/health` and `/score` needs `investigator`, "
-    "`reviewer` or `admin`).",
+    403: "The key's role may not use this route (`/banlist` and a campaign's `/banlist` and "
+    "`/stix` need `admin`; `POST /decisions` `reviewer` or `admin`; every route but "
+    "`/health` and `/score` needs `investigator`, `reviewer` or `admin`).",
     404: "No such campaign, account or entity in this result.",
     413: "The request body is over this server's cap (`LINKAGE_MAX_BODY_BYTES`).",
     422: "A parameter is malformed or above this server's cap; `detail` names it.",
@@ -222,6 +224,8 @@ GraphFormat = StrEnum("GraphFormat", {f: f for f in ("json", *GRAPH_FORMATS)})  
 """A subgraph as JSON or a graph file (``linkage.investigate.GRAPH_FORMATS``)."""
 BanlistFormat = StrEnum("BanlistFormat", {f: f for f in BANLIST_TEXT_FORMATS})  # type: ignore[misc]
 """Streamed ban list formats (``linkage.export.BANLIST_TEXT_FORMATS``)."""
+TlpLevel = StrEnum("TlpLevel", {t: t for t in TLP_LEVELS})  # type: ignore[misc]
+"""TLP 2.0 levels of a STIX export (``linkage.export.stix.TLP_LEVELS``)."""
 
 
 def check_page(limit: int, cap: int) -> None:

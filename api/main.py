@@ -26,6 +26,7 @@ from api.routers import (
     decisions,
     docs,
     entities,
+    exports,
     health,
     page,
     score,
@@ -113,7 +114,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.investigation = inv
     app.state.scorer = scorer
     app.state.review = Review.open(settings.state_dir, ResultDir(inv.result_dir).read_decisions())
-    for module in (health, campaigns, accounts, entities, banlist, score, decisions, page):
+    for module in (
+        health,
+        campaigns,
+        exports,
+        accounts,
+        entities,
+        banlist,
+        score,
+        decisions,
+        page,
+    ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=page.STATIC_DIR), name="static")
     if settings.docs:

@@ -91,6 +91,10 @@ class Indicator(BaseModel):
 class CampaignDetail(CampaignBase):
     flagged: int = Field(description="Members flagged for banning.")
     timeline: list[DayActivity]
+    baseline: list[DayActivity] = Field(
+        description="The whole platform's requests and active accounts per day (every "
+        "account), to compare the timeline with."
+    )
     indicators: dict[str, list[Indicator]] = Field(
         description="Per entity type, the infrastructure shared by the most members."
     )

@@ -24,6 +24,8 @@ OPERATIONS = [
     ("GET", "/campaigns"),
     ("GET", "/campaigns/{campaign_id}"),
     ("GET", "/campaigns/{campaign_id}/subgraph"),
+    ("GET", "/campaigns/{campaign_id}/banlist"),
+    ("GET", "/campaigns/{campaign_id}/stix"),
     ("GET", "/accounts/{account_id}"),
     ("GET", "/accounts/{account_id}/neighborhood"),
     ("GET", "/entities/{entity_type}/{value}"),
