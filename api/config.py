@@ -29,6 +29,11 @@ class Settings(BaseSettings):
     api_keys: SecretStr | None = Field(
         default=None, description="Comma-separated `name:role:key` entries."
     )
+    state_dir: Path | None = Field(
+        default=None,
+        description="State directory of investigators' decisions (`decisions.jsonl`); "
+        "without it `POST /decisions` answers 503.",
+    )
     max_page: int = Field(default=200, ge=1, le=MAX_PAGE, description="Largest page size.")
     max_graph_nodes: int = Field(
         default=1000,

@@ -12,9 +12,11 @@ from fastapi.security import APIKeyHeader
 
 from api.config import Settings
 from api.models import ErrorPublic
+from api.review import Review
 from api.security import KeyStore, Principal
 from linkage import Scorer
 from linkage.export import BANLIST_TEXT_FORMATS
+from linkage.export.stix import TLP_LEVELS
 from linkage.investigate import CAMPAIGN_SORT_KEYS, ENTITY_TYPES, GRAPH_FORMATS, Investigation
 
 __all__ = [
@@ -25,21 +27,26 @@ __all__ = [
     "BanlistFormat",
     "CampaignId",
     "CampaignSort",
+    "DeciderDep",
     "EntityType",
     "GraphFormat",
     "InvestigationDep",
     "PrincipalDep",
+    "ReviewDep",
     "ScorerDep",
     "ScorerKeyDep",
     "SettingsDep",
+    "TlpLevel",
     "check_graph",
     "check_page",
     "errors",
     "get_investigation",
+    "get_review",
     "get_scorer",
     "get_settings",
     "reject_unknown_query",
     "require_admin",
+    "require_decider",
     "require_key",
     "require_reader",
 ]
@@ -49,8 +56,8 @@ API_KEY_HEADER = "X-API-Key"
 _api_key = APIKeyHeader(
     name=API_KEY_HEADER,
     auto_error=False,
-    description="Your API key. Roles: `investigator` (read and score), `admin` (read, score "
-    "and export), `scorer` (`/score` only).",
+    description="Your API key. Roles: `investigator` (read and score), `reviewer` (read, "
+    "score and decide), `admin` (read, score, decide and export), `scorer` (`/score` only).",
 )
 
 
@@ -67,6 +74,12 @@ async def get_scorer(request: Request) -> Scorer:
     if isinstance(scorer, str):
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=scorer)
     return scorer
+
+
+async def get_review(request: Request) -> Review:
+    """The decision log and what the served result applied (one per app)."""
+    review: Review = request.app.state.review
+    return review
 
 
 async def get_settings(request: Request) -> Settings:
@@ -93,14 +106,27 @@ async def require_key(
 
 
 async def require_reader(principal: Annotated[Principal, Depends(require_key)]) -> Principal:
-    """A caller that may read the result (``investigator`` or ``admin``); 403 for a
-    ``scorer`` key."""
+    """A caller that may read the result (``investigator``, ``reviewer`` or ``admin``);
+    403 for a ``scorer`` key."""
     if not principal.is_reader:
         raise HTTPException(
             status_code=status.HTTP_403_FORBIDDEN,
             detail=(
-                f"this route needs the investigator or admin role; key {principal.name!r} "
-                f"has {principal.role!r}"
+                f"this route needs the investigator, reviewer or admin role; key "
+                f"{principal.name!r} has {principal.role!r}"
+            ),
+        )
+    return principal
+
+
+async def require_decider(principal: Annotated[Principal, Depends(require_key)]) -> Principal:
+    """A caller that may record decisions (``reviewer`` or ``admin``); 403 otherwise."""
+    if not principal.can_decide:
+        raise HTTPException(
+            status_code=status.HTTP_403_FORBIDDEN,
+            detail=(
+                f"this route needs the reviewer or admin role; key {principal.name!r} has "
+                f"{principal.role!r}"
             ),
         )
     return principal
@@ -121,12 +147,15 @@ async def require_admin(principal: Annotated[Principal, Depends(require_key)]) -
 _ERRORS = {
     400: "The body could not be read as JSON.",
     401: "Missing or unknown API key (header `X-API-Key`).",
-    403: "The key's role may not use this route (`/banlist` needs `admin`; every route but "
-    "`/health` and `/score` needs `investigator` or `admin`).",
+    403: "The key's role may not use this route (`/banlist` and a campaign's `/banlist` and "
+    "`/stix` need `admin`; `POST /decisions` `reviewer` or `admin`; every route but "
+    "`/health` and `/score` needs `investigator`, `reviewer` or `admin`).",
     404: "No such campaign, account or entity in this result.",
     413: "The request body is over this server's cap (`LINKAGE_MAX_BODY_BYTES`).",
     422: "A parameter is malformed or above this server's cap; `detail` names it.",
-    503: "This result has no campaign index (it predates it): run `linkage detect` again.",
+    503: "Not available on this server: no campaign index in the result (`/score`: run "
+    "`linkage detect` again), or no state directory (`POST /decisions`: set "
+    "`LINKAGE_STATE_DIR`).",
 }
 
 
@@ -167,6 +196,8 @@ ScorerKeyDep = Annotated[Principal, Depends(require_key)]
 """Any valid key: ``/score`` is open to every role."""
 ScorerDep = Annotated[Scorer, Depends(get_scorer)]
 AdminDep = Annotated[Principal, Depends(require_admin)]
+DeciderDep = Annotated[Principal, Depends(require_decider)]
+ReviewDep = Annotated[Review, Depends(get_review)]
 
 
 CAMPAIGN_ID = Path(
@@ -188,6 +219,8 @@ GraphFormat = StrEnum("GraphFormat", {f: f for f in ("json", *GRAPH_FORMATS)})  
 """A subgraph as JSON or a graph file (``linkage.investigate.GRAPH_FORMATS``)."""
 BanlistFormat = StrEnum("BanlistFormat", {f: f for f in BANLIST_TEXT_FORMATS})  # type: ignore[misc]
 """Streamed ban list formats (``linkage.export.BANLIST_TEXT_FORMATS``)."""
+TlpLevel = StrEnum("TlpLevel", {t: t for t in TLP_LEVELS})  # type: ignore[misc]
+"""TLP 2.0 levels of a STIX export (``linkage.export.stix.TLP_LEVELS``)."""
 
 
 def check_page(limit: int, cap: int) -> None:

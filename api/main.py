@@ -19,7 +19,19 @@ from api.deps import reject_unknown_query
 from api.headers import SecurityHeadersMiddleware
 from api.limits import BodyLimitMiddleware
 from api.openapi import server_openapi, validation_detail
-from api.routers import accounts, banlist, campaigns, docs, entities, health, page, score
+from api.review import Review
+from api.routers import (
+    accounts,
+    banlist,
+    campaigns,
+    decisions,
+    docs,
+    entities,
+    exports,
+    health,
+    page,
+    score,
+)
 from api.security import KeyStore
 from linkage import (
     Investigation,
@@ -29,6 +41,7 @@ from linkage import (
     __version__,
     open_result,
 )
+from linkage.result import ResultDir
 
 __all__ = ["LOG_CONFIG", "AuditMiddleware", "app_from_env", "create_app"]
 
@@ -93,7 +106,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "Campaigns, accounts, shared infrastructure and the evidence linking them, "
             "from one `linkage detect` result, and new accounts scored against its campaigns "
             "(`POST /score`). Every route but `/health` needs an API key in the `X-API-Key` "
-            "header; `/banlist` needs the admin role; a `scorer` key may call only `/score`."
+            "header; `/banlist` needs the admin role, `POST /decisions` the reviewer or "
+            "admin role; a `scorer` key may call only `/score`."
         ),
         lifespan=lifespan,
         dependencies=[Depends(reject_unknown_query)],
@@ -105,7 +119,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.keys = keys
     app.state.investigation = inv
     app.state.scorer = scorer
-    for module in (health, campaigns, accounts, entities, banlist, score, page):
+    app.state.review = Review.open(settings.state_dir, ResultDir(inv.result_dir).read_decisions())
+    for module in (
+        health,
+        campaigns,
+        exports,
+        accounts,
+        entities,
+        banlist,
+        score,
+        decisions,
+        page,
+    ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=page.STATIC_DIR), name="static")
     if settings.docs:

@@ -10,6 +10,8 @@ from typing import Any
 from fastapi import Response
 from pydantic import BaseModel, Field
 
+from api.review import DecisionPublic
+
 __all__ = [
     "AccountDetail",
     "AccountEntity",
@@ -89,8 +91,15 @@ class Indicator(BaseModel):
 class CampaignDetail(CampaignBase):
     flagged: int = Field(description="Members flagged for banning.")
     timeline: list[DayActivity]
+    baseline: list[DayActivity] = Field(
+        description="The whole platform's requests and active accounts per day (every "
+        "account), to compare the timeline with."
+    )
     indicators: dict[str, list[Indicator]] = Field(
         description="Per entity type, the infrastructure shared by the most members."
+    )
+    decision: DecisionPublic | None = Field(
+        default=None, description="Investigators' decision on it, if any (`/decisions`)."
     )
 
 
@@ -193,6 +202,9 @@ class AccountDetail(BaseModel):
     links_total: int
     entities: list[AccountEntity]
     entities_total: int
+    decision: DecisionPublic | None = Field(
+        default=None, description="Investigators' decision on the account, if any."
+    )
 
 
 class EntityRef(BaseModel):
@@ -247,11 +259,13 @@ class Health(BaseModel):
     version: str
 
 
-def json_response(model: BaseModel) -> Response:
+def json_response(model: BaseModel, status_code: int = 200) -> Response:
     """``model`` as a JSON response, serialised once by pydantic.
 
     Routes keep ``response_model`` for the OpenAPI schema; returning the bytes
     skips FastAPI's second validation and its pure-Python JSON encoding, which
     cost more than the look-up itself on large graphs.
     """
-    return Response(content=model.model_dump_json(), media_type="application/json")
+    return Response(
+        content=model.model_dump_json(), media_type="application/json", status_code=status_code
+    )

@@ -27,6 +27,7 @@ from typing import Any
 from linkage.errors import LinkageError
 
 __all__ = [
+    "DECIDER_ROLES",
     "MIN_KEY_LENGTH",
     "READER_ROLES",
     "ROLES",
@@ -36,13 +37,17 @@ __all__ = [
     "new_key",
 ]
 
-ROLES = ("investigator", "admin", "scorer")
-"""``investigator`` reads everything; ``admin`` may also export (the ban list);
-``scorer`` may only score new accounts (``POST /score``), for a sign-up system that
-must see nothing else. ``investigator`` and ``admin`` may score too."""
+ROLES = ("investigator", "admin", "reviewer", "scorer")
+"""``investigator`` reads everything; ``reviewer`` may also record decisions
+(``POST /decisions``); ``admin`` may also decide and export (the ban list); ``scorer``
+may only score new accounts (``POST /score``), for a sign-up system that must see
+nothing else. Every role may score."""
 
-READER_ROLES = ("investigator", "admin")
+READER_ROLES = ("investigator", "admin", "reviewer")
 """The roles that may read the result (every route but ``/health`` and ``/score``)."""
+
+DECIDER_ROLES = ("admin", "reviewer")
+"""The roles that may record investigators' decisions."""
 
 MIN_KEY_LENGTH = 16
 
@@ -62,6 +67,11 @@ class Principal:
     def is_reader(self) -> bool:
         """May read the result (:data:`READER_ROLES`)."""
         return self.role in READER_ROLES
+
+    @property
+    def can_decide(self) -> bool:
+        """May record decisions (:data:`DECIDER_ROLES`)."""
+        return self.role in DECIDER_ROLES
 
 
 def hash_key(key: str) -> str:

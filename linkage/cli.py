@@ -27,6 +27,17 @@ neo4j_app = typer.Typer(
 app.add_typer(neo4j_app, name="neo4j")
 
 
+StateOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--state",
+        envvar="LINKAGE_STATE_DIR",
+        help="State directory holding investigators' decisions (decisions.jsonl); "
+        "default $LINKAGE_STATE_DIR.",
+    ),
+]
+
+
 def _fail(exc: Exception) -> typer.Exit:
     console.print(f"[bold red]error:[/] {escape(str(exc))}")
     return typer.Exit(code=2)
@@ -91,10 +102,14 @@ def detect(
             "their ids; lineage says new, continued, merged or split."
         ),
     ] = None,
+    state: StateOption = None,
 ) -> None:
     """Find coordinated campaigns: accounts.parquet, campaigns.parquet, evidence, settings.
-    The result replaces --out whole once finished; an interrupted run leaves it as it was."""
+    The result replaces --out whole once finished; an interrupted run leaves it as it was.
+    With --state, investigators' decisions reach the campaigns they were made on (and,
+    with --previous, the campaigns that continue them)."""
     from linkage.detect import detect as run_detect
+    from linkage.review import DecisionLog
     from linkage.settings import DetectSettings
 
     try:
@@ -102,7 +117,15 @@ def detect(
         if seed is not None:
             s = DetectSettings.from_dict({**s.to_dict(), "seed": seed})
         with progress_bar() as progress:
-            result = run_detect(data_dir, out, s, progress=progress, force=force, previous=previous)
+            result = run_detect(
+                data_dir,
+                out,
+                s,
+                progress=progress,
+                force=force,
+                previous=previous,
+                decisions=DecisionLog(state) if state is not None else None,
+            )
     except LinkageError as exc:
         raise _fail(exc) from exc
     for text in result.warnings:
@@ -143,6 +166,47 @@ def score(
     console.print(
         f"{len(run.rows):,} of {run.accounts:,} accounts scored{skipped}: {run.tied:,} tied to "
         f"a known campaign, {run.flagged:,} flagged; written to {escape(str(output))}"
+    )
+
+
+@app.command()
+def decide(
+    result_dir: Annotated[Path, typer.Argument(help="The result the decision is made on.")],
+    target: Annotated[str, typer.Argument(help="campaign or account.")],
+    target_id: Annotated[str, typer.Argument(metavar="ID", help="Campaign or account id.")],
+    action: Annotated[
+        str, typer.Argument(help="confirm, dismiss or watch (watch: campaigns only).")
+    ],
+    state: StateOption = None,
+    note: Annotated[str, typer.Option(help="Why (kept with the decision).")] = "",
+    by: Annotated[str | None, typer.Option(help="Who decides; default the login name.")] = None,
+) -> None:
+    """Record an investigator's decision in the state directory's append-only log. Later
+    runs with --state apply it: a dismissed campaign is not flagged while its evidence of
+    abuse stays as it was; a confirmed campaign's members are flagged."""
+    import getpass
+
+    from linkage.result import ResultDir
+    from linkage.review import DecisionLog
+    from linkage.review import decide as record
+
+    try:
+        if state is None:
+            raise LinkageError("no state directory: pass --state DIR or set LINKAGE_STATE_DIR")
+        decision = record(
+            DecisionLog(state),
+            ResultDir.open(result_dir),
+            target,
+            target_id,
+            action,
+            by=by or getpass.getuser(),
+            note=note,
+        )
+    except LinkageError as exc:
+        raise _fail(exc) from exc
+    console.print(
+        f"{escape(decision.action)} on {decision.target} {escape(decision.id)} recorded by "
+        f"{escape(decision.by)} at {decision.at} in {escape(str(DecisionLog(state).path))}"
     )
 
 
@@ -505,6 +569,7 @@ def serve(
     workers: Annotated[
         int, typer.Option(help="Server processes; each loads the account graph.", min=1, max=16)
     ] = 1,
+    state: StateOption = None,
 ) -> None:
     """Serve the investigator API and web page over a result, read-only (needs API keys)."""
     import os
@@ -519,6 +584,8 @@ def serve(
         settings = Settings(result_dir=result_dir.resolve())
         if keys_file is not None:
             settings = settings.model_copy(update={"api_keys_file": keys_file.resolve()})
+        if state is not None:
+            settings = settings.model_copy(update={"state_dir": state.resolve()})
         application = create_app(settings)
     except (LinkageError, ValidationError) as exc:
         raise _fail(exc) from exc
@@ -534,6 +601,8 @@ def serve(
     os.environ["LINKAGE_RESULT_DIR"] = str(settings.result_dir)
     if settings.api_keys_file is not None:
         os.environ["LINKAGE_API_KEYS_FILE"] = str(settings.api_keys_file)
+    if settings.state_dir is not None:
+        os.environ["LINKAGE_STATE_DIR"] = str(settings.state_dir)
     uvicorn.run(
         "api.main:app_from_env",
         factory=True,
@@ -549,7 +618,11 @@ def serve(
 def api_key(
     name: Annotated[str, typer.Argument(help="Who the key is for (logged, never the key).")],
     role: Annotated[
-        str, typer.Option(help="investigator, admin, or scorer (POST /score only).")
+        str,
+        typer.Option(
+            help="investigator, reviewer (may also decide), admin (may also decide and "
+            "export), or scorer (POST /score only)."
+        ),
     ] = "investigator",
 ) -> None:
     """Make an API key: prints the key once, and the entry for the key file (its hash)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ContractError", "LinkageError", "ScenarioError"]
+__all__ = ["ContractError", "LinkageError", "NotFoundError", "ScenarioError"]
 
 
 class LinkageError(Exception):
@@ -15,3 +15,7 @@ class ContractError(LinkageError):
 
 class ScenarioError(LinkageError):
     """An unknown or invalid simulation scenario."""
+
+
+class NotFoundError(LinkageError):
+    """An id, account or entity that is not in the result."""

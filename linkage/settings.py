@@ -185,6 +185,19 @@ class DetectSettings:
     previous_min_share: float = 0.5
     """``detect --previous`` warns when the input holds fewer accounts than this share
     of the previous run's (an empty or truncated input)."""
+    # investigators' decisions (linkage.review.apply)
+    reopen_abuse_margin: float = 1.0
+    """A dismissed campaign re-opens when its abuse features' contributions sum to at
+    least this much more (in logit) than when it was dismissed (a quarter more of its
+    prompts asking for reasoning traces is 1.0)."""
+    dismissed_entity_weight: float = 0.25
+    """With ``--previous``, the infrastructure of campaigns investigators dismissed (their
+    ``campaign_index`` entities: the corporate card, egress, org id) weighs this much of
+    its usual weight as evidence: known to be a customer's."""
+    confirmed_min_attachment: float = 0.25
+    """A confirmed campaign's member is flagged, whatever the campaign's score, when its
+    score is at least this share of the campaign's: a lower bar than the engine's own,
+    so replacement accounts with a handful of requests are banned at once."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

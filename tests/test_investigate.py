@@ -369,3 +369,18 @@ def test_a_store_in_another_link_order_falls_back_to_sorting(result, inv, tmp_pa
     with open_result(copy) as other:
         assert other.adjacency.link_lo is None
         assert other.entity(etype, value, limit=200) == inv.entity(etype, value, limit=200)
+
+
+def test_campaign_baseline_is_the_whole_platform_per_day(inv, tables, result):
+    c = inv.campaign(biggest_campaign(tables))
+    con = open_store(result, read_only=True)
+    try:
+        want = con.execute(
+            "SELECT strftime(ts::DATE, '%Y-%m-%d') AS day, count(*), count(DISTINCT account_id) "
+            "FROM requests GROUP BY day ORDER BY day"
+        ).fetchall()
+    finally:
+        con.close()
+    assert [(d["day"], d["requests"], d["accounts"]) for d in c["baseline"]] == want
+    days = {d["day"]: d for d in c["baseline"]}
+    assert all(t["requests"] <= days[t["day"]]["requests"] for t in c["timeline"])

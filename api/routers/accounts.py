@@ -10,6 +10,7 @@ from api.deps import (
     AccountId,
     InvestigationDep,
     PrincipalDep,
+    ReviewDep,
     SettingsDep,
     check_graph,
     errors,
@@ -30,18 +31,17 @@ router = APIRouter(prefix="/accounts", tags=["accounts"])
 )
 async def get_account(
     inv: InvestigationDep,
+    review: ReviewDep,
     _: PrincipalDep,
     account_id: AccountId,
     max_links: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Linked accounts shown.")] = 50,
     max_entities: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Entities shown.")] = 50,
 ) -> Response:
     """Campaign, score, reasons, the accounts it is linked to with the evidence behind
-    each link ("why linked"), and the entities it used."""
-    return json_response(
-        AccountDetail.model_validate(
-            inv.account(account_id, max_links=max_links, max_entities=max_entities)
-        )
-    )
+    each link ("why linked"), the entities it used, and the investigators' decision."""
+    detail = inv.account(account_id, max_links=max_links, max_entities=max_entities)
+    detail["decision"] = review.of("account", account_id)
+    return json_response(AccountDetail.model_validate(detail))
 
 
 @router.get(

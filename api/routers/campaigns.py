@@ -12,6 +12,7 @@ from api.deps import (
     GraphFormat,
     InvestigationDep,
     PrincipalDep,
+    ReviewDep,
     SettingsDep,
     check_graph,
     check_page,
@@ -69,9 +70,14 @@ async def list_campaigns(
     summary="One campaign",
     responses=errors(401, 403, 404, 422),
 )
-async def get_campaign(inv: InvestigationDep, _: PrincipalDep, campaign_id: CampaignId) -> Response:
-    """Reasons, requests per day, and the top shared indicators per entity type."""
-    return json_response(CampaignDetail.model_validate(inv.campaign(campaign_id)))
+async def get_campaign(
+    inv: InvestigationDep, review: ReviewDep, _: PrincipalDep, campaign_id: CampaignId
+) -> Response:
+    """Reasons, requests per day, the top shared indicators per entity type, and the
+    investigators' decision on it."""
+    detail = inv.campaign(campaign_id)
+    detail["decision"] = review.of("campaign", campaign_id)
+    return json_response(CampaignDetail.model_validate(detail))
 
 
 @router.get(

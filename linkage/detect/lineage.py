@@ -18,7 +18,7 @@ The rule (``detect --previous``):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +41,8 @@ class Previous:
     """``account_id, campaign_id`` of every account in a previous campaign."""
     accounts: int
     """Accounts the previous run saw."""
+    decisions: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """The decisions that reached the previous run (``decisions.parquet``; may be empty)."""
 
     @classmethod
     def read(cls, path: str | Path) -> Previous:
@@ -53,7 +55,7 @@ class Previous:
                 f"{result.accounts_path}: cannot read the previous run: {exc}"
             ) from exc
         members = acc.dropna(subset=["campaign_id"]).reset_index(drop=True)
-        return cls(result.path, members, len(acc))
+        return cls(result.path, members, len(acc), result.read_decisions())
 
 
 def assign_lineage(

@@ -22,6 +22,7 @@ import pandas as pd
 import pyarrow as pa
 
 from linkage.detect.attach import attach_by_entities
+from linkage.detect.decisions import apply_decisions, decisions_table, dismissed_infrastructure
 from linkage.detect.leiden import find_communities, warm_start
 from linkage.detect.lineage import Previous, assign_lineage
 from linkage.detect.persist import persist_graph, write_evidence_files
@@ -30,6 +31,7 @@ from linkage.ingest import ingest
 from linkage.progress import ProgressFn, StageLog
 from linkage.result import ResultDir
 from linkage.result.replace import staged
+from linkage.review import DecisionLog
 from linkage.score import score_communities
 from linkage.settings import DetectSettings
 
@@ -71,6 +73,7 @@ def detect(
     progress: ProgressFn | None = None,
     force: bool = False,
     previous: str | Path | None = None,
+    decisions: DecisionLog | None = None,
 ) -> DetectionResult:
     """Find coordinated campaigns in a contract data directory.
 
@@ -88,11 +91,18 @@ def detect(
     about (``warnings``, logged, and in ``detect_summary.json``). A ``previous`` that
     does not exist yet (a daily job's first run) is warned about and every campaign is
     new; one that exists but is not a finished result is refused.
+
+    With ``decisions`` (investigators' decision log), the decisions in force reach this
+    run's campaigns through lineage and change flags and reasons
+    (:mod:`linkage.review.apply`); ``decisions.parquet`` says what reached what. With
+    ``previous`` too, the infrastructure of dismissed campaigns weighs
+    ``dismissed_entity_weight`` of its usual weight.
     """
     s = settings or DetectSettings()
     log = StageLog(progress)
     first_run = previous is not None and not Path(previous).exists()
     prev = Previous.read(previous) if previous is not None and not first_run else None
+    known_legitimate = dismissed_infrastructure(prev, decisions)
     # Written beside out_dir and swapped in whole at the end: an older result stays usable.
     with staged(Path(data_dir), Path(out_dir), force=force) as out:
         summary = log.run("ingest", lambda: ingest(Path(data_dir), out, progress=progress))
@@ -105,7 +115,7 @@ def detect(
         with Workspace.open(
             ResultDir(out).store_path, read_only=False, memory_limit_gb=s.memory_limit_gb
         ) as ws:
-            result = _detect(ws, out, s, log, prev)
+            result = _detect(ws, out, s, log, prev, decisions, known_legitimate)
         result.out_dir = Path(out_dir)
         result.warnings = warnings
         ResultDir(out).write_detect_summary(result.to_dict())
@@ -132,10 +142,16 @@ def input_warnings(accounts: int, previous: Previous | None, s: DetectSettings) 
 
 
 def _detect(
-    ws: Workspace, out: Path, s: DetectSettings, log: StageLog, previous: Previous | None
+    ws: Workspace,
+    out: Path,
+    s: DetectSettings,
+    log: StageLog,
+    previous: Previous | None,
+    decisions: DecisionLog | None,
+    known_legitimate: pd.DataFrame | None,
 ) -> DetectionResult:
     """The stages after ingest: graph, communities, scores, outputs."""
-    graph = build_graph(ws, s, log)
+    graph = build_graph(ws, s, log, known_legitimate)
     edges = edge_list(ws, graph)
     initial = _warm_start(ws, previous) if previous is not None and s.warm_start else None
     comms = log.run("leiden", lambda: find_communities(graph.accounts, edges, s, initial))
@@ -145,7 +161,15 @@ def _detect(
     result, accounts = log.run(
         "write",
         lambda: _write(
-            con, out, s, membership, scores.accounts, scores.campaigns, graph.edges, previous
+            con,
+            out,
+            s,
+            membership,
+            scores.accounts,
+            scores.campaigns,
+            graph.edges,
+            previous,
+            decisions,
         ),
     )
     log.run("graph store", lambda: _write_graph(con, out, accounts, graph.corroboration, s))
@@ -162,6 +186,7 @@ def _write(
     camps: pd.DataFrame,
     n_edges: int,
     previous: Previous | None,
+    decisions: DecisionLog | None,
 ) -> tuple[DetectionResult, pa.Table]:
     reported = camps[camps.score >= s.report_threshold].copy()
     ids = (
@@ -180,6 +205,16 @@ def _write(
     comm_to_id[reported.comm.to_numpy()] = reported.campaign_id.to_numpy()
     account_campaign = np.where(membership >= 0, comm_to_id[np.maximum(membership, 0)], None)
     flagged = (feats.score.to_numpy() >= s.flag_threshold) & pd.notna(account_campaign)
+    engine = pd.DataFrame(
+        {
+            "account_id": feats.account_id.to_numpy(),
+            "campaign_id": account_campaign,
+            "score": feats.score.to_numpy(),
+            "flagged": flagged,
+        }
+    )
+    reviewed = apply_decisions(reported, engine, decisions, previous, s)
+    flagged, reported = reviewed.flagged, reviewed.reported
     accounts = pa.table(
         {
             "account_id": pa.array(feats.account_id, pa.string()),
@@ -190,6 +225,7 @@ def _write(
     )
     ResultDir(out).write_accounts(accounts)
     ResultDir(out).write_campaigns(_campaigns_table(reported))
+    ResultDir(out).write_decisions(decisions_table(reviewed.applied))
     ResultDir(out).write_settings(s)
     result = DetectionResult(out, len(feats), len(reported), int(flagged.sum()), n_edges)
     return result, accounts

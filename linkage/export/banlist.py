@@ -53,8 +53,14 @@ DIFF_COLUMNS = (
     "previous_score",
     "reasons",
     "previous_reasons",
+    "decision",
 )
-"""Columns of the diff file; ``change`` is ``added``, ``removed`` or ``changed``."""
+"""Columns of the diff file; ``change`` is ``added``, ``removed`` or ``changed``;
+``decision`` what an investigator's decision did to the row in this run
+(``confirmed``, ``dismissed``, ``watched``, ``reopened``: a dismissal the evidence
+outgrew; empty for none): the rows of confirmed campaigns, and the removals a
+dismissal explains."""
+DECISION_WORDS = {"confirm": "confirmed", "dismiss": "dismissed", "watch": "watched"}
 TIME_COLUMNS = ("first_seen", "last_seen", "banned_at")
 """Timestamp columns of a ban list, ISO text in UTC in the text formats."""
 
@@ -135,7 +141,8 @@ def export_banlist(
     written atomically: a crash never leaves a half-written or mixed file.
 
     With ``since``, a diff that removes more than ``max_removed_share`` of the previous
-    list (an empty or truncated input would remove every ban) raises
+    list (an empty or truncated input would remove every ban; removals an
+    investigator's dismissal explains do not count) raises
     :class:`LinkageError` before anything is written, unless ``allow_mass_removal``;
     the manifest's ``removal_guard`` records the share and the decision."""
     path = Path(path)
@@ -152,14 +159,16 @@ def export_banlist(
     guard: dict[str, Any] | None = None
     diff: pd.DataFrame | None = None
     if since is not None and previous is not None:
-        diff = diff_banlists(previous, rows)
+        diff = diff_banlists(previous, rows, result.read_decisions())
         counts.update(diff.change.value_counts().to_dict())
+        dismissed = int(((diff.change == "removed") & (diff.decision == "dismissed")).sum())
         guard = removal_guard(  # raises before any file is written
             counts["removed"],
             len(previous),
             since=since,
             max_removed_share=max_removed_share,
             allow_mass_removal=allow_mass_removal,
+            dismissed=dismissed,
         )
         _write_rows(diff, diff_path)
         diff_info = {"file": diff_path.name, "sha256": sha256_file(diff_path), **counts}
@@ -200,25 +209,30 @@ def removal_guard(
     since: str | Path,
     max_removed_share: float = MAX_REMOVED_SHARE,
     allow_mass_removal: bool = False,
+    dismissed: int = 0,
 ) -> dict[str, Any]:
     """The mass-removal guard's decision, as the manifest records it: ``removed_share``
-    (``removed`` over ``previous_rows``, 0 for an empty previous list), the limit, and
+    (the ``removed`` rows that no investigator's dismissal explains, over
+    ``previous_rows``; 0 for an empty previous list), the limit, and
     ``mass_removal_allowed`` (the share is over the limit and ``allow_mass_removal``
     let it pass). Raise :class:`LinkageError` naming the counts, the share and the
     previous file when the share is over the limit and mass removal is not allowed."""
     _check_share(max_removed_share)
-    share = removed / previous_rows if previous_rows else 0.0
+    unexplained = removed - dismissed
+    share = unexplained / previous_rows if previous_rows else 0.0
     over = share > max_removed_share
     if over and not allow_mass_removal:
         raise LinkageError(
-            f"refusing to write the ban list: {removed:,} of the {previous_rows:,} accounts "
-            f"on the previous ban list {since} would be removed ({share:.1%}), more than "
+            f"refusing to write the ban list: {unexplained:,} of the {previous_rows:,} "
+            f"accounts on the previous ban list {since} would be removed without a "
+            f"dismissal to explain it ({share:.1%}), more than "
             f"the maximum removed share {max_removed_share:.1%}; an empty or truncated "
             "input would do this. Check the input, or pass --allow-mass-removal "
             "(allow_mass_removal=True) if the removals are real; nothing was written"
         )
     return {
         "removed": removed,
+        "removed_by_dismissal": dismissed,
         "previous_rows": previous_rows,
         "removed_share": share,
         "max_removed_share": max_removed_share,
@@ -259,10 +273,13 @@ def read_banlist(path: str | Path) -> pd.DataFrame:
     return df.reset_index(drop=True)
 
 
-def diff_banlists(previous: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame:
+def diff_banlists(
+    previous: pd.DataFrame, current: pd.DataFrame, decisions: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Rows ``added`` (flagged now, not before), ``removed`` (no longer flagged) and
     ``changed`` (campaign, score or reasons differ), ordered by change then account id.
-    Scores count as equal within 1e-9 (text formats round-trip floats)."""
+    Scores count as equal within 1e-9 (text formats round-trip floats). ``decisions``:
+    the current result's ``decisions.parquet``, for the ``decision`` column."""
     cur = current[list(DIFF_KEYS)].copy()
     cur["reasons"] = cur.reasons.map(_reasons_list)
     both = cur.merge(
@@ -292,11 +309,34 @@ def diff_banlists(previous: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame
     both.loc[both._merge == "right_only", "change"] = "removed"
     both.loc[(both._merge == "both") & differs, "change"] = "changed"
     out = both[both.change.notna()].copy()
+    out["decision"] = _decision_words(out, decisions)
     order = {"added": 0, "removed": 1, "changed": 2}
     out = out.sort_values(
         ["change", "account_id"], key=lambda s: s.map(order) if s.name == "change" else s
     )
     return out[list(DIFF_COLUMNS)].reset_index(drop=True)
+
+
+def _decision_words(rows: pd.DataFrame, decisions: pd.DataFrame | None) -> list[str]:
+    """Per diff row, what a decision did to it: the account's own, else its campaign's
+    (this run's campaign, or the previous one for a removed row)."""
+    if decisions is None or decisions.empty:
+        return [""] * len(rows)
+    said = {
+        (r.target, r.id): "reopened" if r.status == "reopened" else DECISION_WORDS[r.action]
+        for r in decisions.itertuples()
+        if r.status in ("applied", "reopened")
+    }
+    out = []
+    for account, campaign, previous in zip(
+        rows.account_id, rows.campaign_id, rows.previous_campaign_id, strict=True
+    ):
+        word = said.get(("account", account))
+        for cid in (campaign, previous):
+            if word is None and isinstance(cid, str):
+                word = said.get(("campaign", cid))
+        out.append(word or "")
+    return out
 
 
 def banlist_lines(rows: pd.DataFrame, fmt: str = "csv", chunk: int = 1000) -> Iterator[str]:

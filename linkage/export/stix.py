@@ -56,6 +56,7 @@ __all__ = [
     "TLP_LEVELS",
     "StixExport",
     "stix_bundle",
+    "stix_text",
     "write_stix",
 ]
 
@@ -247,6 +248,14 @@ def _accounts(
     return objects
 
 
+def stix_text(bundle: stix2.Bundle) -> str:
+    """The bundle as indented JSON text ending in a newline: the bytes ``write_stix``
+    writes and the service sends."""
+    # stix2's own pretty printer takes seconds per hundred objects; indent its compact
+    # output instead (same key order, so the bytes are still deterministic)
+    return json.dumps(json.loads(bundle.serialize()), indent=2, ensure_ascii=False) + "\n"
+
+
 def write_stix(
     result_dir: str | Path,
     path: str | Path,
@@ -268,10 +277,7 @@ def write_stix(
         producer=producer,
         valid_days=valid_days,
     )
-    # stix2's own pretty printer takes seconds per hundred objects; indent its compact
-    # output instead (same key order, so the bytes are still deterministic)
-    text = json.dumps(json.loads(bundle.serialize()), indent=2, ensure_ascii=False)
-    atomic_write_text(path, text + "\n")
+    atomic_write_text(path, stix_text(bundle))
     kinds = pd.Series([o.type for o in bundle.objects]).value_counts().to_dict()
     return StixExport(
         Path(path),

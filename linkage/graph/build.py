@@ -11,6 +11,8 @@ weight in :class:`~linkage.settings.DetectSettings`.
 
 from __future__ import annotations
 
+import pandas as pd
+
 from linkage.graph.clusters import build_prompt_clusters
 from linkage.graph.coactivity import build_coactivity
 from linkage.graph.events import build_events
@@ -27,8 +29,15 @@ GRAPH_STAGES = ("events", "co-activity", "templates", "prompt clusters", "ip int
 """The graph stages, in the order :func:`build_graph` runs them."""
 
 
-def build_graph(ws: Workspace, settings: DetectSettings, log: StageLog | None = None) -> Projection:
-    """Run the graph stages on the store of ``ws``; each is timed in ``log``."""
+def build_graph(
+    ws: Workspace,
+    settings: DetectSettings,
+    log: StageLog | None = None,
+    known_legitimate: pd.DataFrame | None = None,
+) -> Projection:
+    """Run the graph stages on the store of ``ws``; each is timed in ``log``.
+    ``known_legitimate`` (``etype, ekey``): infrastructure of campaigns investigators
+    dismissed, weighed at ``dismissed_entity_weight`` (:func:`project_pairs`)."""
     log = log or StageLog()
     events = log.run("events", lambda: build_events(ws))
     coactivity = log.run("co-activity", lambda: build_coactivity(ws, events, settings))
@@ -47,5 +56,6 @@ def build_graph(ws: Workspace, settings: DetectSettings, log: StageLog | None = 
             templates=templates,
             prompt_clusters=clusters,
             ip_kinds=ip_kinds,
+            known_legitimate=known_legitimate,
         ),
     )

@@ -114,6 +114,7 @@ def project_pairs(
     templates: Templates,
     prompt_clusters: PromptClusters,
     ip_kinds: IpKinds,
+    known_legitimate: pd.DataFrame | None = None,
 ) -> Projection:
     """Weigh every account-entity event of ``events`` (including those the evidence
     stages ``templates`` and ``prompt_clusters`` appended) onto account pairs.
@@ -133,7 +134,9 @@ def project_pairs(
       signals, corroborated)``, with ``src < dst``, the weight corroborated, the part
       of it from bonds, and whether the pair's circumstantial evidence counts in full.
 
-    IP entities are weighed by their kind in ``entity_kind`` (``ip_kinds``).
+    IP entities are weighed by their kind in ``entity_kind`` (``ip_kinds``); entities
+    of ``known_legitimate`` (``etype, ekey``: the infrastructure of campaigns
+    investigators dismissed) times ``dismissed_entity_weight``.
     """
     s, con = settings, ws.con
     con.execute("""
@@ -149,7 +152,7 @@ def project_pairs(
         SELECT v.aid, e.eid, v.n, v.first_ts, v.last_ts
         FROM events v JOIN entities e USING (etype, ekey)
     """)
-    types = _weigh_entities(ws, s)
+    types = _weigh_entities(ws, s, known_legitimate)
     ws.hold(_pair_bytes(ws, s))
     ev = con.execute(
         """
@@ -220,19 +223,32 @@ def _pair_bytes(ws: Workspace, s: DetectSettings) -> int:
     return links * 35 + pairs * 23
 
 
-def _weigh_entities(ws: Workspace, s: DetectSettings) -> list[str]:
+def _weigh_entities(
+    ws: Workspace, s: DetectSettings, known_legitimate: pd.DataFrame | None = None
+) -> list[str]:
     """Create ``entity_weight``; return the entity types in ``tcode`` order."""
     con = ws.con
     types = sorted(r[0] for r in con.execute("SELECT DISTINCT etype FROM entities").fetchall())
-    with weights_registered(ws, s, types):
+    known = pd.DataFrame({"etype": [], "ekey": []}, dtype=str)
+    if known_legitimate is not None:
+        known = known_legitimate[["etype", "ekey"]].drop_duplicates()
+    # only when there is any, so that a run without decisions computes exactly as before
+    legit_join, legit_factor = (
+        ("LEFT JOIN known_legit kl ON kl.etype = e.etype AND kl.ekey = e.ekey",
+         f" * CASE WHEN kl.etype IS NULL THEN 1.0 ELSE {float(s.dismissed_entity_weight)!r} END")
+        if len(known)
+        else ("", "")
+    )  # fmt: skip
+    with weights_registered(ws, s, types), ws.registered("known_legit", known):
         con.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE entity_weight AS
             SELECT * FROM (
                 SELECT e.eid, e.etype, e.ekey, e.degree, e.kind, t.tcode::TINYINT AS tcode,
-                       {weight_sql("e.degree")} AS w
+                       {weight_sql("e.degree")}{legit_factor} AS w
                 FROM entities e JOIN type_w t USING (etype)
                 LEFT JOIN kind_w kw ON kw.kind = e.kind
+                {legit_join}
                 WHERE e.degree BETWEEN 2 AND ?)
             WHERE w >= ?
             """,

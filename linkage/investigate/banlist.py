@@ -25,12 +25,15 @@ BANLIST_COLUMNS = (
 """Columns of a ban list, in order (contract v2 appends ``status`` and ``banned_at``)."""
 
 
-def banlist_rows(result: ResultDir) -> pd.DataFrame:
+def banlist_rows(result: ResultDir, campaign_id: str | None = None) -> pd.DataFrame:
     """Flagged accounts with their campaign's reasons, their own activity and their input
     ``status`` (``active`` or ``banned``) and ``banned_at`` (null when active), sorted by
-    campaign score then account score, descending (ties by account id)."""
+    campaign score then account score, descending (ties by account id); with
+    ``campaign_id``, that campaign's rows only."""
     accounts = result.read_accounts()
     flagged = accounts[accounts.flagged]
+    if campaign_id is not None:
+        flagged = flagged[flagged.campaign_id == campaign_id]
     campaigns = result.read_campaigns().rename(columns={"score": "campaign_score"})
     con = result.connect()
     try:

@@ -64,7 +64,8 @@ class CampaignQueries:
     def campaign(self, campaign_id: str, indicators_per_type: int = 10) -> dict[str, Any]:
         """One campaign: its row (size, score, reasons, dates, requests), ``flagged``
         (members flagged for banning), ``timeline`` (requests and active accounts per
-        UTC day) and ``indicators``: per entity type, the shared infrastructure used
+        UTC day), ``baseline`` (the same for the whole platform, :meth:`baseline`) and
+        ``indicators``: per entity type, the shared infrastructure used
         by the most members (``members``, ``member_share``, ``outside_accounts``)."""
         check_range("indicators_per_type", indicators_per_type, 1, MAX_INDICATORS)
         row = self.ctx.campaign_row(campaign_id)
@@ -76,6 +77,7 @@ class CampaignQueries:
             "WHERE campaign_id = ? ORDER BY day",
             [campaign_id],
         )
+        row["baseline"] = self.baseline()
         inds = self.ctx.rows(
             "SELECT entity_type, entity, members, member_share, outside_accounts, uses, rank "
             "FROM campaign_indicators WHERE campaign_id = ? AND rank <= ? "
@@ -89,6 +91,14 @@ class CampaignQueries:
             grouped.setdefault(r["entity_type"], []).append(r)
         row["indicators"] = grouped
         return row
+
+    def baseline(self) -> list[dict[str, Any]]:
+        """The whole platform's requests and active accounts per UTC day (every
+        account, in a campaign or not), to set a campaign's timeline against."""
+        return self.ctx.rows(
+            "SELECT strftime(day, '%Y-%m-%d') AS day, sum(requests)::BIGINT AS requests, "
+            "sum(accounts)::BIGINT AS accounts FROM campaign_daily GROUP BY day ORDER BY day"
+        )
 
     def campaign_members(
         self, campaign_id: str, limit: int = 100, offset: int = 0

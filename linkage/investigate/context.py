@@ -10,7 +10,7 @@ from typing import Any
 
 import duckdb
 
-from linkage.errors import LinkageError
+from linkage.errors import LinkageError, NotFoundError
 from linkage.investigate.adjacency import Adjacency, load_adjacency
 from linkage.investigate.describe import EntityText
 from linkage.investigate.limits import MAX_THREADS, check_range
@@ -19,10 +19,6 @@ from linkage.result import INVESTIGATION_TABLES, ResultDir
 from linkage.schema import load_schema
 
 __all__ = ["NotFoundError", "ResultContext"]
-
-
-class NotFoundError(LinkageError):
-    """An id, account or entity that is not in the result."""
 
 
 class ResultContext:

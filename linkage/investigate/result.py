@@ -142,8 +142,11 @@ class Investigation:
         """See :meth:`EntityQueries.entity`."""
         return self._entities.entity(entity_type, value, limit, offset)
 
-    def banlist(self) -> pd.DataFrame:
-        """The ban list, the same rows as ``linkage export banlist``; serialise it with
-        :func:`linkage.export.banlist_lines`."""
+    def banlist(self, campaign_id: str | None = None) -> pd.DataFrame:
+        """The ban list, the same rows as ``linkage export banlist`` (with
+        ``campaign_id``, that campaign's rows; :class:`NotFoundError` for a campaign not
+        in the result); serialise it with :func:`linkage.export.banlist_lines`."""
         self._ctx.cursor()  # raises once closed
-        return banlist_rows(self._ctx.result)
+        if campaign_id is not None:
+            self._ctx.campaign_row(campaign_id)
+        return banlist_rows(self._ctx.result, campaign_id)

@@ -17,7 +17,7 @@ from linkage.investigate.limits import (
     MIN_SUBGRAPH_NODES,
     check_range,
 )
-from linkage.investigate.links import linked_among
+from linkage.investigate.links import linked_among, linked_records
 from linkage.investigate.records import (
     ACCOUNT_COLUMNS,
     ENTITY_COLUMNS,
@@ -25,6 +25,7 @@ from linkage.investigate.records import (
     entity_node,
     iso_column,
 )
+from linkage.investigate.sampling import PARENT_TYPES, MemberLinks, pick_edges, pick_entities
 from linkage.schema import ENTITY_PARENTS, ENTITY_RELATIONSHIPS
 
 __all__ = ["GraphQueries"]
@@ -51,29 +52,58 @@ class GraphQueries:
         through them.
 
         Over ``max_nodes``, keeps the members with the highest score (ties by
-        account id), leaving a third of the cap to entities, which are taken by how
-        many kept members share them (ties by type and value). ``max_edges`` caps
-        the ``LINKED`` edges, heaviest first; each carries its ``evidence_per_edge``
-        strongest shared entities (all of them: ``account``). Deterministic;
-        ``sampling`` says what was left out.
+        account id), swapping the lowest of them for two users of an entity type the
+        kept ones do not share (so every type of the campaign's indicators can be
+        drawn), and leaves a third of the cap to entities, chosen by
+        :func:`~linkage.investigate.sampling.pick_entities`: each member's own tie
+        when no drawn ``LINKED`` edge gives it one, the strongest entities of every
+        type, then the strongest others. ``max_edges`` caps the ``LINKED`` edges:
+        every member's heaviest first, then the heaviest others; each carries its
+        ``evidence_per_edge`` strongest shared entities. Every member drawn has an
+        edge; one with no tie to the others drawn is left out and counted in
+        ``sampling``. Deterministic.
         """
         check_range("max_nodes", max_nodes, MIN_SUBGRAPH_NODES, MAX_NODES_LIMIT)
         check_range("max_edges", max_edges, 1, MAX_EDGES_LIMIT)
         check_range("evidence_per_edge", evidence_per_edge, 1, MAX_EVIDENCE)
         self.ctx.campaign_row(campaign_id)
-        kept, n_ent, total_nodes, notes = self._members(campaign_id, max_nodes)
+        members, n_ent = self._members(campaign_id)
+        total_nodes = len(members) + n_ent
+        kept, notes = members, []
+        if total_nodes > max_nodes:
+            kept, note = self._keep_members(campaign_id, members, n_ent, max_nodes)
+            notes.append(note)
         kept_aids = [m["aid"] for m in kept]
-        entities, chosen = self._entities(kept_aids, max_nodes - len(kept))
-        shown_binding = sum(1 for e in entities if chosen[e["eid"]])
+        edge_ids, ends, total_linked = self._linked(kept_aids, max_edges)
+        tied = set(ends.ravel().tolist())
+        links = self._links(kept_aids)
+        chosen = pick_entities(
+            links, max_nodes - len(kept), [a for a in kept_aids if a not in tied]
+        )
+        drawn_to = [e for e in chosen if links.entity_type[e] not in PARENT_TYPES]
+        tied.update(links.aid[np.isin(links.eid, drawn_to)].tolist())
+        loose = [m for m in kept if m["aid"] not in tied]
+        if loose:
+            kept = [m for m in kept if m["aid"] in tied]
+            notes.append(f"{len(loose)} members with no tie to the others shown left out")
+        shown_binding = sum(chosen.values())
         if total_nodes > max_nodes and shown_binding < n_ent:
             notes.append(f"{shown_binding} of {n_ent} binding entities shown")
+        entities = self.ctx.rows(
+            f"SELECT {ENTITY_COLUMNS} FROM graph_entities WHERE eid = ANY(?::INTEGER[]) "
+            "ORDER BY eid",
+            [sorted(chosen)],
+        )
         ent_nodes = {e["eid"]: entity_node(e, self.ctx.keys, self.ctx.text) for e in entities}
         nodes = [account_node(m) for m in kept]
         nodes.extend(ent_nodes.values())
         edges = self._uses(kept, ent_nodes) + _parent_edges(entities, ent_nodes)
-        linked, total_linked = linked_among(self.ctx, kept_aids, max_edges, evidence_per_edge)
+        linked = linked_records(self.ctx, edge_ids, evidence_per_edge)
         if total_linked > len(linked):
-            notes.append(f"{len(linked)} of {total_linked} LINKED edges, heaviest first")
+            notes.append(
+                f"{len(linked)} of {total_linked} LINKED edges: each member's heaviest, "
+                "then the heaviest"
+            )
         return Subgraph(
             kind="campaign",
             center=campaign_id,
@@ -93,11 +123,9 @@ class GraphQueries:
             },
         )
 
-    def _members(
-        self, campaign_id: str, max_nodes: int
-    ) -> tuple[list[dict[str, Any]], int, int, list[str]]:
-        """The members to show (highest score first), how many entities bind the
-        members, how many nodes there are in all, and a note when members were left out."""
+    def _members(self, campaign_id: str) -> tuple[list[dict[str, Any]], int]:
+        """The members, highest score first (ties by account id), and how many
+        entities bind them."""
         members = self.ctx.rows(
             f"SELECT aid, {ACCOUNT_COLUMNS} FROM graph_accounts WHERE campaign_id = ? "
             "ORDER BY score DESC, account_id",
@@ -113,36 +141,89 @@ class GraphQueries:
                 [[m["aid"] for m in members]],
             )[0]["n"]
         )
-        n_acc = len(members)
-        total_nodes = n_acc + n_ent
-        if total_nodes <= max_nodes:
-            return members, n_ent, total_nodes, []
-        k_acc = min(n_acc, max(2, max_nodes - min(n_ent, max_nodes // 3)))
-        note = (
-            f"{k_acc} of {n_acc} members with the highest score (ties by account id), "
-            f"then the entities shared by the most of them, up to {max_nodes} nodes"
-        )
-        return members[:k_acc], n_ent, total_nodes, [note]
+        return members, n_ent
 
-    def _entities(
-        self, kept_aids: list[int], budget: int
-    ) -> tuple[list[dict[str, Any]], dict[int, bool]]:
-        """The entity rows to show for the kept members (by eid), and ``eid -> binding``."""
-        links = self.ctx.rows(
+    def _keep_members(
+        self, campaign_id: str, members: list[dict[str, Any]], n_ent: int, max_nodes: int
+    ) -> tuple[list[dict[str, Any]], str]:
+        """The members to show under ``max_nodes`` and a note saying how they were
+        chosen: highest score first, then, for each entity type of the campaign's
+        indicators that the kept members do not share, the two highest-scoring users
+        of its most shared entity in place of the lowest kept ones."""
+        k_acc = min(len(members), max(2, max_nodes - min(n_ent, max_nodes // 3)))
+        kept = members[:k_acc]
+        anchors = self._type_anchors(campaign_id, [m["aid"] for m in kept])
+        if anchors:
+            by_aid = {m["aid"]: m for m in members}
+            extra = [by_aid[a] for a in anchors if a in by_aid][:k_acc]
+            have = {m["aid"] for m in extra}
+            rest = [m for m in kept if m["aid"] not in have][: max(0, k_acc - len(extra))]
+            order = {m["aid"]: i for i, m in enumerate(members)}
+            kept = sorted(rest + extra, key=lambda m: order[m["aid"]])
+        who = (
+            f"all {len(members)} members"
+            if len(kept) == len(members)
+            else f"{len(kept)} of {len(members)} members with the highest score (ties by "
+            "account id) and users of every shared entity type"
+        )
+        note = f"{who}, then the strongest entities of every type, up to {max_nodes} nodes"
+        return kept, note
+
+    def _type_anchors(self, campaign_id: str, kept_aids: list[int]) -> list[int]:
+        """For each type of the campaign's indicators that no two of ``kept_aids``
+        share, the two highest-scoring members using its rank-1 indicator."""
+        rows = self.ctx.rows(
             """
-            SELECT l.aid, l.eid, e.parent_eid
-            FROM graph_links l JOIN graph_entities e USING (eid)
-            WHERE l.aid = ANY(?::INTEGER[])
+            WITH have AS (
+                SELECT DISTINCT e.entity_type FROM (
+                    SELECT eid FROM graph_links WHERE aid = ANY(?::INTEGER[])
+                    GROUP BY eid HAVING count(*) >= 2) b
+                JOIN graph_entities e USING (eid)),
+            missing AS (
+                SELECT i.eid FROM campaign_indicators i
+                WHERE i.campaign_id = ? AND i.rank = 1
+                  AND i.entity_type NOT IN (SELECT entity_type FROM have)),
+            users AS (
+                SELECT l.eid, a.aid, row_number() OVER (
+                    PARTITION BY l.eid ORDER BY a.score DESC, a.account_id) AS r
+                FROM graph_links l JOIN graph_accounts a USING (aid)
+                WHERE l.eid IN (SELECT eid FROM missing) AND a.campaign_id = ?)
+            SELECT eid, aid FROM users WHERE r <= 2 ORDER BY eid, r
             """,
-            [kept_aids],
+            [kept_aids, campaign_id, campaign_id],
         )
-        chosen = binding_entities(links, budget)
-        entities = self.ctx.rows(
-            f"SELECT {ENTITY_COLUMNS} FROM graph_entities WHERE eid = ANY(?::INTEGER[]) "
-            "ORDER BY eid",
-            [sorted(chosen)],
+        return list(dict.fromkeys(r["aid"] for r in rows))
+
+    def _linked(self, aids: list[int], max_edges: int) -> tuple[np.ndarray, np.ndarray, int]:
+        """The ``LINKED`` edges to draw among ``aids`` (:func:`pick_edges`): edge ids
+        and ends (aids), heaviest first, and how many there were."""
+        if len(aids) < 2:
+            return np.zeros(0, dtype=np.int64), np.zeros((0, 2), dtype=np.int64), 0
+        edge, w, ends = self.ctx.adjacency.edges_among(np.asarray(aids))
+        pick = pick_edges(w, ends, max_edges)
+        return edge[pick], ends[pick], len(edge)
+
+    def _links(self, kept_aids: list[int]) -> MemberLinks:
+        """The kept members' links, and the type, weight and parent of each entity."""
+        found = (
+            self.ctx.cursor()
+            .execute("SELECT aid, eid FROM graph_links WHERE aid = ANY(?::INTEGER[])", [kept_aids])
+            .fetchnumpy()
         )
-        return entities, chosen
+        aid = np.asarray(found["aid"], dtype=np.int64)
+        eid = np.asarray(found["eid"], dtype=np.int64)
+        ents = self.ctx.rows(
+            "SELECT eid, entity_type, weight, parent_eid FROM graph_entities "
+            "WHERE eid = ANY(?::INTEGER[])",
+            [np.unique(eid).tolist()],
+        )
+        return MemberLinks(
+            aid=aid,
+            eid=eid,
+            entity_type={e["eid"]: e["entity_type"] for e in ents},
+            weight={e["eid"]: e["weight"] for e in ents},
+            parent={e["eid"]: e["parent_eid"] for e in ents if e["parent_eid"] is not None},
+        )
 
     def _uses(
         self, kept: list[dict[str, Any]], ent_nodes: dict[int, dict[str, Any]]
@@ -283,33 +364,3 @@ def _parent_edges(
         for e in entities
         if e["parent_eid"] is not None and e["parent_eid"] in ent_nodes
     ]
-
-
-def binding_entities(links: list[dict[str, Any]], budget: int) -> dict[int, bool]:
-    """Entities to show for member links ``links`` (``aid, eid, parent_eid``):
-    ``eid -> binding`` (used by at least two of the members; ``False`` for an IP or
-    card shown only to reach a binding prefix or BIN). Most members first (ties by
-    eid, which orders by type and value); a prefix or BIN comes with the members'
-    IPs or cards in it, and only when all of them fit in ``budget``."""
-    users: dict[int, int] = {}
-    children: dict[int, set[int]] = {}
-    for r in links:
-        users[r["eid"]] = users.get(r["eid"], 0) + 1
-        if r["parent_eid"] is not None:
-            children.setdefault(r["parent_eid"], set()).add(r["eid"])
-    ranked = sorted((eid for eid, n in users.items() if n >= 2), key=lambda e: (-users[e], e))
-    chosen: dict[int, bool] = {}
-    for eid in ranked:
-        if eid in chosen:
-            chosen[eid] = True
-            continue
-        if budget <= 0:
-            break
-        need = [c for c in sorted(children.get(eid, ())) if c not in chosen]
-        if 1 + len(need) > budget:
-            continue
-        chosen[eid] = True
-        for c in need:
-            chosen[c] = users[c] >= 2
-        budget -= 1 + len(need)
-    return chosen

@@ -12,6 +12,7 @@ __all__ = [
     "CAMPAIGNS_FILE",
     "CAMPAIGN_TABLES",
     "COMPLETE_FILE",
+    "DECISIONS_FILE",
     "DETECT_SUMMARY_FILE",
     "EDGES_FILE",
     "EVIDENCE_FILE",
@@ -38,6 +39,9 @@ CAMPAIGNS_FILE = "campaigns.parquet"
 EDGES_FILE = "edges.parquet"
 EVIDENCE_FILE = "evidence.parquet"
 SETTINGS_FILE = "settings.json"
+DECISIONS_FILE = "decisions.parquet"
+"""Investigators' decisions as they reached this run (``linkage.review``); a result
+written before decisions existed has none."""
 DETECT_SUMMARY_FILE = "detect_summary.json"
 STORE_FILE = "linkage.duckdb"
 QUARANTINE_DIR = "quarantine"

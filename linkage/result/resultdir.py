@@ -26,6 +26,7 @@ from linkage.result.layout import (
     ACCOUNTS_FILE,
     CAMPAIGNS_FILE,
     COMPLETE_FILE,
+    DECISIONS_FILE,
     DETECT_SUMMARY_FILE,
     EDGES_FILE,
     EVIDENCE_FILE,
@@ -81,6 +82,10 @@ class ResultDir:
     @property
     def evidence_path(self) -> Path:
         return self.path / EVIDENCE_FILE
+
+    @property
+    def decisions_path(self) -> Path:
+        return self.path / DECISIONS_FILE
 
     @property
     def settings_path(self) -> Path:
@@ -200,6 +205,15 @@ class ResultDir:
             df["previous_campaign_ids"] = [[] for _ in range(len(df))]
         return df
 
+    def read_decisions(self) -> pd.DataFrame:
+        """``decisions.parquet``: the decisions that reached this run, ``evidence`` as
+        dicts; empty (no rows, no columns) for a result written before decisions."""
+        if not self.decisions_path.is_file():
+            return pd.DataFrame()
+        df = pd.read_parquet(self.decisions_path)
+        df["evidence"] = [dict(e) for e in df.evidence]
+        return df
+
     def campaigns_sql(self) -> str:
         """A DuckDB ``read_parquet(...)`` table expression over ``campaigns.parquet``."""
         path = str(self.campaigns_path.resolve()).replace("'", "''")
@@ -242,6 +256,9 @@ class ResultDir:
 
     def write_campaigns(self, table: pa.Table) -> None:
         pq.write_table(table, self.campaigns_path)
+
+    def write_decisions(self, table: pa.Table) -> None:
+        pq.write_table(table, self.decisions_path)
 
     def write_settings(self, settings: DetectSettings) -> None:
         settings.save(self.settings_path)

@@ -287,6 +287,7 @@ def test_guard_passes_under_the_share_and_records_it(result_dir, tmp_path):
     guard = json.loads(done.manifest_path.read_text())["removal_guard"]
     assert guard == {
         "removed": 2,
+        "removed_by_dismissal": 0,
         "previous_rows": len(rows) + 2,
         "removed_share": pytest.approx(share),
         "max_removed_share": 0.2,

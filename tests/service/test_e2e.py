@@ -6,101 +6,30 @@ chromium-driver; `scripts/setup-dev.sh` installs them).
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
-
 import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--window-size=1400,1000",
-)
+from tests.service.browser import chromium, serving
+
 KEY = "e2e-" + "q" * 28
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 def server(result_dir, tmp_path_factory):
     """`linkage serve RESULT --port P` as a real uvicorn process; yields its base URL."""
-    port = free_port()
     log = tmp_path_factory.mktemp("serve") / "serve.log"
-    env = {**os.environ, "LINKAGE_API_KEYS": f"eve:investigator:{KEY}"}
-    cmd = [
-        sys.executable,
-        "-c",
-        "from linkage.cli import app; app()",
-        "serve",
-        str(result_dir),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-    ]
-    with log.open("w") as out:
-        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"linkage serve did not start:\n{log.read_text()}")
-            time.sleep(0.3)
+    with serving(result_dir, f"eve:investigator:{KEY}", log) as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
     assert '"who": "eve"' in log.read_text()  # the audit log names the key, never shows it
     assert KEY not in log.read_text()
 
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    for path in (CHROMIUM, CHROMEDRIVER):
-        assert Path(path).exists(), f"{path} is missing: run `bash scripts/setup-dev.sh`"
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(60)
-    try:
+    with chromium(tmp_path_factory.mktemp("chromium-profile")) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def test_investigator_page_in_a_real_browser(server, browser):
@@ -160,7 +89,13 @@ def test_investigator_page_in_a_real_browser(server, browser):
     search.send_keys(ip)
     browser.find_element(By.ID, "search-go").click()
     wait.until(ec.text_to_be_present_in_element((By.ID, "result"), f"IP {ip}"))
-    # the key is kept for the session: a reload goes straight to the list
+    # the key is kept for the session: a reload shows the same view without asking
     browser.refresh()
-    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#campaigns tbody tr[data-campaign]"))
+    wait.until(ec.text_to_be_present_in_element((By.ID, "result"), f"IP {ip}"))
     assert not browser.find_element(By.ID, "key-panel").is_displayed()
+    # an investigator may not decide: no decide buttons
+    browser.get(f"{server}/#/campaigns/{campaign}")
+    wait.until(ec.text_to_be_present_in_element((By.ID, "campaign-title"), "accounts"))
+    assert not browser.find_elements(By.CSS_SELECTOR, "button.decide")
+    assert not browser.find_elements(By.CSS_SELECTOR, "button.export-banlist")  # admin only
+    assert browser.find_elements(By.CSS_SELECTOR, "button.export-graphml")

@@ -20,47 +20,59 @@ from api import create_app
 ALL_CHECKS = schemathesis.checks.CHECKS.get_all()
 
 OPERATIONS = [
-    "/health",
-    "/campaigns",
-    "/campaigns/{campaign_id}",
-    "/campaigns/{campaign_id}/subgraph",
-    "/accounts/{account_id}",
-    "/accounts/{account_id}/neighborhood",
-    "/entities/{entity_type}/{value}",
-    "/banlist",
-    "/score",
+    ("GET", "/health"),
+    ("GET", "/campaigns"),
+    ("GET", "/campaigns/{campaign_id}"),
+    ("GET", "/campaigns/{campaign_id}/subgraph"),
+    ("GET", "/campaigns/{campaign_id}/banlist"),
+    ("GET", "/campaigns/{campaign_id}/stix"),
+    ("GET", "/accounts/{account_id}"),
+    ("GET", "/accounts/{account_id}/neighborhood"),
+    ("GET", "/entities/{entity_type}/{value}"),
+    ("GET", "/banlist"),
+    ("POST", "/score"),
+    ("GET", "/me"),
+    ("GET", "/decisions"),
+    ("POST", "/decisions"),
 ]
-METHOD = {"/score": "POST"}
-"""Every operation is a GET but these."""
-DOMAIN_CHECKED = {"/score"}
+DOMAIN_CHECKED = {("POST", "/score"), ("POST", "/decisions")}
 """Operations whose input is checked beyond what JSON Schema says (an address that
-parses, a timestamp, no card number: ingest's validation), so schema-valid data may
-get a 422 naming the field; every other check holds."""
+parses, a timestamp, no card number: ingest's validation; an id the result holds), so
+schema-valid data may get a 422 or 404 naming the field; every other check holds."""
+WITH_BODY = {("POST", "/score"), ("POST", "/decisions")}
 
 
 @pytest.fixture(scope="module")
-def api_schema(settings, admin_headers):
-    """An app of its own: schemathesis starts and stops its lifespan."""
-    return schemathesis.openapi.from_asgi(
-        "/openapi.json", create_app(settings), headers=admin_headers
-    )
+def api_schema(settings, admin_headers, tmp_path_factory):
+    """An app of its own (keeping decisions in a state directory of its own):
+    schemathesis starts and stops its lifespan."""
+    state = tmp_path_factory.mktemp("fuzz-state")
+    app = create_app(settings.model_copy(update={"state_dir": state}))
+    return schemathesis.openapi.from_asgi("/openapi.json", app, headers=admin_headers)
 
 
 def test_the_fuzzed_operations_are_all_of_them(api_schema):
-    found = {op.ok().path for op in api_schema.get_all_operations()}
+    found = {(op.ok().method.upper(), op.ok().path) for op in api_schema.get_all_operations()}
     assert found == set(OPERATIONS)
 
 
-@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
-@pytest.mark.parametrize("path", OPERATIONS)
-def test_every_response_conforms_to_the_schema(api_schema, admin_headers, path, mode):
-    if path == "/health" and mode is GenerationMode.NEGATIVE:
-        pytest.skip("/health takes no parameters: there is no invalid request to make")
-    operation = api_schema[path][METHOD.get(path, "GET")]
+NO_PARAMETERS = {"/health", "/me"}
+"""Operations with no parameter or body: there is no invalid request to make."""
+FUZZED = [
+    (method, path, mode)
+    for method, path in OPERATIONS
+    for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
+    if not (path in NO_PARAMETERS and mode is GenerationMode.NEGATIVE)
+]
+
+
+@pytest.mark.parametrize(("method", "path", "mode"), FUZZED)
+def test_every_response_conforms_to_the_schema(api_schema, admin_headers, method, path, mode):
+    operation = api_schema[path][method]
     checks = [
         c
         for c in ALL_CHECKS
-        if path not in DOMAIN_CHECKED or c.__name__ != "positive_data_acceptance"
+        if (method, path) not in DOMAIN_CHECKED or c.__name__ != "positive_data_acceptance"
     ]
     seen: list[int] = []
 
@@ -80,7 +92,7 @@ def test_every_response_conforms_to_the_schema(api_schema, admin_headers, path, 
             anonymous = case.call(headers={"X-API-Key": "fuzz-no-such-key"})
             # 401, or refused before any route is chosen, or a body that is not JSON
             # (FastAPI reads it before the key): no data either way
-            refused = (401, 404, 422, 400) if path in METHOD else (401, 404, 422)
+            refused = (401, 404, 422, 400) if (method, path) in WITH_BODY else (401, 404, 422)
             assert anonymous.status_code in refused, anonymous.status_code
             if anonymous.status_code == 404:
                 assert anonymous.json() == {"detail": "Not Found"}, anonymous.text
@@ -104,18 +116,21 @@ def test_the_schema_states_this_servers_caps_and_error_bodies(
         assert params[path, "max_nodes"]["maximum"] == settings.max_graph_nodes == 1000
         assert params[path, "max_edges"]["maximum"] == settings.max_graph_edges
     for path, item in spec["paths"].items():
-        method = METHOD.get(path, "GET").lower()
-        documented = set(item[method]["responses"])
-        if path == "/health":
-            continue
-        # a scorer key may call /score alone: every other route may refuse it
-        assert {"401", "422"} <= documented and ("403" in documented) == (path != "/score")
-        assert ("404" in documented) == ("{" in path), path
-        assert ("413" in documented) == ("400" in documented) == (path == "/score"), path
-        assert ("503" in documented) == (path == "/score"), path
-        for code in documented - {"200"}:
-            ref = item[method]["responses"][code]["content"]["application/json"]["schema"]
-            assert ref == {"$ref": "#/components/schemas/ErrorPublic"}, (path, code)
+        for method in item:
+            op = (method.upper(), path)
+            documented = set(item[method]["responses"])
+            if path == "/health":
+                continue
+            # a scorer key may call /score alone: every other route may refuse it
+            assert "401" in documented and ("403" in documented) == (path != "/score")
+            assert ("422" in documented) == (path != "/me"), op
+            looked_up = "{" in path or op == ("POST", "/decisions")
+            assert ("404" in documented) == looked_up, op
+            assert ("413" in documented) == ("400" in documented) == (op in WITH_BODY), op
+            assert ("503" in documented) == (op in WITH_BODY), op
+            for code in documented - {"200", "201"}:
+                ref = item[method]["responses"][code]["content"]["application/json"]["schema"]
+                assert ref == {"$ref": "#/components/schemas/ErrorPublic"}, (op, code)
     for url, headers, status in [
         ("/campaigns?limit=500", inv_headers, 422),
         ("/campaigns?limit=x", inv_headers, 422),

@@ -45,3 +45,20 @@ def test_the_service_returns_text_and_contributions(client, inv_headers, ids, re
     ent = client.get(f"/entities/{row.entity_type}/{row.entity}", headers=inv_headers).json()
     assert ent["entity"]["text"] == item["text"]
     assert all("text" in e for e in a["entities"])
+
+
+def test_the_page_scripts_never_parse_data_as_markup():
+    """Values reach the DOM as text: no HTML sinks and no inline code in our scripts."""
+    static = APP_JS.parent
+    for name in ("app.js", "charts.js"):
+        code = (static / name).read_text()
+        for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
+            assert sink not in code, (name, sink)
+        assert "new Function" not in code and "javascript:" not in code, name
+    html = (static / "index.html").read_text()
+    assert "<script>" not in html and " style=" not in html and " on" + "click=" not in html
+    assert re.findall(r'<script src="([^"]+)"', html) == [
+        "/static/cytoscape.min.js",
+        "/static/charts.js",
+        "/static/app.js",
+    ]

@@ -24,7 +24,12 @@ def routes(ids) -> list[str]:
         f"/entities/ip/{ids['ip']}",
         f"/entities/prefix/{ids['prefix']}",
         "/banlist",
+        f"/campaigns/{ids['campaign']}/banlist",
+        f"/campaigns/{ids['campaign']}/stix",
     ]
+
+
+ADMIN_ONLY = ("/banlist", "/stix")
 
 
 def test_health_needs_no_key(client):
@@ -50,11 +55,15 @@ def test_openapi_documents_every_route_and_the_key(client, inv_headers):
         "/campaigns",
         "/campaigns/{campaign_id}",
         "/campaigns/{campaign_id}/subgraph",
+        "/campaigns/{campaign_id}/banlist",
+        "/campaigns/{campaign_id}/stix",
         "/accounts/{account_id}",
         "/accounts/{account_id}/neighborhood",
         "/entities/{entity_type}/{value}",
         "/banlist",
         "/score",
+        "/me",
+        "/decisions",
     }
     assert spec["components"]["securitySchemes"]["APIKeyHeader"]["name"] == "X-API-Key"
 
@@ -167,7 +176,7 @@ def test_roles(client, ids, inv_headers, admin_headers):
         admin = client.get(url, headers=admin_headers)
         assert admin.status_code == 200, url
         investigator = client.get(url, headers=inv_headers)
-        if url == "/banlist":
+        if url.endswith(ADMIN_ONLY):
             assert investigator.status_code == 403
             assert "admin role" in investigator.json()["detail"]
         else:
@@ -206,6 +215,9 @@ def test_roles(client, ids, inv_headers, admin_headers):
         ("/accounts/acct_nobody/neighborhood?hops=2", 404, "acct_nobody"),
         ("/entities/ip/203.0.113.254", 404, "203.0.113.254"),
         ("/banlist?format=xlsx", 422, "csv"),
+        ("/campaigns/cmp_000000000000/banlist", 404, "not in this result"),
+        ("/campaigns/cmp_000000000000/stix", 404, "not in this result"),
+        ("/campaigns/{campaign}/stix?tlp=purple", 422, "amber"),
     ],
 )
 def test_bad_parameters_get_clear_errors(client, admin_headers, ids, url, status, says):
