@@ -10,7 +10,6 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Path, Request, Security, status
 from fastapi.security import APIKeyHeader
 
-from api.batching import ScoreBatcher
 from api.config import Settings
 from api.models import ErrorPublic
 from api.review import Review
@@ -68,17 +67,13 @@ async def get_investigation(request: Request) -> Investigation:
     return inv
 
 
-async def get_scorer(request: Request) -> ScoreBatcher:
-    """The result's campaign index in memory behind the app's batcher (one per app,
-    shared by all requests); 503 when the result has none (written before the index)."""
+async def get_scorer(request: Request) -> Scorer:
+    """The result's campaign index in memory (one per app, shared by all requests); 503
+    when the result has none (written before the index)."""
     scorer: Scorer | str = request.app.state.scorer
     if isinstance(scorer, str):
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=scorer)
-    batcher: ScoreBatcher | None = getattr(request.app.state, "batcher", None)
-    if batcher is None or batcher.scorer is not scorer:
-        batcher = ScoreBatcher(scorer)
-        request.app.state.batcher = batcher
-    return batcher
+    return scorer
 
 
 async def get_review(request: Request) -> Review:
@@ -199,7 +194,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 PrincipalDep = Annotated[Principal, Depends(require_reader)]
 ScorerKeyDep = Annotated[Principal, Depends(require_key)]
 """Any valid key: ``/score`` is open to every role."""
-ScorerDep = Annotated[ScoreBatcher, Depends(get_scorer)]
+ScorerDep = Annotated[Scorer, Depends(get_scorer)]
 AdminDep = Annotated[Principal, Depends(require_admin)]
 DeciderDep = Annotated[Principal, Depends(require_decider)]
 ReviewDep = Annotated[Review, Depends(get_review)]

@@ -15,6 +15,7 @@ from linkage import LinkageError, score_new
 from linkage.cli import app
 from linkage.detect import detect
 from linkage.ingest import open_store
+from linkage.ingest.account import normalize_account
 from linkage.result import INDEX_TYPES, IncompleteResultError
 from linkage.score import SCORE_COLUMNS, Scorer
 from linkage.settings import DetectSettings
@@ -165,68 +166,65 @@ def test_bad_rows_are_quarantined_and_reported_and_bad_tables_refused(world, tmp
         score_new(tmp_path, world / "new")
 
 
-def test_records_score_as_files_do(world):
-    """The service's path (records in memory) and the CLI's (a data directory) make the
-    same keys and apply the same rule: the same row for the same account."""
-    by_file = score_new(world / "r41", world / "new").rows
-    account = by_file[by_file.campaign_id.notna()].account_id.iloc[0]
-    tables = {}
-    for name in ("accounts", "requests", "payments", "identifiers"):
-        df = pd.read_parquet(world / "new" / f"{name}.parquet")
-        mine = df[df.account_id == account].astype(object)
-        tables[name] = mine.where(mine.notna(), None).to_dict(orient="records")
+def records_of(data, accounts) -> dict[str, dict]:
+    """Each account's ``{table: rows}`` as the service gets them (timestamps as ISO
+    text)."""
+    frames = {}
+    for name in _TABLES:
+        df = pd.read_parquet(data / f"{name}.parquet")
+        for c in df.columns:
+            if isinstance(df[c].dtype, pd.DatetimeTZDtype):
+                df[c] = df[c].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        df = df.astype(object)
+        frames[name] = dict(tuple(df.where(df.notna(), None).groupby("account_id")))
+    return {
+        a: {name: g[a].to_dict(orient="records") if a in g else [] for name, g in frames.items()}
+        for a in accounts
+    }
+
+
+def test_one_account_scores_as_the_cli_scores_it(world):
+    """The service's path (one account's records, validated and keyed in plain Python)
+    and the CLI's (a data directory, ingested and keyed in SQL) apply one rule: the same
+    row, reasons included, for every new account."""
+    by_file = score_new(world / "r41", world / "new").rows.set_index("account_id")
+    records = records_of(world / "new", by_file.index)
+    assert by_file.campaign_id.notna().sum() >= 5
     scorer = Scorer.open(world / "r41")
     try:
-        row = scorer.score_records(tables).iloc[0]
-    finally:
-        scorer.close()
-    expected = by_file.set_index("account_id").loc[account]
-    assert row.campaign_id == expected.campaign_id and row.score == expected.score
-    assert list(row.reasons) == list(expected.reasons) and row.flagged == expected.flagged
-    tables["requests"][0]["ip"] = "not an address"
-    scorer = Scorer.open(world / "r41")
-    try:
+        plain = sum(normalize_account(r) is not None for r in records.values())
+        assert plain >= 0.95 * len(records)  # the plain path, not ingest's, for nearly all
+        for account, tables in records.items():
+            row = scorer.score_account(tables)
+            expected = by_file.loc[account]
+            assert row.account_id == account
+            assert row.campaign_id == (
+                expected.campaign_id if isinstance(expected.campaign_id, str) else None
+            )
+            assert row.score == expected.score and row.flagged == expected.flagged
+            assert row.reasons == list(expected.reasons)
+        tables = records[by_file.index[0]]
+        tables["requests"][0]["ip"] = "not an address"
         with pytest.raises(LinkageError, match=r"requests\[0\]: unparseable ip address"):
-            scorer.score_records(tables)
+            scorer.score_account(tables)
     finally:
         scorer.close()
 
 
-def test_a_batch_scores_each_account_as_alone(world):
-    """The service scores concurrent requests together (``Scorer.score_batch``): each
-    account gets the row it gets alone, a bad one its own error, a repeat its row."""
-    new = world / "new"
-    frames = {n: pd.read_parquet(new / f"{n}.parquet") for n in _TABLES}
-    ids = frames["accounts"].account_id.tolist()[:7]
-    ids, other = ids[:6], ids[6]
-
-    def records(account: str) -> dict:
-        out = {}
-        for name, df in frames.items():
-            mine = df[df.account_id == account].astype(object)
-            out[name] = mine.where(mine.notna(), None).to_dict(orient="records")
-        return out
-
-    items = [records(a) for a in ids]
-    bad = records(other)  # its bad row fails the merged batch: found and set apart
-    bad["requests"] = [dict(bad["requests"][0], ip="no address")] if bad["requests"] else []
-    bad["accounts"] = [dict(bad["accounts"][0], created_at="never")]
-    items += [bad, records(ids[1])]
+def test_records_score_as_files_do(world):
+    """Several accounts' records held in memory (``Scorer.score_records``, validated as
+    ingest validates and keyed in SQL) get the rows the CLI writes."""
+    by_file = score_new(world / "r41", world / "new").rows
+    accounts = by_file.account_id.tolist()[:20]
+    records = records_of(world / "new", accounts)
+    tables = {name: [r for a in accounts for r in records[a][name]] for name in _TABLES}
     scorer = Scorer.open(world / "r41")
     try:
-        got = scorer.score_batch(items)
-        alone = [scorer.score_records(records(a)).iloc[0] for a in ids]
+        rows = scorer.score_records(tables)
     finally:
         scorer.close()
-    for row, expected in zip(got[: len(ids)], alone, strict=True):
-        assert row.account_id == expected.account_id and row.score == expected.score
-        assert row.campaign_id == expected.campaign_id or (
-            row.campaign_id is None and expected.campaign_id is None
-        )
-        assert list(row.reasons) == list(expected.reasons)
-    assert isinstance(got[len(ids)], LinkageError)
-    assert "accounts[0]: unparseable timestamp: created_at" in str(got[len(ids)])
-    assert got[-1].account_id == ids[1] and got[-1].score == alone[1].score
+    expected = by_file[by_file.account_id.isin(accounts)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(rows.reset_index(drop=True), expected)
 
 
 _TABLES = ("accounts", "requests", "payments", "identifiers")

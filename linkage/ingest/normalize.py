@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 __all__ = [
+    "IPV4_RE",
     "IpNormalizer",
     "as_string",
     "clean_strings",
@@ -37,7 +38,8 @@ _INT_LIMIT = 1e18
 _UNIT_TO_US = {"s": (1_000_000, 1), "ms": (1_000, 1), "us": (1, 1), "ns": (1, 1_000)}
 _US_MAX = 2**62
 _OCTET = r"(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
-_V4_RE = rf"^{_OCTET}(\.{_OCTET}){{3}}$"
+IPV4_RE = rf"^{_OCTET}(\.{_OCTET}){{3}}$"
+"""A canonical dotted-quad IPv4 address (RE2 syntax; ``\\d`` is ASCII there)."""
 
 
 def _bool_mask(arr: pa.Array) -> np.ndarray:
@@ -272,7 +274,7 @@ class IpNormalizer:
 
     def _distinct(self, arr: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array, np.ndarray]:
         valid = _valid(arr)
-        v4 = _bool_mask(pc.match_substring_regex(arr, _V4_RE))
+        v4 = _bool_mask(pc.match_substring_regex(arr, IPV4_RE))
         ip = pc.if_else(pa.array(v4), arr, pa.scalar(None, pa.string()))
         version = pc.if_else(pa.array(v4), pa.scalar(4, pa.int8()), pa.scalar(None, pa.int8()))
         prefix = pc.replace_substring_regex(ip, pattern=r"\.\d+$", replacement=".0/24")

@@ -1,6 +1,8 @@
 """Ingest of a few records held in memory (the service's ``POST /score``): the same
 validation and normalisation as :func:`linkage.ingest.ingest`, without files. A bad
-row is an error naming its table, row and reason, not a quarantined row."""
+row is an error naming its table, row and reason, not a quarantined row.
+:func:`validate_account` does it for one account, in plain Python where it can
+(:mod:`linkage.ingest.account`)."""
 
 from __future__ import annotations
 
@@ -10,12 +12,13 @@ import pyarrow as pa
 
 from linkage.contract import INPUT_TABLES
 from linkage.errors import ContractError
+from linkage.ingest.account import Rows, normalize_account
 from linkage.ingest.pipeline import INGEST_ORDER
 from linkage.ingest.readers import complete_columns
 from linkage.ingest.store import arrow_schema
 from linkage.ingest.validate import Context, validate_batch
 
-__all__ = ["validate_records"]
+__all__ = ["validate_account", "validate_records"]
 
 
 def validate_records(tables: dict[str, list[dict[str, object]]]) -> dict[str, pa.Table]:
@@ -53,3 +56,25 @@ def validate_records(tables: dict[str, list[dict[str, object]]]) -> dict[str, pa
             ids = checked.good.column("account_id").to_pylist()
             ctx.accounts = pd.Index(sorted(ids))
     return out
+
+
+def validate_account(tables: Rows) -> Rows:
+    """The kept rows of one account's records (``accounts``, ``requests``, ``payments``,
+    ``identifiers``: store columns, timestamps as UTC datetimes), as
+    :func:`validate_records` keeps them; raises its :class:`ContractError`, or one when
+    ``accounts`` does not hold exactly one row. Plain Python for the common case
+    (:func:`~linkage.ingest.account.normalize_account`), ``validate_records`` for the
+    rest."""
+    rows = normalize_account(tables)
+    if rows is not None:
+        return rows
+    unknown = sorted(set(tables) - {"accounts", *_ROWS})
+    if unknown:
+        raise ContractError(f"unknown tables {unknown}; known: {['accounts', *_ROWS]}")
+    if len(tables.get("accounts") or []) != 1:
+        raise ContractError("accounts: give exactly one account")
+    valid = validate_records(tables)
+    return {name: valid[name].to_pylist() for name in ("accounts", *_ROWS)}
+
+
+_ROWS = ("requests", "payments", "identifiers")

@@ -25,6 +25,12 @@ class CampaignQueries:
     def __init__(self, ctx: ResultContext) -> None:
         self.ctx = ctx
 
+    def count(self) -> int:
+        """How many campaigns the result reports (:class:`LinkageError` once closed),
+        without sorting them."""
+        self.ctx.cursor()  # raises once closed
+        return len(self.ctx.campaigns)
+
     def campaigns(
         self,
         min_score: float = 0.0,

@@ -84,6 +84,10 @@ class Investigation:
         """Load what the first graph query would load (the adjacency), now."""
         _ = self._ctx.adjacency
 
+    def campaign_count(self) -> int:
+        """See :meth:`CampaignQueries.count`."""
+        return self._campaigns.count()
+
     def campaigns(
         self,
         min_score: float = 0.0,

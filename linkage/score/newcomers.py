@@ -24,31 +24,34 @@ on another new account's card is not followed (detection's second attachment rou
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from linkage.errors import ContractError, LinkageError
+from linkage.errors import LinkageError
 from linkage.graph import Workspace
-from linkage.graph.events import ACCT_SQL, REQ_SQL, entity_events_sql
 from linkage.graph.project import ATTACH_TYPES
-from linkage.graph.templates import skeleton_sql, template_id_sql
+from linkage.graph.templates import template_id
 from linkage.ingest import IngestSummary, ingest
-from linkage.ingest.records import validate_records
-from linkage.result import INDEX_TABLE, INDEX_TYPES, ResultDir
+from linkage.ingest.records import validate_account, validate_records
+from linkage.result import INDEX_TABLE, ResultDir
 from linkage.result.connect import configure
+from linkage.score.keys import Keys, account_keys, record_keys
 from linkage.score.scoring import score_accounts
 
 __all__ = [
     "SCORE_COLUMNS",
+    "Campaign",
     "CampaignIndex",
+    "ScoreRow",
     "ScoreRun",
     "Scorer",
-    "account_keys",
     "attribute",
     "score_new",
 ]
@@ -89,25 +92,34 @@ class Rule:
 
 
 @dataclass(frozen=True)
-class CampaignIndex:
-    """A result's ``campaign_index`` in memory, for look-ups by ``(type, key)``."""
+class Campaign:
+    """What a tied account's row takes from its campaign."""
 
-    rows: pd.DataFrame
-    """``campaign_id, entity_type, entity, kind, weight, members, accounts`` in
-    ``(entity_type, entity, campaign_id)`` order, with ``share`` (members / accounts)."""
-    keys: pd.Index
-    """The distinct ``type␟key`` of ``rows``; the rows of key ``i`` are
-    ``starts[i]:starts[i] + counts[i]``."""
+    score: float
+    size: int
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CampaignIndex:
+    """A result's ``campaign_index`` in memory, in plain dicts and arrays: looking up an
+    account's keys is a dict access per key, no query."""
+
+    positions: dict[str, int]
+    """Each distinct ``type␟key`` and its number ``i``: its rows are
+    ``starts[i]:starts[i] + counts[i]`` of :attr:`columns`."""
     starts: np.ndarray
     counts: np.ndarray
-    campaigns: pd.DataFrame
-    """``score``, ``size`` and ``reasons`` by ``campaign_id``."""
+    columns: dict[str, np.ndarray]
+    """``campaign_id, entity_type, entity, members`` of the rows in ``(entity_type,
+    entity, campaign_id)`` order, with ``tie`` (weight x members / accounts) and
+    ``attach`` (an entity of :data:`~linkage.graph.project.ATTACH_TYPES`)."""
+    campaigns: dict[str, Campaign]
     known: pd.Index
     """The result's account ids (skipped unless asked to score every account)."""
     rule: Rule
-    columns: dict[str, np.ndarray] = field(default_factory=dict)
-    """``rows`` as arrays, with ``tie`` (weight x share) and ``attach`` (an entity of
-    :data:`~linkage.graph.project.ATTACH_TYPES`): what :meth:`match` hands out."""
+    types: frozenset[str]
+    """The entity types the index holds (keys of other types cannot match)."""
 
     @classmethod
     def load(cls, result_dir: str | Path) -> CampaignIndex:
@@ -130,26 +142,32 @@ class CampaignIndex:
     def from_rows(
         cls, rows: pd.DataFrame, campaigns: pd.DataFrame, known: pd.Index, rule: Rule
     ) -> CampaignIndex:
-        """An index over ``rows`` (ordered by ``entity_type, entity``)."""
+        """An index over ``rows`` (ordered by ``entity_type, entity``) and ``campaigns``
+        (``score``, ``size`` and ``reasons`` by ``campaign_id``)."""
         rows = rows.reset_index(drop=True)
-        rows["share"] = rows.members / rows.accounts.clip(lower=1)
+        share = rows.members / rows.accounts.clip(lower=1)
         flat = (rows.entity_type + _SEP + rows.entity).to_numpy(dtype=object)
         first = np.ones(len(flat), dtype=bool)
         first[1:] = flat[1:] != flat[:-1]
         starts = np.flatnonzero(first)
         counts = np.diff(np.append(starts, len(flat)))
-        keys = pd.Index(flat[starts])
-        if not keys.is_unique:
+        positions = dict(zip(flat[starts].tolist(), range(len(starts)), strict=True))
+        if len(positions) != len(starts):
             raise LinkageError(f"{INDEX_TABLE} is not ordered by entity; run detect again")
         columns = {
             "campaign_id": rows.campaign_id.to_numpy(dtype=object),
             "entity_type": rows.entity_type.to_numpy(dtype=object),
             "entity": rows.entity.to_numpy(dtype=object),
             "members": rows.members.to_numpy(np.int64),
-            "tie": (rows.weight * rows.share).to_numpy(np.float64),
+            "tie": (rows.weight * share).to_numpy(np.float64),
             "attach": rows.entity_type.isin(ATTACH_TYPES).to_numpy(),
         }
-        return cls(rows, keys, starts, counts, campaigns, known, rule, columns)
+        camps = {
+            str(cid): Campaign(float(c.score), int(c.size), tuple(c.reasons))
+            for cid, c in campaigns.iterrows()
+        }
+        types = frozenset(columns["entity_type"].tolist())
+        return cls(positions, starts, counts, columns, camps, known, rule, types)
 
     def match(
         self, entity_type: np.ndarray, entity: np.ndarray, account: np.ndarray
@@ -157,51 +175,46 @@ class CampaignIndex:
         """The index rows (:attr:`columns`) of each key ``(entity_type[i], entity[i])``,
         with ``account``: the ``account[i]`` of the key that found them."""
         flat = entity_type.astype(object) + _SEP + entity.astype(object)
-        pos = self.keys.get_indexer(flat) if len(flat) else np.zeros(0, np.int64)
+        get = self.positions.get
+        pos = np.fromiter((get(k, -1) for k in flat), np.int64, len(flat))
         hit = np.flatnonzero(pos >= 0)
         counts = self.counts[pos[hit]]
         starts = self.starts[pos[hit]]
         offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
         take = np.repeat(starts, counts) + offsets
-        out = {name: col[take] for name, col in self.columns.items()}
-        out["account"] = account[np.repeat(hit, counts)]
+        found_by = account[np.repeat(hit, counts)]
+        order = np.lexsort((take, found_by))  # the index's order, whatever the keys' order
+        out = {name: col[take[order]] for name, col in self.columns.items()}
+        out["account"] = found_by[order]
         return out
 
 
-def account_keys(ws: Workspace) -> pd.DataFrame:
-    """``(account_id, entity_type, entity)`` of the indexed types for every account of
-    the store on ``ws`` (or of tables registered under the store's names), keyed as
-    detection keys them: the entity events of :func:`linkage.graph.build_events` and
-    each prompt's template id (whether or not the template is shared here: the index
-    says which are). One query, no working tables."""
-    return ws.execute(
-        f"""
-        WITH acct AS ({ACCT_SQL}), req AS ({REQ_SQL}), events AS ({entity_events_sql()})
-        SELECT a.account_id, e.etype AS entity_type, e.ekey AS entity
-        FROM events e JOIN acct a USING (aid) WHERE list_contains(?::VARCHAR[], e.etype)
-        UNION
-        SELECT a.account_id, 'template', {template_id_sql("p.skeleton")}
-        FROM (SELECT DISTINCT aid, {skeleton_sql("prompt_text")} AS skeleton
-              FROM req WHERE prompt_text IS NOT NULL) p JOIN acct a USING (aid)
-        """,
-        [list(INDEX_TYPES)],
-    ).df()
+class ScoreRow(NamedTuple):
+    """One row of ``linkage score`` (:data:`SCORE_COLUMNS`)."""
+
+    account_id: str
+    campaign_id: str | None
+    score: float
+    flagged: bool
+    reasons: list[str]
 
 
-def attribute(accounts: pd.Series, keys: pd.DataFrame, index: CampaignIndex) -> pd.DataFrame:
+def attribute(accounts: Iterable[str], keys: Keys, index: CampaignIndex) -> pd.DataFrame:
     """One row per account of ``accounts`` (:data:`SCORE_COLUMNS`): the campaign its
     ``keys`` tie it to by the attachment rule, its score, flag and reasons; sorted by
     score descending, then account id. Columnar (numpy) but for the reasons of the
     accounts that share anything, so one account and ten thousand take the same path."""
+    return pd.DataFrame(_attribute(accounts, keys, index), columns=list(SCORE_COLUMNS))
+
+
+def _attribute(accounts: Iterable[str], keys: Keys, index: CampaignIndex) -> dict[str, Any]:
+    """The columns of :func:`attribute`."""
     rule = index.rule
-    ids = pd.unique(np.asarray(accounts, dtype=object))
-    of_key = pd.Index(ids).get_indexer(keys.account_id.to_numpy(dtype=object))
+    ids = np.array(list(dict.fromkeys(accounts)), dtype=object)
+    number = {a: i for i, a in enumerate(ids.tolist())}
+    of_key = np.fromiter((number.get(a, -1) for a in keys.account_id), np.int64, len(keys))
     mine = of_key >= 0
-    m = index.match(
-        keys.entity_type.to_numpy(dtype=object)[mine],
-        keys.entity.to_numpy(dtype=object)[mine],
-        of_key[mine],
-    )
+    m = index.match(keys.entity_type[mine], keys.entity[mine], of_key[mine])
     acct, tie = m["account"], m["tie"]
     camps, camp = np.unique(m["campaign_id"], return_inverse=True)  # a lower code: lower id
     pair = acct.astype(np.int64) * max(1, len(camps)) + camp
@@ -215,7 +228,8 @@ def attribute(accounts: pd.Series, keys: pd.DataFrame, index: CampaignIndex) -> 
     # evidence: weight x share over every indexed entity shared with the campaign
     inside = ok[acct] & (pair == np.concatenate([pairs, [-1]])[best[acct]])
     evidence = np.bincount(acct[inside], tie[inside], minlength=len(ids))
-    camp_score = index.campaigns.score.reindex(camps).fillna(0).to_numpy(np.float64)
+    known = index.campaigns
+    camp_score = np.array([known[c].score if c in known else 0.0 for c in camps], np.float64)
     score = score_accounts(
         code,
         camp_score if len(camp_score) else np.zeros(1),
@@ -241,16 +255,13 @@ def attribute(accounts: pd.Series, keys: pd.DataFrame, index: CampaignIndex) -> 
             bool(ok[i]), camps[pairs[b] % len(camps)], ties[b], int(n_ent[b]), rows, index
         )
     order = np.lexsort((ids.astype(str), -score))
-    return pd.DataFrame(
-        {
-            "account_id": ids[order],
-            "campaign_id": names[code][order],
-            "score": score[order],
-            "flagged": (ok & (score >= rule.flag_threshold))[order],
-            "reasons": [reasons[i] for i in order],
-        },
-        columns=list(SCORE_COLUMNS),
-    )
+    return {
+        "account_id": ids[order],
+        "campaign_id": names[code][order],
+        "score": score[order],
+        "flagged": (ok & (score >= rule.flag_threshold))[order],
+        "reasons": [reasons[i] for i in order],
+    }
 
 
 def _best_pairs(
@@ -290,12 +301,12 @@ def _reasons(
             f"tied to no known campaign: shares only {_shared(rows)} with campaign "
             f"{campaign_id} (tie {tie:.2f} over {entities}, {needs})"
         ]
-    camp = index.campaigns.loc[campaign_id]
+    camp = index.campaigns[campaign_id]
     held = max(r[3] for r in rows if r[0] in ATTACH_TYPES)
-    own = list(camp.reasons)[:_CAMPAIGN_REASONS]
+    own = camp.reasons[:_CAMPAIGN_REASONS]
     return [
         f"shares {_shared(rows)} with campaign {campaign_id} "
-        f"(held by up to {held} of its {int(camp['size'])} accounts)",
+        f"(held by up to {held} of its {camp.size} accounts)",
         f"tied to it by {tie:.2f} over {entities} cards, devices, keys, identifiers and "
         f"addresses ({needs})",
         *(f"campaign {campaign_id}: {r}" for r in own),
@@ -304,14 +315,14 @@ def _reasons(
 
 def _shared(rows: list[Row]) -> str:
     """``card fingerprint f1, device d1 and 3 addresses``: each type's values, the
-    strongest types first."""
+    strongest types first (ties by name, so the order of ``rows`` does not matter)."""
     by_type: dict[str, list[tuple[float, str]]] = {}
     for etype, entity, tie, _ in rows:
         by_type.setdefault(etype, []).append((tie, entity))
     parts = []
-    for etype, values in sorted(by_type.items(), key=lambda kv: -sum(t for t, _ in kv[1])):
+    for etype, values in sorted(by_type.items(), key=lambda kv: (-sum(t for t, _ in kv[1]), kv[0])):
         one, many = _TYPE_NAMES.get(etype, (etype, etype))
-        names = [_short(e) for _, e in sorted(values, key=lambda v: -v[0])]
+        names = [_short(e) for _, e in sorted(values, key=lambda v: (-v[0], v[1]))]
         if len(names) == 1:
             parts.append(f"{one} {names[0]}")
         elif len(names) <= _SHOWN_PER_TYPE:
@@ -362,12 +373,13 @@ class ScoreRun:
 
 class Scorer:
     """Scores accounts against one result's campaigns; the index stays in memory, so
-    scoring one account is a few small queries (the service keeps one per result)."""
+    scoring one account runs no query (the service keeps one per result)."""
 
     def __init__(self, index: CampaignIndex) -> None:
         self.index = index
         self._con = configure(duckdb.connect(":memory:"))
         self._con.execute("SET threads = 1")
+        template_id("\u0130")  # reads DuckDB's case table now, not on a request
 
     @classmethod
     def open(cls, result_dir: str | Path) -> Scorer:
@@ -409,73 +421,30 @@ class Scorer:
             keys = account_keys(Workspace(con))
         finally:
             con.close()
-        return attribute(valid["accounts"].column("account_id").to_pandas(), keys, self.index)
+        return attribute(valid["accounts"].column("account_id").to_pylist(), keys, self.index)
 
-    def score_batch(self, items: list[Records]) -> list[pd.Series | ContractError]:
-        """Score several records sets at once, each of one account (the service batches
-        concurrent requests this way): one validation, one key query and one rule for
-        all. Returns, per item, its row (:data:`SCORE_COLUMNS`) or the
-        :class:`~linkage.errors.ContractError` :meth:`score_records` would raise for it
-        alone. An account id given twice is scored again on its own."""
-        out: list[pd.Series | ContractError] = [ContractError("not scored")] * len(items)
-        batch, rest = _distinct_accounts(items)
-        merged = {t: [r for i in batch for r in items[i].get(t, [])] for t in _RECORD_TABLES}
-        try:
-            rows = self.score_records(merged).set_index("account_id", drop=False)
-        except ContractError:  # someone's rows are bad: find whose, score the others
-            good = []
-            for i in batch:
-                try:
-                    validate_records(items[i])
-                    good.append(i)
-                except ContractError as exc:
-                    out[i] = exc
-            rows = pd.DataFrame(columns=list(SCORE_COLUMNS))
-            if good:
-                rows = self.score_records(
-                    {t: [r for i in good for r in items[i].get(t, [])] for t in _RECORD_TABLES}
-                ).set_index("account_id", drop=False)
-            batch = good
-        for i in batch:
-            out[i] = rows.loc[_account_of(items[i])]
-        for i in rest:
-            out[i] = self._score_one(items[i])
-        return out
-
-    def _score_one(self, item: Records) -> pd.Series | ContractError:
-        if len(item.get("accounts") or []) != 1:
-            return ContractError("accounts: give exactly one account")
-        try:
-            return self.score_records(item).iloc[0]
-        except ContractError as exc:
-            return exc
+    def score_account(self, tables: Records) -> ScoreRow:
+        """Score one account's records (``accounts`` holds one row): its row
+        (:data:`SCORE_COLUMNS`), as :meth:`score_records` scores it, in plain Python
+        but for the rule (:func:`~linkage.ingest.records.validate_account`,
+        :func:`~linkage.score.keys.record_keys`); raises the same
+        :class:`~linkage.errors.ContractError`."""
+        rows = validate_account(tables)
+        keys = record_keys(rows, self.index.types)
+        c = _attribute([rows["accounts"][0]["account_id"]], keys, self.index)
+        return ScoreRow(
+            c["account_id"][0],
+            c["campaign_id"][0],
+            float(c["score"][0]),
+            bool(c["flagged"][0]),
+            c["reasons"][0],
+        )
 
 
 Records = dict[str, list[dict[str, object]]]
 """``{table: rows}`` of contract columns, as :meth:`Scorer.score_records` takes them."""
 
 _RECORD_TABLES = ("accounts", "requests", "payments", "identifiers")
-
-
-def _account_of(item: Records) -> object:
-    accounts = item.get("accounts") or [{}]
-    return accounts[0].get("account_id")
-
-
-def _distinct_accounts(items: list[Records]) -> tuple[list[int], list[int]]:
-    """Positions of items whose account id is the first of its kind, and of the rest
-    (a second request for the same account, or an item that is not one account)."""
-    seen: set[object] = set()
-    first, rest = [], []
-    for i, item in enumerate(items):
-        aid = _account_of(item)
-        one = len(item.get("accounts") or []) == 1 and isinstance(aid, str)
-        if one and aid not in seen:
-            seen.add(aid)
-            first.append(i)
-        else:
-            rest.append(i)
-    return first, rest
 
 
 def score_new(

@@ -3,7 +3,6 @@ keys and rule; who may call it; bounded, validated bodies."""
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 from concurrent.futures import ThreadPoolExecutor
 
@@ -13,9 +12,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api import create_app
-from api.batching import ScoreBatcher
-from api.scoring import MAX_REQUESTS, ScoreAccount
-from linkage import Scorer, score_new
+from api.scoring import MAX_REQUESTS
+from linkage import score_new
 
 
 def body(data, account_id: str, max_requests: int = MAX_REQUESTS) -> dict:
@@ -72,8 +70,8 @@ def test_score_matches_the_cli_row(client, scorer_headers, sample):
 
 
 def test_concurrent_requests_get_their_own_rows(client, scorer_headers, sample):
-    """Requests in flight together are scored in one batch (api.batching): each gets
-    its own account's row, a bad body its own 422."""
+    """Requests in flight together each get their own account's row, a bad body its own
+    422."""
     data, member, outsider = sample
     payloads = [body(data, member.account_id), body(data, outsider.account_id)] * 4
     broken = body(data, outsider.account_id, max_requests=5)
@@ -186,20 +184,3 @@ def test_a_long_prompt_is_scored_not_refused(client, scorer_headers, sample):
     r = client.post("/score", json=sent, headers=scorer_headers)
     assert r.status_code == 200, r.text
     assert r.json()["campaign_id"] == member.campaign_id
-
-
-def test_a_request_queued_as_a_drain_finishes_is_scored(result_dir, sample):
-    """A drain task that has finished but not yet been forgotten (its done-callback runs
-    later) must not keep the next request waiting: it is scored all the same."""
-    data, member, _ = sample
-    item = ScoreAccount.model_validate(body(data, member.account_id)).tables()
-
-    async def scenario() -> str:
-        batcher = ScoreBatcher(Scorer.open(result_dir))
-        finished = asyncio.create_task(asyncio.sleep(0))
-        await finished
-        batcher._tasks.add(finished)  # the window between finishing and being forgotten
-        row = await asyncio.wait_for(batcher.score(item), timeout=60)
-        return row.account_id
-
-    assert asyncio.run(scenario()) == member.account_id
