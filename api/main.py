@@ -42,6 +42,7 @@ from linkage import (
     open_result,
 )
 from linkage.result import ResultDir
+from linkage.review import DecisionLog
 
 __all__ = ["LOG_CONFIG", "AuditMiddleware", "app_from_env", "create_app"]
 
@@ -163,7 +164,8 @@ def _open_scorer(settings: Settings) -> Scorer | str:
     """The result's scorer, or why there is none (a result written before the campaign
     index): the other routes serve it all the same."""
     try:
-        return Scorer.open(settings.result_dir)
+        log = DecisionLog(settings.state_dir) if settings.state_dir is not None else None
+        return Scorer.open(settings.result_dir, log)
     except LinkageError as exc:
         return str(exc)
 

@@ -149,14 +149,18 @@ def score(
         bool,
         typer.Option("--all", help="Score every account of DATA_DIR, those the result knows too."),
     ] = False,
+    state: StateOption = None,
 ) -> None:
     """Score new accounts against the campaigns a result knows, without detecting again:
-    campaign, score, flag and reasons per account."""
+    campaign, score, flag and reasons per account. With --state, investigators'
+    decisions apply, those made since the run included."""
     from linkage.export import write_scores
+    from linkage.review import DecisionLog
     from linkage.score import score_new
 
     try:
-        run = score_new(result_dir, data_dir, all_accounts=all_accounts)
+        log = DecisionLog(state) if state is not None else None
+        run = score_new(result_dir, data_dir, all_accounts=all_accounts, decisions=log)
         write_scores(run.table(), output)
     except LinkageError as exc:
         raise _fail(exc) from exc

@@ -6,6 +6,7 @@ day 43's, its regrowth flagged on day 44's."""
 from __future__ import annotations
 
 import json
+import re
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,7 +31,7 @@ from linkage.review import (
 )
 from linkage.settings import DetectSettings
 from linkage.simulate import simulate
-from linkage.simulate.cut import cut_until, day_start
+from linkage.simulate.cut import cut_until, day_start, new_since
 
 T0 = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 
@@ -208,7 +209,16 @@ def test_flags_after_decisions():
         "c1": Decision("account", "c1", "dismiss", "", "al", "t"),
         "z1": Decision("account", "z1", "confirm", "", "al", "t"),
     }
-    flagged = apply_flags(accounts, {"A": 0.5, "B": 0.9, "C": 0.9}, campaigns, mine, 0.5)
+    flagged = apply_flags(
+        accounts.account_id.to_numpy(dtype=object),
+        accounts.campaign_id.to_numpy(dtype=object),
+        accounts.score.to_numpy(),
+        accounts.flagged.to_numpy(),
+        {"A": 0.5, "B": 0.9, "C": 0.9},
+        campaigns,
+        mine,
+        0.5,
+    )
     # A confirmed: tied members (0.3/0.5) flagged, the loosely tied one (0.05/0.5) not;
     # B dismissed but b2 confirmed; C watched, c1 dismissed; z1 confirmed outside any campaign
     assert dict(zip(accounts.account_id, flagged, strict=True)) == {
@@ -347,3 +357,32 @@ def test_a_confirmed_campaigns_regrowth_is_flagged_on_the_next_days_run(
     assert after.flagged.sum() >= before.flagged.sum()
     reasons = ResultDir(reviewed).read_campaigns().set_index("campaign_id").reasons[swarm]
     assert reasons[0].startswith("confirmed by bob on ")
+
+
+def test_linkage_score_applies_decisions_made_since_the_run(world: Path, tmp_path: Path):
+    r43, state = tmp_path / "r43", tmp_path / "state"
+    detect(world / "day43", r43)
+    new_since(world / "world", tmp_path / "new", day_start(world / "world", 43))
+    swarm = _campaign_of(r43, world / "world", "hydra-coding", "campaign_id_true")
+
+    def scored(*extra: str) -> pd.DataFrame:
+        out = tmp_path / f"scores{len(list(tmp_path.glob('scores*')))}.jsonl"
+        said = CliRunner().invoke(
+            app, ["score", str(r43), str(tmp_path / "new"), "-o", str(out), *extra]
+        )
+        assert said.exit_code == 0, said.output
+        rows = pd.read_json(out, lines=True)
+        return rows[rows.campaign_id == swarm].set_index("account_id")
+
+    engine = scored()
+    assert len(engine) == 3 and engine.flagged.all()  # the regrowth, tied by the index
+    decide(DecisionLog(state), ResultDir(r43), "campaign", swarm, "confirm", by="bob")
+    confirmed = scored("--state", str(state))
+    assert confirmed.flagged.all() and (confirmed.score == engine.score).all()
+    assert all(r[0].startswith("confirmed by bob on ") for r in confirmed.reasons)
+    decide(DecisionLog(state), ResultDir(r43), "campaign", swarm, "dismiss", by="al", note="x")
+    dismissed = scored("--state", str(state))
+    assert not dismissed.flagged.any()
+    assert all(
+        re.fullmatch(r'dismissed by al on \d{4}-\d\d-\d\d: "x"', r[0]) for r in dismissed.reasons
+    )

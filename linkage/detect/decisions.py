@@ -69,7 +69,16 @@ def apply_decisions(
     )
     mine = {d.id: d for d in current if d.target == "account"}
     score = dict(zip(reported.campaign_id, reported.score.astype(float), strict=True))
-    flagged = apply_flags(accounts, score, by_campaign, mine, s.confirmed_min_attachment)
+    flagged = apply_flags(
+        accounts.account_id.to_numpy(dtype=object),
+        accounts.campaign_id.to_numpy(dtype=object),
+        accounts.score.to_numpy(dtype=float),
+        accounts.flagged.to_numpy(dtype=bool),
+        score,
+        by_campaign,
+        mine,
+        s.confirmed_min_attachment,
+    )
     out = reported.copy()
     out["reasons"] = [
         [by_campaign[c].reason, *r] if c in by_campaign else list(r)

@@ -9,6 +9,7 @@ from linkage.review.apply import (
     campaign_decisions,
     carried_decisions,
     in_force,
+    result_decisions,
 )
 from linkage.review.decisions import (
     ACTIONS,
@@ -35,4 +36,5 @@ __all__ = [
     "decide",
     "in_effect",
     "in_force",
+    "result_decisions",
 ]

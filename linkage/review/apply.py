@@ -43,6 +43,7 @@ __all__ = [
     "campaign_decisions",
     "carried_decisions",
     "in_force",
+    "result_decisions",
 ]
 
 STATUSES = ("applied", "reopened", "conflict")
@@ -173,32 +174,71 @@ def campaign_decisions(
     return out
 
 
+def result_decisions(
+    campaigns: pd.DataFrame,
+    applied: pd.DataFrame,
+    current: Mapping[tuple[str, str], Decision],
+    abuse_features: Sequence[str],
+    reopen_margin: float,
+) -> tuple[dict[str, Applied], dict[str, Decision]]:
+    """The decisions in force on a finished result's campaigns and accounts, for scoring
+    new accounts against it: what its run applied (``applied``, its
+    ``decisions.parquet``), overridden by a decision logged since on one of its own
+    campaign ids (``current``: the log's, :meth:`DecisionLog.current`; ``campaigns``:
+    the result's, with ``contributions``). Returns campaign id -> :class:`Applied` and
+    account id -> the account's own decision."""
+    out: dict[str, Applied] = {}
+    if not applied.empty:
+        for r in applied[applied.target == "campaign"].itertuples():
+            made = Decision(
+                "campaign", str(r.decided_id), str(r.action), str(r.note), str(r.by), str(r.at),
+                {str(k): float(v) for k, v in dict(r.evidence or {}).items()},
+            )  # fmt: skip
+            out[str(r.id)] = Applied("campaign", str(r.id), made, str(r.status), str(r.reason))
+    newer = {
+        d.id: d
+        for (target, _), d in current.items()
+        if target == "campaign" and (d.id not in out or d.at > out[d.id].decision.at)
+    }
+    rows = campaigns[campaigns.campaign_id.isin(list(newer))]
+    if len(rows):
+        rows = rows[["campaign_id", "contributions"]].assign(
+            previous_campaign_ids=[[] for _ in range(len(rows))]
+        )
+        out.update(campaign_decisions(rows, newer, abuse_features, reopen_margin))
+    accounts = {d.id: d for (target, _), d in current.items() if target == "account"}
+    return out, accounts
+
+
 def apply_flags(
-    accounts: pd.DataFrame,
+    account_id: np.ndarray,
+    campaign_id: np.ndarray,
+    score: np.ndarray,
+    flagged: np.ndarray,
     campaign_score: Mapping[str, float],
     campaigns: Mapping[str, Applied],
     account_decisions: Mapping[str, Decision],
     confirmed_min_attachment: float,
 ) -> np.ndarray:
-    """``flagged`` after decisions (module docstring). ``accounts``: ``account_id``,
-    ``campaign_id``, ``score`` and the engine's ``flagged``."""
-    flagged = accounts.flagged.to_numpy(dtype=bool).copy()
+    """``flagged`` after decisions (module docstring), for accounts ``account_id`` in
+    campaigns ``campaign_id`` (``None`` for none) with the engine's ``score`` and
+    ``flagged``. Plain arrays: detection's million accounts and the service's one."""
+    out = np.asarray(flagged, dtype=bool).copy()
     if not campaigns and not account_decisions:
-        return flagged
-    effective = {c: a.effective for c, a in campaigns.items()}
-    action = accounts.campaign_id.map(effective).to_numpy(dtype=object)
-    flagged[action == "dismiss"] = False
-    confirmed = action == "confirm"
-    if confirmed.any():
-        own = accounts.campaign_id.map(campaign_score).to_numpy(dtype=float)
-        tie = accounts.score.to_numpy(dtype=float) / np.maximum(own, 1e-9)
-        flagged[confirmed] |= tie[confirmed] >= confirmed_min_attachment
-    mine = accounts.account_id.map(
-        {a: d.action for a, d in account_decisions.items() if d.target == "account"}
-    ).to_numpy(dtype=object)
-    flagged[mine == "dismiss"] = False
-    flagged[mine == "confirm"] = True
-    return flagged
+        return out
+    effective = {c: a.effective for c, a in campaigns.items() if a.effective}
+    action = np.array([effective.get(c) for c in campaign_id], dtype=object)
+    out[action == "dismiss"] = False
+    confirmed = np.flatnonzero(action == "confirm")
+    if len(confirmed):
+        own = np.array([campaign_score[c] for c in campaign_id[confirmed]], dtype=float)
+        tie = np.asarray(score, dtype=float)[confirmed] / np.maximum(own, 1e-9)
+        out[confirmed] |= tie >= confirmed_min_attachment
+    if account_decisions:
+        mine = [account_decisions.get(a) for a in account_id]
+        out[[i for i, d in enumerate(mine) if d is not None and d.action == "dismiss"]] = False
+        out[[i for i, d in enumerate(mine) if d is not None and d.action == "confirm"]] = True
+    return out
 
 
 def account_applied(

@@ -179,6 +179,15 @@ class DecisionLog:
             raise LinkageError(f"{self.path}: cannot record the decision: {exc}") from exc
         return decision
 
+    def stamp(self) -> tuple[int, int] | None:
+        """The log's modification time and size (``None`` while it does not exist): a
+        reader that cached :meth:`current` reads again when this changes."""
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            return None
+        return st.st_mtime_ns, st.st_size
+
     def read(self) -> list[Decision]:
         """Every decision, oldest first; none when the log does not exist yet.
 

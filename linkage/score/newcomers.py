@@ -42,8 +42,16 @@ from linkage.ingest import IngestSummary, ingest
 from linkage.ingest.records import validate_account, validate_records
 from linkage.result import INDEX_TABLE, ResultDir
 from linkage.result.connect import configure
+from linkage.review import (
+    Applied,
+    Decision,
+    DecisionLog,
+    account_applied,
+    apply_flags,
+    result_decisions,
+)
 from linkage.score.keys import Keys, account_keys, record_keys
-from linkage.score.scoring import score_accounts
+from linkage.score.scoring import FEATURES, score_accounts
 
 __all__ = [
     "SCORE_COLUMNS",
@@ -199,15 +207,58 @@ class ScoreRow(NamedTuple):
     reasons: list[str]
 
 
-def attribute(accounts: Iterable[str], keys: Keys, index: CampaignIndex) -> pd.DataFrame:
+@dataclass
+class Decisions:
+    """Investigators' decisions on one result's campaigns and accounts
+    (:func:`linkage.review.result_decisions`), read again when the log changes."""
+
+    campaigns: pd.DataFrame
+    """The result's ``campaign_id`` and ``contributions``."""
+    applied: pd.DataFrame
+    """The result's ``decisions.parquet``."""
+    log: DecisionLog | None
+    reopen_margin: float
+    min_attachment: float
+    _stamp: tuple[int, int] | None = None
+    _now: tuple[dict[str, Applied], dict[str, Decision]] | None = None
+
+    @classmethod
+    def load(cls, result: ResultDir, log: DecisionLog | None) -> Decisions:
+        s = result.settings()
+        campaigns = result.read_campaigns()[["campaign_id", "contributions"]]
+        applied = result.read_decisions()
+        return cls(campaigns, applied, log, s.reopen_abuse_margin, s.confirmed_min_attachment)
+
+    def now(self) -> tuple[dict[str, Applied], dict[str, Decision]]:
+        """Campaign id -> the decision that reaches it; account id -> its own decision."""
+        stamp = self.log.stamp() if self.log is not None else None
+        if self._now is None or stamp != self._stamp:
+            current = self.log.current() if self.log is not None else {}
+            self._now = result_decisions(
+                self.campaigns, self.applied, current, ABUSE_FEATURES, self.reopen_margin
+            )
+            self._stamp = stamp
+        return self._now
+
+
+ABUSE_FEATURES = tuple(f.name for f in FEATURES if f.role == "abuse")
+
+
+def attribute(
+    accounts: Iterable[str], keys: Keys, index: CampaignIndex, decisions: Decisions | None = None
+) -> pd.DataFrame:
     """One row per account of ``accounts`` (:data:`SCORE_COLUMNS`): the campaign its
     ``keys`` tie it to by the attachment rule, its score, flag and reasons; sorted by
     score descending, then account id. Columnar (numpy) but for the reasons of the
-    accounts that share anything, so one account and ten thousand take the same path."""
-    return pd.DataFrame(_attribute(accounts, keys, index), columns=list(SCORE_COLUMNS))
+    accounts that share anything, so one account and ten thousand take the same path.
+    With ``decisions``, investigators' decisions change flags and come first in the
+    reasons, as in detection (:func:`linkage.review.apply_flags`)."""
+    return pd.DataFrame(_attribute(accounts, keys, index, decisions), columns=list(SCORE_COLUMNS))
 
 
-def _attribute(accounts: Iterable[str], keys: Keys, index: CampaignIndex) -> dict[str, Any]:
+def _attribute(
+    accounts: Iterable[str], keys: Keys, index: CampaignIndex, decisions: Decisions | None
+) -> dict[str, Any]:
     """The columns of :func:`attribute`."""
     rule = index.rule
     ids = np.array(list(dict.fromkeys(accounts)), dtype=object)
@@ -254,14 +305,44 @@ def _attribute(accounts: Iterable[str], keys: Keys, index: CampaignIndex) -> dic
         reasons[i] = _reasons(
             bool(ok[i]), camps[pairs[b] % len(camps)], ties[b], int(n_ent[b]), rows, index
         )
+    flagged = ok & (score >= rule.flag_threshold)
+    if decisions is not None:
+        flagged = _decided(ids, names[code], score, flagged, reasons, index, decisions)
     order = np.lexsort((ids.astype(str), -score))
     return {
         "account_id": ids[order],
         "campaign_id": names[code][order],
         "score": score[order],
-        "flagged": (ok & (score >= rule.flag_threshold))[order],
+        "flagged": flagged[order],
         "reasons": [reasons[i] for i in order],
     }
+
+
+def _decided(
+    ids: np.ndarray,
+    campaign: np.ndarray,
+    score: np.ndarray,
+    flagged: np.ndarray,
+    reasons: list[list[str]],
+    index: CampaignIndex,
+    decisions: Decisions,
+) -> np.ndarray:
+    """``flagged`` after the decisions in force; each decided row's ``reasons`` start
+    with what decided it (the account's own decision, else its campaign's)."""
+    camps, mine = decisions.now()
+    if not camps and not mine:
+        return flagged
+    present = {c for c in campaign.tolist() if c is not None}
+    camp_score = {c: index.campaigns[c].score for c in present if c in index.campaigns}
+    out = apply_flags(
+        ids, campaign, score, flagged, camp_score, camps, mine, decisions.min_attachment
+    )
+    own = {a.id: a.reason for a in account_applied(ids.tolist(), mine)}
+    for i, (account, cid) in enumerate(zip(ids.tolist(), campaign.tolist(), strict=True)):
+        said = own.get(account) or (camps[cid].reason if cid in camps else None)
+        if said is not None:
+            reasons[i] = [said, *reasons[i]]
+    return out
 
 
 def _best_pairs(
@@ -375,15 +456,18 @@ class Scorer:
     """Scores accounts against one result's campaigns; the index stays in memory, so
     scoring one account runs no query (the service keeps one per result)."""
 
-    def __init__(self, index: CampaignIndex) -> None:
+    def __init__(self, index: CampaignIndex, decisions: Decisions | None = None) -> None:
         self.index = index
+        self.decisions = decisions
         self._con = configure(duckdb.connect(":memory:"))
         self._con.execute("SET threads = 1")
         template_id("\u0130")  # reads DuckDB's case table now, not on a request
 
     @classmethod
-    def open(cls, result_dir: str | Path) -> Scorer:
-        return cls(CampaignIndex.load(result_dir))
+    def open(cls, result_dir: str | Path, log: DecisionLog | None = None) -> Scorer:
+        """The scorer of a result: its index, and the decisions its run applied and
+        (with ``log``) those investigators make later on its campaigns and accounts."""
+        return cls(CampaignIndex.load(result_dir), Decisions.load(ResultDir.open(result_dir), log))
 
     def close(self) -> None:
         self._con.close()
@@ -399,7 +483,7 @@ class Scorer:
                 keys = account_keys(ws)
         ids = ids.account_id
         known = ids.isin(self.index.known) if not all_accounts else np.zeros(len(ids), bool)
-        rows = attribute(ids[~known], keys, self.index)
+        rows = attribute(ids[~known], keys, self.index, self.decisions)
         warnings = [
             f"{t.rows_quarantined:,} rows of {name} quarantined ("
             + ", ".join(f"{k}: {v:,}" for k, v in sorted(t.reasons.items()))
@@ -421,7 +505,8 @@ class Scorer:
             keys = account_keys(Workspace(con))
         finally:
             con.close()
-        return attribute(valid["accounts"].column("account_id").to_pylist(), keys, self.index)
+        accounts = valid["accounts"].column("account_id").to_pylist()
+        return attribute(accounts, keys, self.index, self.decisions)
 
     def score_account(self, tables: Records) -> ScoreRow:
         """Score one account's records (``accounts`` holds one row): its row
@@ -431,7 +516,7 @@ class Scorer:
         :class:`~linkage.errors.ContractError`."""
         rows = validate_account(tables)
         keys = record_keys(rows, self.index.types)
-        c = _attribute([rows["accounts"][0]["account_id"]], keys, self.index)
+        c = _attribute([rows["accounts"][0]["account_id"]], keys, self.index, self.decisions)
         return ScoreRow(
             c["account_id"][0],
             c["campaign_id"][0],
@@ -448,11 +533,16 @@ _RECORD_TABLES = ("accounts", "requests", "payments", "identifiers")
 
 
 def score_new(
-    result_dir: str | Path, data_dir: str | Path, *, all_accounts: bool = False
+    result_dir: str | Path,
+    data_dir: str | Path,
+    *,
+    all_accounts: bool = False,
+    decisions: DecisionLog | None = None,
 ) -> ScoreRun:
     """Score the accounts of ``data_dir`` that ``result_dir`` does not know (all of
-    them with ``all_accounts``) against its campaigns (:class:`Scorer`)."""
-    scorer = Scorer.open(result_dir)
+    them with ``all_accounts``) against its campaigns (:class:`Scorer`), with the
+    decisions the result's run applied and those logged since in ``decisions``."""
+    scorer = Scorer.open(result_dir, decisions)
     try:
         return scorer.score_data_dir(data_dir, all_accounts=all_accounts)
     finally:

@@ -12,7 +12,7 @@ from pydantic import SecretStr
 from api import Settings, create_app
 from linkage.review import DecisionLog
 
-from .conftest import ADMIN_KEY, INVESTIGATOR_KEY, KEYS_ENV, SCORER_KEY
+from .conftest import ADMIN_KEY, INVESTIGATOR_KEY, KEYS_ENV, SCORER_KEY, body
 
 REVIEWER_KEY = "rev-" + "r" * 28
 KEYS = f"{KEYS_ENV},rita:reviewer:{REVIEWER_KEY}"
@@ -119,3 +119,16 @@ def test_a_server_without_a_state_directory_keeps_no_decisions(client: TestClien
     assert client.post("/decisions", json=body, headers=_as(ADMIN_KEY)).status_code == 503
     got = client.get("/decisions", headers=_as(INVESTIGATOR_KEY)).json()
     assert got == {"data": [], "count": 0}
+
+
+def test_score_applies_a_decision_as_soon_as_it_is_recorded(deciding: TestClient, sample):
+    data, member, _ = sample
+    account = body(data, member.account_id)
+    before = deciding.post("/score", json=account, headers=_as(SCORER_KEY)).json()
+    assert before["flagged"] and before["campaign_id"] == member.campaign_id
+    decided = {"target": "campaign", "id": member.campaign_id, "action": "dismiss", "note": "ok"}
+    assert deciding.post("/decisions", json=decided, headers=_as(REVIEWER_KEY)).status_code == 201
+    after = deciding.post("/score", json=account, headers=_as(SCORER_KEY)).json()
+    assert not after["flagged"] and after["score"] == before["score"]
+    assert after["reasons"][0].startswith("dismissed by rita on ")
+    assert after["reasons"][1:] == before["reasons"]
