@@ -8,6 +8,7 @@ from typing import ClassVar
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from linkage.graph import EdgeList, Projection, Workspace, WorkTable
 from linkage.graph.workspace import tables_of
@@ -68,12 +69,12 @@ def inside_evidence(ws: Workspace, graph: Projection, membership: np.ndarray) ->
     share of ``pair_evidence`` (100M rows at a million accounts) that SQL then reads.
     """
     pairs = ws.arrow("pair_evidence")
-    src, dst = pairs.column("src").to_numpy(), pairs.column("dst").to_numpy()
-    same = np.empty(pairs.num_rows, bool)
-    for c in range(0, pairs.num_rows, _CHUNK):
-        a, b = membership[src[c : c + _CHUNK]], membership[dst[c : c + _CHUNK]]
-        same[c : c + _CHUNK] = (a == b) & (a >= 0)
-    with ws.registered("inside_pairs", pairs.filter(same)):
+    kept = []
+    for batch in pairs.to_batches(max_chunksize=_CHUNK):
+        a = membership[batch.column("src").to_numpy()]
+        b = membership[batch.column("dst").to_numpy()]
+        kept.append(batch.filter(pa.array((a == b) & (a >= 0))))
+    with ws.registered("inside_pairs", pa.Table.from_batches(kept, pairs.schema)):
         rows = ws.con.execute(
             f"""
             WITH p AS ({graph.corroboration.rows("SELECT * FROM inside_pairs")}),
