@@ -65,19 +65,22 @@ def inside_evidence(ws: Workspace, graph: Projection, membership: np.ndarray) ->
     each shared entity counted once (however many members share it), from
     ``pair_evidence`` (corroborated as ``graph.corroboration`` says).
 
-    The pairs inside one community are picked out in numpy, chunk by chunk: a small
-    share of ``pair_evidence`` (100M rows at a million accounts) that SQL then reads.
+    Which rows of ``pair_evidence`` (100M at a million accounts) join two members of
+    one community is marked in numpy, chunk by chunk; SQL reads only those, with no join.
     """
     pairs = ws.arrow("pair_evidence")
-    kept = []
-    for batch in pairs.to_batches(max_chunksize=_CHUNK):
-        a = membership[batch.column("src").to_numpy()]
-        b = membership[batch.column("dst").to_numpy()]
-        kept.append(batch.filter(pa.array((a == b) & (a >= 0))))
-    with ws.registered("inside_pairs", pa.Table.from_batches(kept, pairs.schema)):
+    inside = []
+    for batch in pairs.select(["src", "dst"]).to_batches(max_chunksize=_CHUNK):
+        a = membership[batch.column(0).to_numpy()]
+        b = membership[batch.column(1).to_numpy()]
+        inside.append(pa.array((a == b) & (a >= 0)))
+    # the pairs' own buffers plus one bit per row: nothing is copied
+    marked = pairs.append_column("inside", pa.chunked_array(inside, pa.bool_()))
+    same_community = "SELECT src, dst, eid, w, tcode, strong, rare FROM inside_pairs WHERE inside"
+    with ws.registered("inside_pairs", marked):
         rows = ws.con.execute(
             f"""
-            WITH p AS ({graph.corroboration.rows("SELECT * FROM inside_pairs")}),
+            WITH p AS ({graph.corroboration.rows(same_community)}),
             per_entity AS (
                 SELECT aid, eid, max(w) AS w FROM (
                     SELECT src AS aid, eid, w FROM p UNION ALL SELECT dst, eid, w FROM p)
