@@ -48,3 +48,37 @@ def test_fixed_point_rounds_as_duckdb() -> None:
     con.register("xs", pd.DataFrame({"x": x}))
     want = con.execute("SELECT round(x * 1e9)::BIGINT AS r FROM xs").fetchnumpy()["r"]
     assert got.tolist() == want.astype(float).tolist()
+
+
+def _typed_pairs(seed: int, n: int = 5_000) -> pa.Table:
+    rng = np.random.default_rng(seed)
+    pairs = _pairs(seed, n)
+    return (
+        pairs.append_column("tcode", pa.array(rng.integers(0, 5, n).astype(np.int8)))
+        .append_column("strong", pa.array(rng.random(n) < 0.02))
+        .append_column("rare", pa.array(rng.random(n) < 0.5))
+    )
+
+
+@pytest.mark.parametrize("buckets", [1, 8, 1 << 20])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_corroborated_screen_keeps_every_pair_that_may_reach(
+    monkeypatch: pytest.MonkeyPatch, buckets: int, seed: int
+) -> None:
+    # types: 0 card, 1 cosession, 2 ip, 3 prefix, 4 template
+    rule = project.corroborate(["card", "cosession", "ip", "prefix", "template"], 0.3)
+    monkeypatch.setattr(project, "SCREEN_BUCKETS", buckets)
+    pairs = _typed_pairs(seed)
+    keep = np.asarray(may_reach(pairs, 0.5, rule))
+    con = duckdb.connect()
+    con.register("pe", pairs)
+    weight = con.execute(
+        f"SELECT src, dst, {rule.weight()} AS weight FROM pe GROUP BY src, dst"
+    ).df()
+    df = pairs.select(["src", "dst"]).to_pandas().merge(weight, on=["src", "dst"], how="left")
+    assert keep[(df.weight >= 0.5).to_numpy()].all()  # nothing that may reach is dropped
+    per_pair = pd.Series(keep).groupby([df.src, df.dst]).nunique()
+    assert (per_pair == 1).all()
+    if buckets >= 1 << 20:  # tighter than the screen without the rule, never looser
+        plain = np.asarray(may_reach(pairs, 0.5))
+        assert not (keep & ~plain).any() and (plain & ~keep).any()

@@ -66,13 +66,15 @@ def _attach_round(ws: Workspace, membership: np.ndarray, s: DetectSettings) -> n
                 FROM links l JOIN attach_member m USING (aid)
                 JOIN entity_weight w USING (eid) WHERE w.w > 0
                 GROUP BY l.eid, m.comm),
+            share AS (
+                SELECT h.eid, h.comm, w.w * h.n / (w.degree - 1) AS part
+                FROM held h JOIN entity_weight w USING (eid)
+                WHERE w.w > 0 AND h.n * 2 >= w.degree - 1 AND list_contains(?, w.etype)),
             tie AS (
-                SELECT l.aid, h.comm, sum(w.w * h.n / (w.degree - 1)) AS tie,
-                       count(*) AS entities
+                SELECT l.aid, s.comm, sum(s.part) AS tie, count(*) AS entities
                 FROM links l SEMI JOIN attach_outside o ON o.aid = l.aid
-                JOIN entity_weight w USING (eid) JOIN held h USING (eid)
-                WHERE w.w > 0 AND h.n * 2 >= w.degree - 1 AND list_contains(?, w.etype)
-                GROUP BY l.aid, h.comm)
+                JOIN share s USING (eid)
+                GROUP BY l.aid, s.comm)
             SELECT aid, comm FROM tie
             WHERE tie >= ? AND entities >= ?
             QUALIFY row_number() OVER (PARTITION BY aid ORDER BY tie DESC, comm) = 1

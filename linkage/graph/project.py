@@ -168,10 +168,10 @@ def project_pairs(
     pairs = pair_evidence(ev, s)
     del ev
     ws.hold(pairs.nbytes + _SCREEN_BYTES_PER_ROW * pairs.num_rows)
-    candidates = pairs.filter(may_reach(pairs, s.min_edge_weight))
-    ws.hold(pairs.nbytes + candidates.nbytes)  # registered for the rest of detection
     rule = corroborate(types, s.uncorroborated_factor)
-    con.register("pair_evidence", pairs)
+    candidates = pairs.filter(may_reach(pairs, s.min_edge_weight, rule))
+    ws.hold(pairs.nbytes + candidates.nbytes)  # registered for the rest of detection
+    ws.keep("pair_evidence", pairs)
     con.register("edge_candidates", candidates)
     con.execute(
         f"""
@@ -339,16 +339,20 @@ _SCREEN_BYTES_PER_ROW = 12
 """About the memory :func:`may_reach` needs per pair row, beside its buckets."""
 
 
-def may_reach(pairs: pa.Table, min_weight: float) -> pa.Array:
+def may_reach(pairs: pa.Table, min_weight: float, rule: Corroboration | None = None) -> pa.Array:
     """Which ``pair_evidence`` rows belong to a pair that may weigh ``min_weight``: a
     screen that drops whole pairs, only ones certainly lighter, before they are grouped.
 
     A pair's edge weight is at most the fixed-point sum ``round(w * 1e9)`` of its rows
     (corroboration only scales evidence down). Rows are summed so into hash buckets of
     their pair; a bucket holds its pairs' sums and any colliding pair's on top, so a
-    bucket below ``min_weight`` holds only pairs below it. The sums are of integers in
-    float64, exact below 2**53 (else every row passes). At a million accounts most of
-    the tens of millions of pairs weigh far less than an edge and are dropped here.
+    bucket below ``min_weight`` holds only pairs below it. With ``rule`` (the
+    projection's :class:`Corroboration`), a bucket none of whose pairs can be
+    corroborated (no bond, no verified schedule, fewer than two kinds of rare
+    circumstance among all its rows) sums its circumstantial rows scaled, as the edge
+    weight will. The sums are of integers in float64, exact below 2**53 (else every
+    row passes). At a million accounts most of the tens of millions of pairs weigh far
+    less than an edge and are dropped here.
     """
     n = pairs.num_rows
     buckets = min(SCREEN_BUCKETS, 1 << max(1, (n - 1).bit_length()))
@@ -356,18 +360,59 @@ def may_reach(pairs: pa.Table, min_weight: float) -> pa.Array:
     dst = pairs.column("dst").to_numpy()
     w = pairs.column("w").to_numpy()
     slot = np.empty(n, np.int32)
-    fixed = np.empty(n, np.float64)
     for c in range(0, n, PAIR_CHUNK):
         key = (src[c : c + PAIR_CHUNK].astype(np.uint64) << np.uint64(32)) | dst[
             c : c + PAIR_CHUNK
         ].astype(np.uint64)
         slot[c : c + PAIR_CHUNK] = mix64(key) & np.uint64(buckets - 1)
-        fixed[c : c + PAIR_CHUNK] = fixed_point(w[c : c + PAIR_CHUNK])
+    scaled = _scaled_rows(pairs, slot, buckets, rule) if rule and rule.circumstantial else None
+    factor = rule.factor if rule else 1.0
+    fixed = np.empty(n, np.float64)
+    for c in range(0, n, PAIR_CHUNK):
+        part = w[c : c + PAIR_CHUNK]
+        if scaled is not None:
+            part = np.where(scaled[c : c + PAIR_CHUNK], part * factor, part)
+        fixed[c : c + PAIR_CHUNK] = fixed_point(part)
+    del scaled
     total = np.bincount(slot, weights=fixed, minlength=buckets)
     del fixed
     if not len(total) or total.max() >= 2.0**53:
         return pa.array(np.ones(n, bool))
     return pa.array(total[slot] / 1e9 >= min_weight)
+
+
+def _scaled_rows(
+    pairs: pa.Table, slot: np.ndarray, buckets: int, rule: Corroboration
+) -> np.ndarray:
+    """Which rows :func:`may_reach` counts at ``rule.factor``: the circumstantial rows of
+    buckets where no pair can be corroborated (:meth:`Corroboration.corroborated` over
+    all the bucket's rows, whatever their pair, is false)."""
+    tcode = pairs.column("tcode").to_numpy()
+    strong = pairs.column("strong").to_numpy(zero_copy_only=False)
+    rare = pairs.column("rare").to_numpy(zero_copy_only=False)
+    codes = np.arange(64)
+
+    def of(bits: int) -> np.ndarray:
+        """Per type code, whether ``bits`` has it."""
+        return ((bits >> codes) & 1).astype(bool)
+
+    schedule, kinds = of(rule.schedule), [of(bits) for bits in rule.kinds]
+    maybe = np.zeros(buckets, bool)
+    has = np.zeros((len(kinds), buckets), bool)
+    for c in range(0, len(slot), PAIR_CHUNK):
+        at, code = slot[c : c + PAIR_CHUNK], tcode[c : c + PAIR_CHUNK]
+        maybe[at[strong[c : c + PAIR_CHUNK] | schedule[code]]] = True
+        for k, kind in enumerate(kinds):
+            has[k, at[rare[c : c + PAIR_CHUNK] & kind[code]]] = True
+    del strong, rare
+    maybe |= has.sum(axis=0, dtype=np.uint8) >= 2
+    del has
+    circumstantial = of(rule.circumstantial)
+    scaled = np.empty(len(slot), bool)
+    for c in range(0, len(slot), PAIR_CHUNK):
+        at = slot[c : c + PAIR_CHUNK]
+        scaled[c : c + PAIR_CHUNK] = circumstantial[tcode[c : c + PAIR_CHUNK]] & ~maybe[at]
+    return scaled
 
 
 def fixed_point(x: np.ndarray) -> np.ndarray:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from linkage.errors import LinkageError
 from linkage.ingest import open_store
@@ -120,6 +121,7 @@ class Workspace:
         self.con = con
         self.memory_limit_gb = memory_limit_gb
         """The cap given to :meth:`open` (``None``: DuckDB's own)."""
+        self._kept: dict[str, pa.Table] = {}
 
     @classmethod
     @contextmanager
@@ -161,6 +163,17 @@ class Workspace:
             yield
         finally:
             self.con.unregister(name)
+
+    def keep(self, name: str, table: pa.Table) -> None:
+        """Register the Arrow working table ``name`` for the rest of the workspace's life."""
+        self.con.register(name, table)
+        self._kept[name] = table
+
+    def arrow(self, name: str) -> pa.Table:
+        """The Arrow working table ``name`` given to :meth:`keep` (for work in numpy)."""
+        if name not in self._kept:
+            raise LinkageError(f"no Arrow working table {name!r} on this workspace")
+        return self._kept[name]
 
     def present(self) -> set[str]:
         """Names of the temporary tables and views and registered tables now on the connection."""

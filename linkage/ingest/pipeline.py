@@ -14,6 +14,7 @@ import logging
 import os
 import shutil
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
@@ -91,10 +92,17 @@ def _ingest_table(
 ) -> TableSummary:
     spec = INPUT_TABLES[table]
     summary = TableSummary(table, reader.name, reader.format)
-    with QuarantineWriter(quarantine_dir, table, reader.name) as quarantine:
+    # one batch is inserted (DuckDB, without the GIL) while the next is read and validated
+    with (
+        QuarantineWriter(quarantine_dir, table, reader.name) as quarantine,
+        ThreadPoolExecutor(max_workers=1) as inserter,
+    ):
+        inserted: Future[None] | None = None
         for batch in reader.batches():
             result = validate_batch(table, batch.data, batch.rows, ctx)
-            insert_arrow(con, table, result.good)
+            if inserted is not None:
+                inserted.result()
+            inserted = inserter.submit(insert_arrow, con, table, result.good)
             flags = result.flags
             bad_idx = np.flatnonzero(~flags.ok)
             records = render_records(batch.data, bad_idx, spec)
@@ -113,6 +121,8 @@ def _ingest_table(
             summary.cards_redacted += result.cards_redacted
             if progress is not None:
                 progress(table, batch.done, batch.total)
+        if inserted is not None:
+            inserted.result()
     log.info(
         "ingested %s from %s: %d rows read, %d kept, %d quarantined",
         table,

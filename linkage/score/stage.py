@@ -8,6 +8,7 @@ from typing import ClassVar
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from linkage.graph import EdgeList, Projection, Workspace, WorkTable
 from linkage.graph.workspace import tables_of
@@ -52,34 +53,48 @@ def score_communities(
     comm_score = np.zeros(max(1, n_communities))
     comm_score[camps.comm.to_numpy()] = camps.score.to_numpy()
     weight = inside_weight(graph.accounts, edges, membership)
-    distinct = inside_evidence(ws, graph)
+    distinct = inside_evidence(ws, graph, membership)
     feats["score"] = score_accounts(
         membership, comm_score, weight, distinct, settings.full_attachment
     )
     return Scores(feats, camps)
 
 
-def inside_evidence(ws: Workspace, graph: Projection) -> np.ndarray:
-    """Each account's evidence inside its own community, each shared entity counted once
-    (however many members share it), from ``pair_evidence`` (corroborated as
-    ``graph.corroboration`` says) and ``member``."""
-    same_community = """
-        SELECT pe.src, pe.dst, pe.eid, pe.w, pe.tcode, pe.strong, pe.rare FROM pair_evidence pe
-        JOIN member s ON s.aid = pe.src JOIN member d ON d.aid = pe.dst
-        WHERE s.comm = d.comm"""
-    rows = ws.con.execute(
-        f"""
-        WITH p AS ({graph.corroboration.rows(same_community)}),
-        per_entity AS (
-            SELECT aid, eid, max(w) AS w FROM (
-                SELECT src AS aid, eid, w FROM p UNION ALL SELECT dst, eid, w FROM p)
-            GROUP BY aid, eid)
-        SELECT aid, sum(w) AS w FROM per_entity GROUP BY aid
-        """
-    ).fetchnumpy()
+def inside_evidence(ws: Workspace, graph: Projection, membership: np.ndarray) -> np.ndarray:
+    """Each account's evidence inside its own community (``membership``, ``-1``: none),
+    each shared entity counted once (however many members share it), from
+    ``pair_evidence`` (corroborated as ``graph.corroboration`` says).
+
+    Which rows of ``pair_evidence`` (100M at a million accounts) join two members of
+    one community is marked in numpy, chunk by chunk; SQL reads only those, with no join.
+    """
+    pairs = ws.arrow("pair_evidence")
+    inside = []
+    for batch in pairs.select(["src", "dst"]).to_batches(max_chunksize=_CHUNK):
+        a = membership[batch.column(0).to_numpy()]
+        b = membership[batch.column(1).to_numpy()]
+        inside.append(pa.array((a == b) & (a >= 0)))
+    # the pairs' own buffers plus one bit per row: nothing is copied
+    marked = pairs.append_column("inside", pa.chunked_array(inside, pa.bool_()))
+    same_community = "SELECT src, dst, eid, w, tcode, strong, rare FROM inside_pairs WHERE inside"
+    with ws.registered("inside_pairs", marked):
+        rows = ws.con.execute(
+            f"""
+            WITH p AS ({graph.corroboration.rows(same_community)}),
+            per_entity AS (
+                SELECT aid, eid, max(w) AS w FROM (
+                    SELECT src AS aid, eid, w FROM p UNION ALL SELECT dst, eid, w FROM p)
+                GROUP BY aid, eid)
+            SELECT aid, sum(w) AS w FROM per_entity GROUP BY aid
+            """
+        ).fetchnumpy()
     out = np.zeros(graph.accounts)
     out[rows["aid"].astype(np.int64)] = rows["w"]
     return out
+
+
+_CHUNK = 4_000_000
+"""Pair rows compared per step in :func:`inside_evidence`."""
 
 
 def inside_weight(n: int, edges: EdgeList, membership: np.ndarray) -> np.ndarray:
