@@ -58,31 +58,36 @@ def local_session(
 
 class SparkBackend(Backend):
     """Tables as temp views of ``spark`` (a :func:`local_session` when none is given;
-    stopped on :meth:`close` only then). A created table is persisted (memory, then
-    disk) and counted, so that it is computed once, like a DuckDB temp table."""
+    stopped on :meth:`close` only then).
+
+    A created table is computed once, like a DuckDB temp table, and cut from the plan
+    that made it (a local checkpoint: kept by the executors' block managers, memory
+    then disk). Without the cut, an iterative step (connected components) nests every
+    earlier round's plan into the next, several times over. Local
+    checkpoints are lost with an executor; on a cluster that loses executors, set
+    ``reliable`` (checkpoints to the directory of ``SparkContext.setCheckpointDir``).
+    A replaced table's blocks are freed by Spark's context cleaner once unreferenced.
+    """
 
     name = "spark"
     dialect = "spark"
 
-    def __init__(self, spark: SparkSession | None = None, **session: Any) -> None:
+    def __init__(
+        self, spark: SparkSession | None = None, *, reliable: bool = False, **session: Any
+    ) -> None:
         require_pyspark()
+        self.reliable = reliable
         self._own = spark is None
         self.spark = spark if spark is not None else local_session(**session)
-        self._cached: dict[str, DataFrame] = {}
 
     def frame(self, name: str) -> DataFrame:
         """The table ``name`` as a DataFrame, for steps written against Spark itself."""
         return self.spark.table(name)
 
     def put(self, name: str, frame: DataFrame) -> None:
-        """Persist ``frame`` as the table ``name``, replacing (and unpersisting) it."""
-        frame = frame.persist()
-        frame.count()
-        old = self._cached.pop(name, None)
+        """Compute ``frame`` now as the table ``name``, replacing it."""
+        frame = frame.checkpoint() if self.reliable else frame.localCheckpoint()
         frame.createOrReplaceTempView(name)
-        if old is not None:
-            old.unpersist()
-        self._cached[name] = frame
 
     def read_parquet(self, name: str, paths: Sequence[str]) -> None:
         self.spark.read.parquet(*[str(p) for p in paths]).createOrReplaceTempView(name)
@@ -91,20 +96,14 @@ class SparkBackend(Backend):
         self.spark.createDataFrame(data).createOrReplaceTempView(name)
 
     def _create(self, name: str, sql: str, view: bool) -> None:
-        if not view:
+        if view:
+            self.spark.sql(sql).createOrReplaceTempView(name)
+        else:
             self.put(name, self.spark.sql(sql))
-            return
-        old = self._cached.pop(name, None)
-        self.spark.sql(sql).createOrReplaceTempView(name)
-        if old is not None:
-            old.unpersist()
 
     def _fetch(self, sql: str) -> pa.Table:
         return self.spark.sql(sql).toArrow()
 
     def close(self) -> None:
-        for frame in self._cached.values():
-            frame.unpersist()
-        self._cached.clear()
         if self._own:
             self.spark.stop()
