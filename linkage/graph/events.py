@@ -16,20 +16,25 @@ as :class:`Events`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
+from linkage.backend import Backend
 from linkage.errors import LinkageError
 from linkage.graph.workspace import Workspace, WorkTable, tables_of
 from linkage.ingest.store import STORE_VERSION
 
 __all__ = [
+    "ACCT_HOURS_SQL",
     "ACCT_SQL",
     "REQ_SQL",
     "RHYTHM_HOUR_SHARE",
     "RHYTHM_MIN_REQUESTS",
+    "RHYTHM_SQL",
     "Events",
     "build_events",
+    "build_events_on",
     "entity_events_sql",
+    "events_sql",
 ]
 
 RHYTHM_MIN_REQUESTS = 24
@@ -58,6 +63,27 @@ REQ_SQL = """
            input_tokens, output_tokens
     FROM requests"""
 """``req``: the store's requests by ``aid``."""
+
+
+STORE_VERSION_SQL = "SELECT max(store_version) AS v FROM ingest_meta"
+
+ACCT_HOURS_SQL = """
+    SELECT aid, hour(ts) AS hr, count(*) AS c, min(ts) AS first_ts, max(ts) AS last_ts
+    FROM req GROUP BY aid, hour(ts)"""
+"""``acct_hours``: requests per account and hour of day."""
+
+RHYTHM_SQL = f"""
+    SELECT aid, 'rhythm', printf('h%06x', bit_or(1::BIGINT << hr) FILTER (
+               WHERE c >= greatest(2, {RHYTHM_HOUR_SHARE} * total))),
+           sum(c), min(first_ts), max(last_ts)
+    FROM (SELECT *, sum(c) OVER (PARTITION BY aid) AS total FROM acct_hours)
+    WHERE total >= {RHYTHM_MIN_REQUESTS} GROUP BY aid"""
+"""The ``rhythm`` events, over ``acct_hours``."""
+
+
+def events_sql() -> str:
+    """``events``: every entity's events (:func:`entity_events_sql`) and the rhythms."""
+    return f"{entity_events_sql()} UNION ALL {RHYTHM_SQL}"
 
 
 def entity_events_sql() -> str:
@@ -102,21 +128,28 @@ def build_events(ws: Workspace) -> Events:
     view (requests by ``aid``)."""
     con = ws.con
     con.execute(f"CREATE OR REPLACE TEMP TABLE acct AS {ACCT_SQL}")
-    version = con.execute("SELECT max(store_version) FROM ingest_meta").fetchone()
+    _check_store(con.execute(STORE_VERSION_SQL).fetchone())
+    con.execute(f"CREATE OR REPLACE TEMP VIEW req AS {REQ_SQL}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE acct_hours AS {ACCT_HOURS_SQL}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE events AS {events_sql()}")
+    return Events(ws.count("acct"))
+
+
+def build_events_on(backend: Backend) -> Events:
+    """The same stage on any :class:`~linkage.backend.Backend` (the SQL above, translated
+    to its dialect), over the store tables ``accounts``, ``requests``, ``payments``,
+    ``identifiers`` and ``ingest_meta`` registered on it (e.g. from Parquet)."""
+    backend.create_table("acct", ACCT_SQL)
+    version = backend.fetch(STORE_VERSION_SQL)
+    _check_store(tuple(c[0].as_py() for c in version.columns) if version.num_rows else None)
+    backend.create_table("req", REQ_SQL, view=True)
+    backend.create_table("acct_hours", ACCT_HOURS_SQL)
+    backend.create_table("events", events_sql())
+    return Events(backend.count("acct"))
+
+
+def _check_store(version: tuple[Any, ...] | None) -> None:
     if version is None or version[0] is None or version[0] < STORE_VERSION:
         raise LinkageError(
             "the store was written by an older linkage (no requests.aid); run ingest again"
         )
-    con.execute(f"CREATE OR REPLACE TEMP VIEW req AS {REQ_SQL}")
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE acct_hours AS
-        SELECT aid, hour(ts) AS hr, count(*) AS c, min(ts) AS first_ts, max(ts) AS last_ts
-        FROM req GROUP BY aid, hour(ts)
-    """)
-    rhythm = f"""SELECT aid, 'rhythm', printf('h%06x', bit_or(1::BIGINT << hr) FILTER (
-                       WHERE c >= greatest(2, {RHYTHM_HOUR_SHARE} * total))),
-                   sum(c), min(first_ts), max(last_ts)
-            FROM (SELECT *, sum(c) OVER (PARTITION BY aid) AS total FROM acct_hours)
-            WHERE total >= {RHYTHM_MIN_REQUESTS} GROUP BY aid"""
-    con.execute(f"CREATE OR REPLACE TEMP TABLE events AS {entity_events_sql()} UNION ALL {rhythm}")
-    return Events(ws.count("acct"))

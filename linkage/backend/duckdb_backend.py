@@ -1,0 +1,45 @@
+"""The default backend: DuckDB, in process (the engine the pipeline runs on today)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import duckdb
+import pyarrow as pa
+
+from linkage.backend.base import Backend
+
+__all__ = ["DuckDBBackend"]
+
+
+class DuckDBBackend(Backend):
+    """Tables as DuckDB temp tables and views on ``con`` (a new in-memory database
+    when none is given; closed on :meth:`close` only then)."""
+
+    name = "duckdb"
+    dialect = "duckdb"
+
+    def __init__(self, con: duckdb.DuckDBPyConnection | None = None) -> None:
+        self._own = con is None
+        self.con = con if con is not None else duckdb.connect()
+        self.con.execute("SET TimeZone = 'UTC'")
+
+    def read_parquet(self, name: str, paths: Sequence[str]) -> None:
+        files = ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths)
+        self.con.execute(
+            f'CREATE OR REPLACE TEMP VIEW "{name}" AS SELECT * FROM read_parquet([{files}])'
+        )
+
+    def register_arrow(self, name: str, data: pa.Table) -> None:
+        self.con.register(name, data)
+
+    def _create(self, name: str, sql: str, view: bool) -> None:
+        kind = "VIEW" if view else "TABLE"
+        self.con.execute(f'CREATE OR REPLACE TEMP {kind} "{name}" AS {sql}')
+
+    def _fetch(self, sql: str) -> pa.Table:
+        return self.con.sql(sql).to_arrow_table()
+
+    def close(self) -> None:
+        if self._own:
+            self.con.close()

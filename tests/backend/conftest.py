@@ -1,0 +1,40 @@
+"""Fixtures of the backend tests: one local Spark session and one small store as Parquet."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from linkage import simulate
+from linkage.backend import SparkBackend
+from linkage.ingest import ingest, open_store
+
+STORE_TABLES = ("accounts", "requests", "payments", "identifiers", "ingest_meta")
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[SparkBackend]:
+    """A Spark backend in local mode (``local[2]``, 1g driver), shared by the session."""
+    backend = SparkBackend(driver_memory="1g")
+    yield backend
+    backend.close()
+
+
+@pytest.fixture(scope="session")
+def store_parquet(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """``(store dir, parquet dir)``: 600 simulated accounts ingested, and the store's
+    tables copied to ``parquet dir/<table>.parquet``."""
+    root = tmp_path_factory.mktemp("backend-store")
+    simulate(root / "data", accounts=600, seed=5, scenario="default")
+    ingest(root / "data", root / "store")
+    out = root / "parquet"
+    out.mkdir()
+    con = open_store(root / "store", read_only=True)
+    try:
+        for t in STORE_TABLES:
+            con.execute(f"COPY (SELECT * FROM {t}) TO '{out / t}.parquet' (FORMAT parquet)")
+    finally:
+        con.close()
+    return root / "store", out
