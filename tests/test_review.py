@@ -25,6 +25,7 @@ from linkage.review import (
     DecisionLog,
     apply_flags,
     campaign_decisions,
+    carried_conflicts,
     carried_decisions,
     decide,
     in_force,
@@ -155,6 +156,38 @@ def test_a_merge_of_differing_or_unreviewed_campaigns_carries_no_decision():
     assert {c: a.status for c, a in got.items()} == {"cmp_a": "conflict", "cmp_c": "conflict"}
     assert "cmp_x (not reviewed)" in got["cmp_c"].reason
     assert got["cmp_a"].effective is None
+
+
+def test_a_conflict_holds_on_later_runs_until_someone_decides_again():
+    # day 2: cmp_a (dismissed) merged with cmp_x (never reviewed) kept the id cmp_a
+    day2 = campaign_decisions(
+        _campaigns(("cmp_a", ["cmp_a", "cmp_x"], {})),
+        in_force([_d("cmp_a", "dismiss", at=0)], {}),
+        ["elicitation"],
+        1.0,
+    )
+    assert day2["cmp_a"].status == "conflict"
+    rows = pd.DataFrame([day2["cmp_a"].row()]).assign(evidence=[{}])
+    conflicts = carried_conflicts(rows)
+    # day 3: it continues alone; the old dismissal in the log must not reach it
+    day3 = _campaigns(("cmp_a", ["cmp_a"], {}))
+    got = campaign_decisions(
+        day3,
+        in_force([_d("cmp_a", "dismiss", at=0)], carried_decisions(rows)),
+        ["elicitation"],
+        1.0,
+        conflicts=conflicts,
+    )
+    assert got["cmp_a"].status == "conflict" and "review again" in got["cmp_a"].reason
+    # a new decision on it settles it
+    got = campaign_decisions(
+        day3,
+        in_force([_d("cmp_a", "dismiss", at=0), _d("cmp_a", "confirm", at=60)], {}),
+        ["elicitation"],
+        1.0,
+        conflicts=conflicts,
+    )
+    assert (got["cmp_a"].decision.action, got["cmp_a"].status) == ("confirm", "applied")
 
 
 def test_a_dismissal_reopens_when_the_evidence_of_abuse_grows():

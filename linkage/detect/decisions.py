@@ -18,6 +18,7 @@ from linkage.review import (
     account_applied,
     apply_flags,
     campaign_decisions,
+    carried_conflicts,
     carried_decisions,
     in_force,
 )
@@ -64,8 +65,9 @@ def apply_decisions(
         for _, row in reported.iterrows()
         if str(row.campaign_id) in decisions or set(row.previous_campaign_ids) & set(decisions)
     }
+    conflicts = carried_conflicts(previous.decisions) if previous is not None else {}
     by_campaign = campaign_decisions(
-        reported, decisions, ABUSE_FEATURES, s.reopen_abuse_margin, grown
+        reported, decisions, ABUSE_FEATURES, s.reopen_abuse_margin, grown, conflicts
     )
     mine = {d.id: d for d in current if d.target == "account"}
     score = dict(zip(reported.campaign_id, reported.score.astype(float), strict=True))

@@ -41,6 +41,7 @@ __all__ = [
     "account_applied",
     "apply_flags",
     "campaign_decisions",
+    "carried_conflicts",
     "carried_decisions",
     "in_force",
     "result_decisions",
@@ -127,23 +128,50 @@ def carried_decisions(rows: pd.DataFrame) -> dict[str, Decision]:
     return out
 
 
+def carried_conflicts(rows: pd.DataFrame) -> dict[str, str]:
+    """Campaign id -> when (``at``) a result found its decisions in conflict, from its
+    ``decisions.parquet`` rows: the conflict holds on until a newer decision on the id."""
+    if rows.empty:
+        return {}
+    chosen = rows[(rows.target == "campaign") & (rows.status == "conflict")]
+    return {str(r.id): str(r.at) for r in chosen.itertuples()}
+
+
 def campaign_decisions(
     campaigns: pd.DataFrame,
     decisions: Mapping[str, Decision],
     abuse_features: Sequence[str],
     reopen_margin: float,
     grown_reasons: Mapping[str, Mapping[str, str]] | None = None,
+    conflicts: Mapping[str, str] | None = None,
 ) -> dict[str, Applied]:
     """This run's campaign id -> the decision that reaches it (module docstring).
 
     ``campaigns``: ``campaign_id``, ``previous_campaign_ids`` (list) and
     ``contributions`` (feature -> contribution). ``grown_reasons``: campaign id ->
     feature -> its reason now, for saying what grew when a dismissal re-opens.
+    ``conflicts`` (:func:`carried_conflicts`): previous campaigns left in conflict; one
+    counts as not reviewed until a decision newer than the conflict is made on it, so a
+    dismissed team merged with a group nobody looked at stays unresolved on later runs.
     """
     out: dict[str, Applied] = {}
+    open_ = conflicts or {}
     for row in campaigns.itertuples(index=False):
         cid = str(row.campaign_id)
         ancestors = sorted(set(row.previous_campaign_ids)) or [cid]
+        stale = [a for a in ancestors if a in open_ and not _newer(decisions.get(a), open_[a])]
+        if stale and any(a in decisions for a in ancestors):
+            known = max((decisions[a] for a in ancestors if a in decisions), key=lambda d: d.at)
+            out[cid] = Applied(
+                "campaign",
+                cid,
+                known,
+                "conflict",
+                f"descends from {', '.join(stale)}, unresolved since {open_[stale[0]][:10]} "
+                "(merged campaigns with differing or no decisions): no decision applied; "
+                "review again",
+            )
+            continue
         decided = {a: decisions[a] for a in ancestors if a in decisions}
         if not decided:
             continue
@@ -257,6 +285,10 @@ def _grown(
     """Abuse features whose contribution rose since the decision, by how much."""
     rise = {f: now.get(f, 0.0) - then.get(f, 0.0) for f in abuse_features}
     return {f: r for f, r in rise.items() if r > 0}
+
+
+def _newer(decision: Decision | None, than: str) -> bool:
+    return decision is not None and decision.at > than
 
 
 def _past(action: str) -> str:
