@@ -136,6 +136,7 @@ class DecisionLog:
     def __init__(self, state_dir: str | Path) -> None:
         self.state_dir = Path(state_dir)
         self.path = self.state_dir / LOG_NAME
+        self._cache: tuple[tuple[int, int] | None, dict[tuple[str, str], Decision]] | None = None
 
     def __repr__(self) -> str:
         return f"DecisionLog({str(self.state_dir)!r})"
@@ -215,13 +216,19 @@ class DecisionLog:
         return out
 
     def current(self) -> dict[tuple[str, str], Decision]:
-        """The decision in force on each ``(target, id)``: its latest."""
+        """The decision in force on each ``(target, id)``: its latest. Read again only
+        when the log's :meth:`stamp` changed (the service asks on every request)."""
+        stamp = self.stamp()
+        cached = self._cache
+        if cached is not None and cached[0] == stamp:
+            return dict(cached[1])
         latest: dict[tuple[str, str], Decision] = {}
         for decision in self.read():
             key = (decision.target, decision.id)
             if key not in latest or decision.at >= latest[key].at:
                 latest[key] = decision
-        return latest
+        self._cache = (stamp, latest)
+        return dict(latest)
 
 
 def decide(
