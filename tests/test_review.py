@@ -19,6 +19,7 @@ from linkage.cli import app
 from linkage.detect import detect
 from linkage.errors import LinkageError, NotFoundError
 from linkage.export import export_banlist
+from linkage.export.stix import stix_bundle
 from linkage.result import ResultDir
 from linkage.review import (
     Decision,
@@ -349,6 +350,11 @@ def test_a_dismissed_team_stays_unflagged_on_the_next_days_run(world: Path, tmp_
     assert len(team_infra) > 0
     ratio = _weights(r44, team_infra) / _weights(engine, team_infra)
     assert ratio.dropna().between(0.25 - 1e-12, 0.25 + 1e-12).all() and ratio.notna().any()
+    # peer labs get neither the dismissed team nor any decision's note
+    shared = stix_bundle(r44).serialize()
+    assert team not in shared and "Acme" not in shared
+    with pytest.raises(LinkageError, match="dismissed by an investigator"):
+        stix_bundle(r44, campaign=team)
     # the diff says the team's removals come from the dismissal, and they do not trip
     # the mass-removal guard
     export_banlist(r43, tmp_path / "ban43.csv")

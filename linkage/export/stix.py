@@ -289,6 +289,28 @@ def write_stix(
     )
 
 
+def _shareable(
+    campaigns: pd.DataFrame, decisions: pd.DataFrame, campaign: str | None
+) -> pd.DataFrame:
+    """What may leave the lab: no campaign an investigator dismissed (a customer), and no
+    decision reasons (they quote internal notes)."""
+    if decisions.empty:
+        return campaigns
+    said = decisions[decisions.target == "campaign"]
+    dismissed = set(said.id[(said.action == "dismiss") & (said.status == "applied")])
+    if campaign is not None and campaign in dismissed:
+        raise LinkageError(
+            f"campaign {campaign!r} was dismissed by an investigator: it is not shared"
+        )
+    internal = dict(zip(said.id, said.reason, strict=True))
+    out = campaigns[~campaigns.campaign_id.isin(dismissed)].copy()
+    out["reasons"] = [
+        [r for r in reasons if r != internal.get(cid)]
+        for cid, reasons in zip(out.campaign_id, out.reasons, strict=True)
+    ]
+    return out
+
+
 def _load(
     result_dir: Path, campaign: str | None, min_score: float | None, include_accounts: bool
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame, Any]:
@@ -297,7 +319,7 @@ def _load(
         ("campaign_indicators", "graph_entities", "graph_templates", "graph_links")
     )
     try:
-        campaigns = result.read_campaigns()
+        campaigns = _shareable(result.read_campaigns(), result.read_decisions(), campaign)
         if campaign is not None:
             if campaign not in set(campaigns.campaign_id):
                 raise LinkageError(
