@@ -2,7 +2,8 @@
 
 The project does not install or import Airflow; this file is documentation that
 runs. Each task is one ``linkage`` command (see README, "Daily runbook"):
-detect with ``--previous`` (yesterday's campaign ids kept), the ban list and its
+detect with ``--previous`` (yesterday's campaign ids kept) and ``--state`` (the
+investigators' decisions applied), the ban list and its
 diff against yesterday's (the command refuses a mass removal), a Neo4j push for
 investigators and a STIX bundle for peer labs. Paths come from Airflow Variables.
 """
@@ -28,7 +29,10 @@ with DAG(
 ) as dag:
     detect = BashOperator(
         task_id="detect",
-        bash_command=f"linkage detect {DATA} --out {ROOT}/result --previous {ROOT}/result",
+        bash_command=(
+            f"linkage detect {DATA} --out {ROOT}/result --previous {ROOT}/result "
+            f"--state {ROOT}/state"
+        ),
     )
     banlist = BashOperator(
         task_id="banlist",
