@@ -108,38 +108,25 @@ async def require_key(
 async def require_reader(principal: Annotated[Principal, Depends(require_key)]) -> Principal:
     """A caller that may read the result (``investigator``, ``reviewer`` or ``admin``);
     403 for a ``scorer`` key."""
-    if not principal.is_reader:
-        raise HTTPException(
-            status_code=status.HTTP_403_FORBIDDEN,
-            detail=(
-                f"this route needs the investigator, reviewer or admin role; key "
-                f"{principal.name!r} has {principal.role!r}"
-            ),
-        )
-    return principal
+    return _allowed(principal.is_reader, principal, "the investigator, reviewer or admin role")
 
 
 async def require_decider(principal: Annotated[Principal, Depends(require_key)]) -> Principal:
     """A caller that may record decisions (``reviewer`` or ``admin``); 403 otherwise."""
-    if not principal.can_decide:
-        raise HTTPException(
-            status_code=status.HTTP_403_FORBIDDEN,
-            detail=(
-                f"this route needs the reviewer or admin role; key {principal.name!r} has "
-                f"{principal.role!r}"
-            ),
-        )
-    return principal
+    return _allowed(principal.can_decide, principal, "the reviewer or admin role")
 
 
 async def require_admin(principal: Annotated[Principal, Depends(require_key)]) -> Principal:
     """A caller with the ``admin`` role; 403 for any other role."""
-    if not principal.is_admin:
+    return _allowed(principal.is_admin, principal, "the admin role")
+
+
+def _allowed(ok: bool, principal: Principal, needs: str) -> Principal:
+    """``principal``, or 403 saying which roles the route needs and which the key has."""
+    if not ok:
         raise HTTPException(
             status_code=status.HTTP_403_FORBIDDEN,
-            detail=(
-                f"this route needs the admin role; key {principal.name!r} has {principal.role!r}"
-            ),
+            detail=f"this route needs {needs}; key {principal.name!r} has {principal.role!r}",
         )
     return principal
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import random
 
 import duckdb
-import pandas as pd
 import pytest
+from account_records import account_records
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -18,8 +18,6 @@ from linkage.ingest import ingest
 from linkage.ingest.records import validate_account
 from linkage.score.keys import account_keys, record_keys
 from linkage.simulate import simulate
-
-TABLES = ("accounts", "requests", "payments", "identifiers")
 
 
 @pytest.fixture(scope="module")
@@ -31,22 +29,6 @@ def store(tmp_path_factory):
     return root
 
 
-def records(data, text_timestamps: bool) -> dict[str, dict]:
-    frames = {}
-    for name in TABLES:
-        df = pd.read_parquet(data / f"{name}.parquet")
-        if text_timestamps:
-            for c in df.columns:
-                if isinstance(df[c].dtype, pd.DatetimeTZDtype):
-                    df[c] = df[c].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        df = df.astype(object)
-        frames[name] = dict(tuple(df.where(df.notna(), None).groupby("account_id")))
-    return {
-        a: {n: g[a].to_dict(orient="records") if a in g else [] for n, g in frames.items()}
-        for a in frames["accounts"]
-    }
-
-
 @pytest.mark.parametrize("text_timestamps", [True, False], ids=["plain", "ingest"])
 def test_record_keys_are_the_sql_keys(store, text_timestamps):
     """Timestamps as text take the plain validation, as Timestamp objects ingest's own:
@@ -56,7 +38,7 @@ def test_record_keys_are_the_sql_keys(store, text_timestamps):
     expected: dict[str, set] = {}
     for a, t, k in zip(sql.account_id, sql.entity_type, sql.entity, strict=True):
         expected.setdefault(a, set()).add((t, k))
-    by_account = records(store / "data", text_timestamps)
+    by_account = account_records(store / "data", text_timestamps=text_timestamps)
     assert {"template", "ip", "card"} <= {t for keys in expected.values() for t, _ in keys}
     for account, tables in by_account.items():
         keys = record_keys(validate_account(tables))

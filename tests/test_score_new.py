@@ -9,6 +9,7 @@ import shutil
 
 import pandas as pd
 import pytest
+from account_records import TABLES, account_records
 from typer.testing import CliRunner
 
 from linkage import LinkageError, score_new
@@ -166,29 +167,12 @@ def test_bad_rows_are_quarantined_and_reported_and_bad_tables_refused(world, tmp
         score_new(tmp_path, world / "new")
 
 
-def records_of(data, accounts) -> dict[str, dict]:
-    """Each account's ``{table: rows}`` as the service gets them (timestamps as ISO
-    text)."""
-    frames = {}
-    for name in _TABLES:
-        df = pd.read_parquet(data / f"{name}.parquet")
-        for c in df.columns:
-            if isinstance(df[c].dtype, pd.DatetimeTZDtype):
-                df[c] = df[c].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        df = df.astype(object)
-        frames[name] = dict(tuple(df.where(df.notna(), None).groupby("account_id")))
-    return {
-        a: {name: g[a].to_dict(orient="records") if a in g else [] for name, g in frames.items()}
-        for a in accounts
-    }
-
-
 def test_one_account_scores_as_the_cli_scores_it(world):
     """The service's path (one account's records, validated and keyed in plain Python)
     and the CLI's (a data directory, ingested and keyed in SQL) apply one rule: the same
     row, reasons included, for every new account."""
     by_file = score_new(world / "r41", world / "new").rows.set_index("account_id")
-    records = records_of(world / "new", by_file.index)
+    records = account_records(world / "new", accounts=by_file.index)
     assert by_file.campaign_id.notna().sum() >= 5
     scorer = Scorer.open(world / "r41")
     try:
@@ -216,8 +200,8 @@ def test_records_score_as_files_do(world):
     ingest validates and keyed in SQL) get the rows the CLI writes."""
     by_file = score_new(world / "r41", world / "new").rows
     accounts = by_file.account_id.tolist()[:20]
-    records = records_of(world / "new", accounts)
-    tables = {name: [r for a in accounts for r in records[a][name]] for name in _TABLES}
+    records = account_records(world / "new", accounts=accounts)
+    tables = {name: [r for a in accounts for r in records[a][name]] for name in TABLES}
     scorer = Scorer.open(world / "r41")
     try:
         rows = scorer.score_records(tables)
@@ -225,6 +209,3 @@ def test_records_score_as_files_do(world):
         scorer.close()
     expected = by_file[by_file.account_id.isin(accounts)].reset_index(drop=True)
     pd.testing.assert_frame_equal(rows.reset_index(drop=True), expected)
-
-
-_TABLES = ("accounts", "requests", "payments", "identifiers")

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -114,18 +115,21 @@ def in_force(log: Iterable[Decision], carried: Mapping[str, Decision]) -> dict[s
 def carried_decisions(rows: pd.DataFrame) -> dict[str, Decision]:
     """Campaign id -> the decision a result applied to it, from its ``decisions.parquet``
     rows (:meth:`Applied.row`); conflicts carry nothing."""
-    out = {}
-    for r in rows[(rows.target == "campaign") & (rows.status != "conflict")].itertuples():
-        out[str(r.id)] = Decision(
-            target="campaign",
-            id=str(r.decided_id),
-            action=str(r.action),
-            note=str(r.note),
-            by=str(r.by),
-            at=str(r.at),
-            evidence={str(k): float(v) for k, v in dict(r.evidence or {}).items()},
-        )
-    return out
+    chosen = rows[(rows.target == "campaign") & (rows.status != "conflict")]
+    return {str(r.id): _decision_of(r) for r in chosen.itertuples()}
+
+
+def _decision_of(row: Any) -> Decision:
+    """The decision behind one ``decisions.parquet`` row (made on ``decided_id``)."""
+    return Decision(
+        target=str(row.target),
+        id=str(row.decided_id),
+        action=str(row.action),
+        note=str(row.note),
+        by=str(row.by),
+        at=str(row.at),
+        evidence={str(k): float(v) for k, v in dict(row.evidence or {}).items()},
+    )
 
 
 def carried_conflicts(rows: pd.DataFrame) -> dict[str, str]:
@@ -218,11 +222,9 @@ def result_decisions(
     out: dict[str, Applied] = {}
     if not applied.empty:
         for r in applied[applied.target == "campaign"].itertuples():
-            made = Decision(
-                "campaign", str(r.decided_id), str(r.action), str(r.note), str(r.by), str(r.at),
-                {str(k): float(v) for k, v in dict(r.evidence or {}).items()},
-            )  # fmt: skip
-            out[str(r.id)] = Applied("campaign", str(r.id), made, str(r.status), str(r.reason))
+            out[str(r.id)] = Applied(
+                "campaign", str(r.id), _decision_of(r), str(r.status), str(r.reason)
+            )
     newer = {
         d.id: d
         for (target, _), d in current.items()
