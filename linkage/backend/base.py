@@ -9,7 +9,7 @@ engine-specific methods a backend implements, as splink's ``DatabaseAPI`` does.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 import pandas as pd
@@ -17,7 +17,10 @@ import pyarrow as pa
 
 from linkage.backend.dialect import translate
 
-__all__ = ["Backend"]
+__all__ = ["ArrowFn", "Backend"]
+
+ArrowFn = Callable[[pa.Table], pa.Table]
+"""A step in numpy over Arrow: rows in, rows out (:meth:`Backend.map_by`)."""
 
 
 class Backend(ABC):
@@ -38,8 +41,12 @@ class Backend(ABC):
         can read) the table ``name``."""
 
     @abstractmethod
-    def register_arrow(self, name: str, data: pa.Table) -> None:
+    def register_arrow(self, name: str, data: pa.Table | pd.DataFrame) -> None:
         """Make a small in-memory table (settings, weights) the table ``name``."""
+
+    @abstractmethod
+    def unregister(self, name: str) -> None:
+        """Forget the table ``name`` given to :meth:`register_arrow`."""
 
     @abstractmethod
     def _create(self, name: str, sql: str, view: bool) -> None:
@@ -47,8 +54,24 @@ class Backend(ABC):
         now, or a view computed where it is read when ``view``."""
 
     @abstractmethod
+    def _insert(self, name: str, sql: str) -> None:
+        """Append the rows of ``sql`` (in :attr:`dialect`, the columns of ``name`` in
+        order) to the table ``name``."""
+
+    @abstractmethod
     def _fetch(self, sql: str) -> pa.Table:
         """The result of ``sql`` (in :attr:`dialect`), brought to the driver."""
+
+    @abstractmethod
+    def _map_by(
+        self, out: str, sql: str, key: Sequence[str], fn: ArrowFn, schema: pa.Schema
+    ) -> None:
+        """:meth:`map_by` with ``sql`` in :attr:`dialect`."""
+
+    @abstractmethod
+    def write_parquet(self, name: str, path: str) -> None:
+        """Write the table ``name`` as Parquet at ``path`` (a file or, on engines that
+        write in parallel, a directory of files)."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release what the backend opened itself."""
@@ -60,6 +83,24 @@ class Backend(ABC):
     def create_table(self, name: str, sql: str, *, view: bool = False) -> None:
         """Make the DuckDB-dialect query ``sql`` the table ``name`` (a view when ``view``)."""
         self._create(name, self.sql(sql), view)
+
+    def insert(self, name: str, sql: str) -> None:
+        """Append the rows of the DuckDB-dialect query ``sql`` to the table ``name``."""
+        self._insert(name, self.sql(sql))
+
+    def map_by(
+        self, out: str, sql: str, key: Sequence[str], fn: ArrowFn, schema: pa.Schema
+    ) -> None:
+        """Make ``fn`` over the rows of the DuckDB-dialect query ``sql`` the table ``out``
+        (columns ``schema``): the numpy steps of a stage, where the engine runs them.
+
+        ``fn`` is called on parts of the rows that hold every row of each value of
+        ``key`` they hold (DuckDB: once, on all rows; Spark: once per partition, on
+        the executors), so its output for a key must depend on that key's rows only.
+        It must be picklable (a module-level function, or a ``functools.partial`` of
+        one) and return a table of ``schema``.
+        """
+        self._map_by(out, self.sql(sql), key, fn, schema)
 
     def fetch(self, sql: str) -> pa.Table:
         """The result of the DuckDB-dialect query ``sql`` as Arrow: for small results."""

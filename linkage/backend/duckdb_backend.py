@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import duckdb
+import pandas as pd
 import pyarrow as pa
 
-from linkage.backend.base import Backend
+from linkage.backend.base import ArrowFn, Backend
 
 __all__ = ["DuckDBBackend"]
 
@@ -30,15 +31,35 @@ class DuckDBBackend(Backend):
             f'CREATE OR REPLACE TEMP VIEW "{name}" AS SELECT * FROM read_parquet([{files}])'
         )
 
-    def register_arrow(self, name: str, data: pa.Table) -> None:
+    def register_arrow(self, name: str, data: pa.Table | pd.DataFrame) -> None:
         self.con.register(name, data)
+
+    def unregister(self, name: str) -> None:
+        self.con.unregister(name)
 
     def _create(self, name: str, sql: str, view: bool) -> None:
         kind = "VIEW" if view else "TABLE"
         self.con.execute(f'CREATE OR REPLACE TEMP {kind} "{name}" AS {sql}')
 
+    def _insert(self, name: str, sql: str) -> None:
+        self.con.execute(f'INSERT INTO "{name}" {sql}')
+
     def _fetch(self, sql: str) -> pa.Table:
         return self.con.sql(sql).to_arrow_table()
+
+    def _map_by(
+        self, out: str, sql: str, key: Sequence[str], fn: ArrowFn, schema: pa.Schema
+    ) -> None:
+        got = fn(self.con.sql(sql).to_arrow_table()).cast(schema)
+        self.con.register(f"{out}_arrow", got)
+        try:
+            self._create(out, f'SELECT * FROM "{out}_arrow"', view=False)
+        finally:
+            self.con.unregister(f"{out}_arrow")
+
+    def write_parquet(self, name: str, path: str) -> None:
+        target = str(path).replace("'", "''")
+        self.con.execute(f"""COPY "{name}" TO '{target}' (FORMAT parquet)""")
 
     def close(self) -> None:
         if self._own:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
 import pyarrow as pa
 
-from linkage.backend.base import Backend
+from linkage.backend.base import ArrowFn, Backend
 from linkage.errors import LinkageError
 
 if TYPE_CHECKING:
@@ -56,6 +58,15 @@ def local_session(
     return spark
 
 
+def _whole_partition(
+    fn: ArrowFn, schema: pa.Schema, batches: Iterator[pa.RecordBatch]
+) -> Iterator[pa.RecordBatch]:
+    """``fn`` once over all the rows of a partition (so over whole keys)."""
+    got = list(batches)
+    if got and sum(b.num_rows for b in got):
+        yield from fn(pa.Table.from_batches(got)).cast(schema).to_batches()
+
+
 class SparkBackend(Backend):
     """Tables as temp views of ``spark`` (a :func:`local_session` when none is given;
     stopped on :meth:`close` only then).
@@ -73,10 +84,17 @@ class SparkBackend(Backend):
     dialect = "spark"
 
     def __init__(
-        self, spark: SparkSession | None = None, *, reliable: bool = False, **session: Any
+        self,
+        spark: SparkSession | None = None,
+        *,
+        reliable: bool = False,
+        partitions: int | None = None,
+        **session: Any,
     ) -> None:
         require_pyspark()
         self.reliable = reliable
+        self.partitions = partitions
+        """Partitions of :meth:`map_by` (default: ``spark.sql.shuffle.partitions``)."""
         self._own = spark is None
         self.spark = spark if spark is not None else local_session(**session)
 
@@ -92,8 +110,13 @@ class SparkBackend(Backend):
     def read_parquet(self, name: str, paths: Sequence[str]) -> None:
         self.spark.read.parquet(*[str(p) for p in paths]).createOrReplaceTempView(name)
 
-    def register_arrow(self, name: str, data: pa.Table) -> None:
+    def register_arrow(self, name: str, data: pa.Table | pd.DataFrame) -> None:
+        if isinstance(data, pd.DataFrame):
+            data = pa.Table.from_pandas(data, preserve_index=False)
         self.spark.createDataFrame(data).createOrReplaceTempView(name)
+
+    def unregister(self, name: str) -> None:
+        self.spark.catalog.dropTempView(name)
 
     def _create(self, name: str, sql: str, view: bool) -> None:
         if view:
@@ -101,8 +124,26 @@ class SparkBackend(Backend):
         else:
             self.put(name, self.spark.sql(sql))
 
+    def _insert(self, name: str, sql: str) -> None:
+        self.put(name, self.spark.sql(f"SELECT * FROM {name} UNION ALL {sql}"))
+
     def _fetch(self, sql: str) -> pa.Table:
         return self.spark.sql(sql).toArrow()
+
+    def _map_by(
+        self, out: str, sql: str, key: Sequence[str], fn: ArrowFn, schema: pa.Schema
+    ) -> None:
+        from pyspark.sql.pandas.types import from_arrow_schema
+
+        rows = self.spark.sql(sql)
+        parts = self.partitions or int(self.spark.conf.get("spark.sql.shuffle.partitions") or 4)
+        by_key = rows.repartition(parts, *key) if key else rows
+        self.put(
+            out, by_key.mapInArrow(partial(_whole_partition, fn, schema), from_arrow_schema(schema))
+        )
+
+    def write_parquet(self, name: str, path: str) -> None:
+        self.spark.table(name).write.mode("overwrite").parquet(str(path))
 
     def close(self) -> None:
         if self._own:

@@ -18,7 +18,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from linkage.backend import Backend
 from linkage.errors import LinkageError
 from linkage.graph.workspace import Workspace, WorkTable, tables_of
 from linkage.ingest.store import STORE_VERSION
@@ -32,7 +31,6 @@ __all__ = [
     "RHYTHM_SQL",
     "Events",
     "build_events",
-    "build_events_on",
     "entity_events_sql",
     "events_sql",
 ]
@@ -124,28 +122,15 @@ class Events:
 
 
 def build_events(ws: Workspace) -> Events:
-    """Create the ``acct``, ``acct_hours`` and ``events`` temp tables and the ``req``
-    view (requests by ``aid``)."""
-    con = ws.con
-    con.execute(f"CREATE OR REPLACE TEMP TABLE acct AS {ACCT_SQL}")
-    _check_store(con.execute(STORE_VERSION_SQL).fetchone())
-    con.execute(f"CREATE OR REPLACE TEMP VIEW req AS {REQ_SQL}")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE acct_hours AS {ACCT_HOURS_SQL}")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE events AS {events_sql()}")
-    return Events(ws.count("acct"))
-
-
-def build_events_on(backend: Backend) -> Events:
-    """The same stage on any :class:`~linkage.backend.Backend` (the SQL above, translated
-    to its dialect), over the store tables ``accounts``, ``requests``, ``payments``,
-    ``identifiers`` and ``ingest_meta`` registered on it (e.g. from Parquet)."""
-    backend.create_table("acct", ACCT_SQL)
-    version = backend.fetch(STORE_VERSION_SQL)
+    """Create the ``acct``, ``acct_hours`` and ``events`` tables and the ``req`` view
+    (requests by ``aid``) over the store tables of ``ws``, on its backend."""
+    ws.create("acct", ACCT_SQL)
+    version = ws.fetch(STORE_VERSION_SQL)
     _check_store(tuple(c[0].as_py() for c in version.columns) if version.num_rows else None)
-    backend.create_table("req", REQ_SQL, view=True)
-    backend.create_table("acct_hours", ACCT_HOURS_SQL)
-    backend.create_table("events", events_sql())
-    return Events(backend.count("acct"))
+    ws.create("req", REQ_SQL, view=True)
+    ws.create("acct_hours", ACCT_HOURS_SQL)
+    ws.create("events", events_sql())
+    return Events(ws.count("acct"))
 
 
 def _check_store(version: tuple[Any, ...] | None) -> None:

@@ -1,5 +1,6 @@
-"""The detection workspace: one DuckDB connection on the store, and the working
-tables the stages hand to each other on it.
+"""The detection workspace: the backend the graph stages run on (DuckDB on the
+store by default, or Spark), and the working tables the stages hand to each other
+on it.
 
 Every working table is listed once in :data:`TABLES`, with the stage that
 creates it and its columns. A stage takes the workspace and the typed outputs
@@ -7,6 +8,12 @@ of the stages it reads (:class:`~linkage.graph.events.Events`,
 :class:`~linkage.graph.project.Projection`, ...), and returns its own typed
 output: a thin handle naming its tables plus counts, so the data flow shows in
 the signatures while the heavy work stays in DuckDB.
+
+Stages write their SQL once, in DuckDB's dialect, and run it through the
+workspace (:meth:`Workspace.create`, :meth:`~Workspace.append`,
+:meth:`~Workspace.fetch`, :meth:`~Workspace.registered`), which hands it to its
+:class:`~linkage.backend.Backend`; the steps after the graph stages use the DuckDB
+connection :attr:`Workspace.con` itself.
 
 ``events`` is the one table that grows after it is created: every evidence
 stage (templates, prompt clusters, and whatever comes next) appends its
@@ -23,8 +30,10 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pandas as pd
 import pyarrow as pa
 
+from linkage.backend import Backend, DuckDBBackend
 from linkage.errors import LinkageError
 from linkage.ingest import open_store
 from linkage.ingest.store import limit_memory
@@ -109,19 +118,46 @@ def tables_of(stage: str) -> tuple[WorkTable, ...]:
 
 
 class Workspace:
-    """The connection detection works on, and the working tables on it.
+    """The backend detection works on, and the working tables on it.
 
-    Open it with :meth:`open` (a store of ``ingest``), or wrap a connection.
-    Working tables are temporary: a read-only store works too.
+    Open it with :meth:`open` (a store of ``ingest``), wrap a DuckDB connection, or
+    put it :meth:`on` another backend. Working tables are temporary: a read-only
+    store works too.
     """
 
     def __init__(
-        self, con: duckdb.DuckDBPyConnection, memory_limit_gb: float | None = None
+        self,
+        con: duckdb.DuckDBPyConnection | None = None,
+        memory_limit_gb: float | None = None,
+        *,
+        backend: Backend | None = None,
     ) -> None:
-        self.con = con
+        if backend is None:
+            if con is None:
+                raise LinkageError("a workspace needs a DuckDB connection or a backend")
+            backend = DuckDBBackend(con)
+        self.backend = backend
+        """Where the stages' SQL runs."""
+        self._con = con
         self.memory_limit_gb = memory_limit_gb
         """The cap given to :meth:`open` (``None``: DuckDB's own)."""
         self._kept: dict[str, pa.Table] = {}
+
+    @classmethod
+    def on(cls, backend: Backend) -> Workspace:
+        """A workspace on ``backend``, whose store tables (``accounts``, ``requests``,
+        ``payments``, ``identifiers``, ``ingest_meta``) are already registered there."""
+        con = backend.con if isinstance(backend, DuckDBBackend) else None
+        return cls(con, backend=backend)
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        """The DuckDB connection, for the steps written against DuckDB itself."""
+        if self._con is None:
+            raise LinkageError(
+                f"this step runs on DuckDB only; the workspace is on {self.backend.name}"
+            )
+        return self._con
 
     @classmethod
     @contextmanager
@@ -137,36 +173,48 @@ class Workspace:
         finally:
             con.close()
 
+    def create(self, name: str, sql: str, *, view: bool = False) -> None:
+        """Make the DuckDB-dialect query ``sql`` the working table ``name`` (a view
+        when ``view``), replacing it."""
+        self.backend.create_table(name, sql, view=view)
+
+    def append(self, name: str, sql: str) -> None:
+        """Append the rows of ``sql`` (the columns of ``name``, in order) to ``name``."""
+        self.backend.insert(name, sql)
+
+    def fetch(self, sql: str) -> pa.Table:
+        """The result of the DuckDB-dialect query ``sql``, brought here as Arrow."""
+        return self.backend.fetch(sql)
+
     def hold(self, nbytes: int) -> None:
         """Arrays of about ``nbytes`` now live beside DuckDB (in numpy, or registered
         Arrow): lower DuckDB's cap by as much, to a quarter of it at least, so that the
         process stays near the cap of :meth:`open`. A later call replaces the amount."""
-        if self.memory_limit_gb is None:
+        if self.memory_limit_gb is None or self._con is None:
             return
         gb = max(self.memory_limit_gb / 4, self.memory_limit_gb - nbytes / 1e9)
         self.con.execute(f"SET memory_limit = '{gb:.3f}GB'")
 
     def execute(self, sql: str, params: Any = None) -> duckdb.DuckDBPyConnection:
-        """Run one statement on the workspace's connection."""
+        """Run one statement on the workspace's DuckDB connection."""
         return self.con.execute(sql, params) if params is not None else self.con.execute(sql)
 
     def count(self, table: str) -> int:
         """Rows in a working table."""
-        row = self.con.execute(f'SELECT count(*) FROM "{TABLES[table].name}"').fetchone()
-        return int(row[0]) if row else 0
+        return self.backend.count(TABLES[table].name)
 
     @contextmanager
-    def registered(self, name: str, data: Any) -> Iterator[None]:
+    def registered(self, name: str, data: pa.Table | pd.DataFrame) -> Iterator[None]:
         """``data`` (Arrow or pandas) visible as ``name`` for the duration of the block."""
-        self.con.register(name, data)
+        self.backend.register_arrow(name, data)
         try:
             yield
         finally:
-            self.con.unregister(name)
+            self.backend.unregister(name)
 
     def keep(self, name: str, table: pa.Table) -> None:
         """Register the Arrow working table ``name`` for the rest of the workspace's life."""
-        self.con.register(name, table)
+        self.backend.register_arrow(name, table)
         self._kept[name] = table
 
     def arrow(self, name: str) -> pa.Table:

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from linkage.backend import BACKENDS, Backend, DuckDBBackend, SparkBackend, get_backend, translate
 from linkage.errors import LinkageError
-from linkage.graph.events import build_events, build_events_on
+from linkage.graph.events import build_events
 from linkage.graph.workspace import Workspace
 
 from .conftest import STORE_TABLES
@@ -37,7 +38,7 @@ def _canonical(df: pd.DataFrame) -> pd.DataFrame:
 def _events_on(backend: Backend, parquet: Path) -> pd.DataFrame:
     for t in STORE_TABLES:
         backend.read_parquet(t, [str(parquet / f"{t}.parquet")])
-    events = build_events_on(backend)
+    events = build_events(Workspace.on(backend))
     assert events.accounts == 600
     return _canonical(backend.fetch_pandas("SELECT * FROM events"))
 
@@ -105,3 +106,32 @@ def test_spark_without_pyspark_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "pyspark.sql", None)
     with pytest.raises(LinkageError, match=r"pip install 'linkage\[spark\]'"):
         SparkBackend()
+
+
+def _rank_in_key(rows: pa.Table) -> pa.Table:
+    """Each row's rank within its key by value: depends on the key's rows only."""
+    df = rows.to_pandas().sort_values(["k", "v"])
+    df["rank"] = df.groupby("k").cumcount()
+    return pa.Table.from_pandas(df[["k", "v", "rank"]], preserve_index=False)
+
+
+def test_map_by_sees_whole_keys_on_both_engines(spark):
+    from pyspark import cloudpickle
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers lack tests/
+    x = pa.array(range(500), pa.int64())
+    rows = pa.table(
+        {
+            "k": pc.remainder(x, 7),
+            "v": pc.remainder(pc.multiply(x, 7919), 1000),
+        }
+    )
+    sql = "SELECT k, v FROM kv"
+    schema = pa.schema([("k", pa.int64()), ("v", pa.int64()), ("rank", pa.int64())])
+    got = []
+    for backend in (DuckDBBackend(), spark):
+        backend.register_arrow("kv", rows)
+        backend.map_by("ranked", sql, ["k"], _rank_in_key, schema)
+        got.append(backend.fetch_pandas("SELECT * FROM ranked ORDER BY k, v"))
+    assert len(got[0]) == 500 and got[0]["rank"].max() == 500 // 7
+    pd.testing.assert_frame_equal(got[0], got[1])
