@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pytest
 
 from linkage import simulate
-from linkage.backend import SparkBackend
+from linkage.backend import Backend, SparkBackend
+from linkage.graph import Workspace
 from linkage.ingest import ingest, open_store
 
 STORE_TABLES = ("accounts", "requests", "payments", "identifiers", "ingest_meta")
@@ -38,3 +39,19 @@ def store_parquet(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]
     finally:
         con.close()
     return root / "store", out
+
+
+def mirror(ws: Workspace, backend: Backend, names: Iterable[str]) -> None:
+    """Copy the working tables ``names`` of the DuckDB workspace ``ws`` to ``backend``
+    (computed there), so one stage can be run on both engines from the same inputs."""
+    for name in names:
+        backend.register_arrow(f"{name}_mirror", ws.fetch(f'SELECT * FROM "{name}"'))
+        backend.create_table(name, f"SELECT * FROM {name}_mirror")
+        backend.unregister(f"{name}_mirror")
+
+
+def store_on(backend: Backend, parquet: Path) -> Workspace:
+    """A workspace on ``backend`` over the store tables copied to ``parquet``."""
+    for t in STORE_TABLES:
+        backend.read_parquet(t, [str(parquet / f"{t}.parquet")])
+    return Workspace.on(backend)
