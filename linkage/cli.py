@@ -103,6 +103,14 @@ def detect(
         ),
     ] = None,
     state: StateOption = None,
+    backend: Annotated[
+        str,
+        typer.Option(
+            envvar="LINKAGE_BACKEND",
+            help="Where the evidence is built and communities found: duckdb (in process) or "
+            "spark (local mode, or the session of spark-submit); default $LINKAGE_BACKEND.",
+        ),
+    ] = "duckdb",
 ) -> None:
     """Find coordinated campaigns: accounts.parquet, campaigns.parquet, evidence, settings.
     The result replaces --out whole once finished; an interrupted run leaves it as it was.
@@ -125,6 +133,7 @@ def detect(
                 force=force,
                 previous=previous,
                 decisions=DecisionLog(state) if state is not None else None,
+                backend=backend,
             )
     except LinkageError as exc:
         raise _fail(exc) from exc

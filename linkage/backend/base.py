@@ -45,6 +45,10 @@ class Backend(ABC):
         """Make a small in-memory table (settings, weights) the table ``name``."""
 
     @abstractmethod
+    def names(self) -> set[str]:
+        """The names of the tables and views now on the backend."""
+
+    @abstractmethod
     def unregister(self, name: str) -> None:
         """Forget the table ``name`` given to :meth:`register_arrow`."""
 

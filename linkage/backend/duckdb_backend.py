@@ -34,6 +34,13 @@ class DuckDBBackend(Backend):
     def register_arrow(self, name: str, data: pa.Table | pd.DataFrame) -> None:
         self.con.register(name, data)
 
+    def names(self) -> set[str]:
+        rows = self.con.execute(
+            """SELECT table_name FROM duckdb_tables() WHERE temporary
+               UNION SELECT view_name FROM duckdb_views() WHERE temporary AND NOT internal"""
+        ).fetchall()
+        return {r[0] for r in rows}
+
     def unregister(self, name: str) -> None:
         self.con.unregister(name)
 

@@ -52,10 +52,18 @@ def local_session(
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
         .getOrCreate()
     )
     spark.sparkContext.setLogLevel("ERROR")
     return spark
+
+
+_RUNTIME = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+}
+"""Session settings the backend relies on: timestamps in UTC, written as microseconds."""
 
 
 def _whole_partition(
@@ -97,6 +105,8 @@ class SparkBackend(Backend):
         """Partitions of :meth:`map_by` (default: ``spark.sql.shuffle.partitions``)."""
         self._own = spark is None
         self.spark = spark if spark is not None else local_session(**session)
+        for key, value in _RUNTIME.items():  # a session spark-submit started, too
+            self.spark.conf.set(key, value)
 
     def frame(self, name: str) -> DataFrame:
         """The table ``name`` as a DataFrame, for steps written against Spark itself."""
@@ -114,6 +124,9 @@ class SparkBackend(Backend):
         if isinstance(data, pd.DataFrame):
             data = pa.Table.from_pandas(data, preserve_index=False)
         self.spark.createDataFrame(data).createOrReplaceTempView(name)
+
+    def names(self) -> set[str]:
+        return {t.name for t in self.spark.catalog.listTables() if t.isTemporary}
 
     def unregister(self, name: str) -> None:
         self.spark.catalog.dropTempView(name)

@@ -12,6 +12,7 @@ progress and its time and peak memory, saved in ``detect_summary.json``.
 from __future__ import annotations
 
 import logging
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,12 +22,20 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from linkage.detect import scale
 from linkage.detect.attach import attach_by_entities
 from linkage.detect.decisions import apply_decisions, decisions_table, dismissed_infrastructure
-from linkage.detect.leiden import find_communities, warm_start
+from linkage.detect.leiden import Communities, find_communities, warm_start
 from linkage.detect.lineage import Previous, assign_lineage
 from linkage.detect.persist import persist_graph, write_evidence_files
-from linkage.graph import Corroboration, Workspace, build_graph, edge_list
+from linkage.graph import (
+    Corroboration,
+    EdgeList,
+    Projection,
+    Workspace,
+    build_graph,
+    edge_list,
+)
 from linkage.ingest import ingest
 from linkage.progress import ProgressFn, StageLog
 from linkage.result import ResultDir
@@ -74,6 +83,7 @@ def detect(
     force: bool = False,
     previous: str | Path | None = None,
     decisions: DecisionLog | None = None,
+    backend: str = "duckdb",
 ) -> DetectionResult:
     """Find coordinated campaigns in a contract data directory.
 
@@ -97,8 +107,12 @@ def detect(
     (:mod:`linkage.review.apply`); ``decisions.parquet`` says what reached what. With
     ``previous`` too, the infrastructure of dismissed campaigns weighs
     ``dismissed_entity_weight`` of its usual weight.
+
+    ``backend``: where the evidence is built and communities found: ``duckdb`` (in
+    process) or ``spark`` (:mod:`linkage.detect.scale`); the outputs are the same.
     """
     s = settings or DetectSettings()
+    scale.check_backend(backend)
     log = StageLog(progress)
     first_run = previous is not None and not Path(previous).exists()
     prev = Previous.read(previous) if previous is not None and not first_run else None
@@ -115,7 +129,8 @@ def detect(
         with Workspace.open(
             ResultDir(out).store_path, read_only=False, memory_limit_gb=s.memory_limit_gb
         ) as ws:
-            result = _detect(ws, out, s, log, prev, decisions, known_legitimate)
+            graph, edges, comms = _communities(ws, out, s, log, prev, known_legitimate, backend)
+            result = _detect(ws, out, s, log, graph, edges, comms, prev, decisions)
         result.out_dir = Path(out_dir)
         result.warnings = warnings
         ResultDir(out).write_detect_summary(result.to_dict())
@@ -141,20 +156,47 @@ def input_warnings(accounts: int, previous: Previous | None, s: DetectSettings) 
     return []
 
 
-def _detect(
+def _communities(
     ws: Workspace,
     out: Path,
     s: DetectSettings,
     log: StageLog,
     previous: Previous | None,
-    decisions: DecisionLog | None,
     known_legitimate: pd.DataFrame | None,
+    backend: str,
+) -> tuple[Projection, EdgeList, Communities]:
+    """The graph stages and Leiden, in process or on ``backend``; after them the
+    working tables are on ``ws`` either way."""
+    if backend == "duckdb":
+        graph = build_graph(ws, s, log, known_legitimate)
+        edges = edge_list(ws, graph)
+        initial = _warm_start(ws, previous) if previous is not None and s.warm_start else None
+        comms = log.run("leiden", lambda: find_communities(graph.accounts, edges, s, initial))
+        return graph, edges, comms
+    staging = out / ".backend"
+    with scale.engine(backend) as engine:
+        store = log.run("export store", lambda: scale.export_store(ws, staging / "store"))
+        ews = scale.store_on(engine, store)
+        graph = build_graph(ews, s, log, known_legitimate)
+        initial = _warm_start(ews, previous) if previous is not None and s.warm_start else None
+        comms = log.run("leiden", lambda: scale.communities_on(ews, graph.accounts, s, initial))
+        log.run("hand over", lambda: scale.hand_over(ews, ws, staging / "tables"))
+    shutil.rmtree(staging, ignore_errors=True)
+    return graph, edge_list(ws, graph), comms
+
+
+def _detect(
+    ws: Workspace,
+    out: Path,
+    s: DetectSettings,
+    log: StageLog,
+    graph: Projection,
+    edges: EdgeList,
+    comms: Communities,
+    previous: Previous | None,
+    decisions: DecisionLog | None,
 ) -> DetectionResult:
-    """The stages after ingest: graph, communities, scores, outputs."""
-    graph = build_graph(ws, s, log, known_legitimate)
-    edges = edge_list(ws, graph)
-    initial = _warm_start(ws, previous) if previous is not None and s.warm_start else None
-    comms = log.run("leiden", lambda: find_communities(graph.accounts, edges, s, initial))
+    """The stages after the communities: attachment, scores, outputs."""
     membership = log.run("attachment", lambda: attach_by_entities(ws, comms.membership, s))
     scores = log.run("scoring", lambda: score_communities(ws, graph, edges, membership, s))
     con = ws.con
@@ -233,7 +275,7 @@ def _write(
 
 def _warm_start(ws: Workspace, previous: Previous) -> np.ndarray:
     """Leiden's initial labels: this run's accounts grouped by their previous campaign."""
-    ids = ws.execute("SELECT account_id FROM acct ORDER BY aid").df().account_id
+    ids = ws.fetch("SELECT account_id FROM acct ORDER BY aid").column(0).to_pandas()
     campaign = previous.members.set_index("account_id").campaign_id
     return warm_start(campaign.reindex(ids).to_numpy(dtype=object))
 

@@ -30,11 +30,17 @@ _LABELS = "node long, comp long, label long"
 
 
 def leiden_by_component(
-    backend: SparkBackend, edges: str, components: str, out: str, settings: DetectSettings
+    backend: SparkBackend,
+    edges: str,
+    components: str,
+    out: str,
+    settings: DetectSettings,
+    initial: str | None = None,
 ) -> None:
     """Communities of ``edges(src, dst, weight, bond, schedule)`` as the table
     ``out(node, community)``: nodes in no community of at least ``min_campaign_size``
-    are left out. ``components(node, component)`` labels every node of ``edges``."""
+    are left out. ``components(node, component)`` labels every node of ``edges``;
+    ``initial(node, label)``, a warm start (:func:`~linkage.detect.leiden.warm_start`)."""
     s = settings
     options = {
         "resolution": s.resolution,
@@ -47,9 +53,17 @@ def leiden_by_component(
         "core_share": s.split_core_share,
         "rest_share": s.split_rest_share,
     }
+    start = (
+        f"""SELECT e.*, i.label AS src_init, j.label AS dst_init FROM {edges} e
+            JOIN {initial} i ON e.src = i.node JOIN {initial} j ON e.dst = j.node"""
+        if initial is not None
+        else f"""SELECT *, CAST(NULL AS BIGINT) AS src_init, CAST(NULL AS BIGINT) AS dst_init
+                 FROM {edges}"""
+    )
     by_comp: DataFrame = backend.spark.sql(
-        f"""SELECT c.component AS comp, e.src, e.dst, e.weight, e.bond, e.schedule
-            FROM {edges} e JOIN {components} c ON e.src = c.node"""
+        f"""SELECT c.component AS comp, e.src, e.dst, e.weight, e.bond, e.schedule,
+                   e.src_init, e.dst_init
+            FROM ({start}) e JOIN {components} c ON e.src = c.node"""
     )
 
     def one(component: pd.DataFrame) -> pd.DataFrame:  # a function, so pyspark reads its hints
@@ -78,6 +92,12 @@ def _component(options: dict[str, Any], edges: pd.DataFrame) -> pd.DataFrame:
         np.concatenate([edges["src"].to_numpy(), edges["dst"].to_numpy()]), return_inverse=True
     )
     m = len(edges)
+    initial = None
+    if edges["src_init"].notna().all():
+        labels = np.empty(len(nodes), np.int64)
+        labels[local[:m]] = edges["src_init"].to_numpy(np.int64)
+        labels[local[m:]] = edges["dst_init"].to_numpy(np.int64)
+        initial = np.unique(labels, return_inverse=True)[1].astype(np.int64)
     found = leiden(
         len(nodes),
         local[:m],
@@ -85,6 +105,7 @@ def _component(options: dict[str, Any], edges: pd.DataFrame) -> pd.DataFrame:
         edges["weight"].to_numpy(np.float64),
         bond=edges["bond"].to_numpy(np.float64),
         schedule=edges["schedule"].to_numpy(bool),
+        initial=initial,
         **options,
     )
     keep = found.membership >= 0

@@ -224,12 +224,8 @@ class Workspace:
         return self._kept[name]
 
     def present(self) -> set[str]:
-        """Names of the temporary tables and views and registered tables now on the connection."""
-        rows = self.con.execute(
-            """SELECT table_name FROM duckdb_tables() WHERE temporary
-               UNION SELECT view_name FROM duckdb_views() WHERE temporary AND NOT internal"""
-        ).fetchall()
-        return {r[0] for r in rows}
+        """Names of the tables and views now on the workspace's backend."""
+        return self.backend.names()
 
     def columns(self, table: str) -> tuple[str, ...]:
         """The columns a working table has now (to check against :data:`TABLES`)."""

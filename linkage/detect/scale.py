@@ -1,0 +1,155 @@
+"""Detection on a scale-out backend (Spark): the evidence is built and the communities
+are found there; attachment, scoring and the outputs run on DuckDB as always.
+
+The graph stages (:func:`linkage.graph.build_graph`) run their SQL and numpy steps
+on the backend's :class:`~linkage.graph.Workspace` over the store tables as Parquet.
+Communities are the connected components of the evidence graph, found in SQL
+(:mod:`linkage.backend.components`), each partitioned by Leiden on an executor
+(:mod:`linkage.detect.spark_leiden`): nothing per component comes to the driver, only
+each account's community. The working tables the later steps read are then handed to
+the DuckDB workspace on the result's store (:func:`hand_over`) through Parquet files
+in a staging directory.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from linkage.backend import BACKENDS, Backend, SparkBackend, get_backend
+from linkage.backend.components import connected_components
+from linkage.backend.spark import require_pyspark
+from linkage.detect.leiden import Communities
+from linkage.detect.spark_leiden import leiden_by_component
+from linkage.errors import LinkageError
+from linkage.graph import GRAPH_STAGES, TABLES, Workspace
+from linkage.graph.events import REQ_SQL
+from linkage.graph.project import SCHEDULE_TYPES
+from linkage.settings import DetectSettings
+
+__all__ = [
+    "STORE_TABLES",
+    "check_backend",
+    "communities_on",
+    "engine",
+    "export_store",
+    "hand_over",
+    "store_on",
+]
+
+STORE_TABLES = ("accounts", "requests", "payments", "identifiers", "ingest_meta")
+"""The store's tables the graph stages read."""
+
+
+@contextmanager
+def engine(name: str) -> Iterator[Backend]:
+    """The backend ``name``. Under ``spark-submit``, Spark runs on the session its
+    settings describe (the cluster); otherwise in local mode on every core."""
+    if name == "spark":
+        sql = require_pyspark()
+        submitted = "PYSPARK_GATEWAY_PORT" in os.environ  # the JVM spark-submit started
+        backend: Backend = (
+            SparkBackend(sql.SparkSession.builder.appName("linkage").getOrCreate())
+            if submitted
+            else SparkBackend(master="local[*]")
+        )
+    else:
+        backend = get_backend(name)
+    try:
+        yield backend
+    finally:
+        backend.close()
+
+
+def check_backend(name: str) -> None:
+    """Refuse an unknown backend before any work is done."""
+    if name not in BACKENDS:
+        raise LinkageError(f"unknown backend {name!r}: choose one of {', '.join(sorted(BACKENDS))}")
+
+
+def store_on(backend: Backend, store: dict[str, str]) -> Workspace:
+    """A workspace on ``backend`` over the store tables at ``store`` (table -> Parquet
+    path or URL)."""
+    for table in STORE_TABLES:
+        backend.read_parquet(table, [store[table]])
+    return Workspace.on(backend)
+
+
+def export_store(con: Workspace, staging: Path) -> dict[str, str]:
+    """The store tables of the DuckDB workspace ``con`` written as Parquet under
+    ``staging``: table -> path."""
+    staging.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for table in STORE_TABLES:
+        paths[table] = str(staging / f"{table}.parquet")
+        con.backend.write_parquet(table, paths[table])
+    return paths
+
+
+def communities_on(
+    ws: Workspace, accounts: int, s: DetectSettings, initial: np.ndarray | None = None
+) -> Communities:
+    """Communities of the projection's ``edges`` on the backend of ``ws``: components in
+    SQL, Leiden per component on the executors (``initial``: a warm start); each
+    account's community comes back, ``-1`` outside every community."""
+    backend = ws.backend
+    if not isinstance(backend, SparkBackend):
+        raise LinkageError(f"communities per component need the spark backend, not {backend.name}")
+    schedule = ", ".join(f"'{t}'" for t in sorted(SCHEDULE_TYPES))
+    ws.create(
+        "leiden_edges",
+        f"""SELECT src, dst, weight, bond, list_has_any(signals, [{schedule}]) AS schedule
+            FROM edges""",
+    )
+    connected_components(backend, "leiden_edges", "edge_components")
+    start = None
+    if initial is not None:
+        start = "leiden_initial"
+        backend.register_arrow(
+            start, pa.table({"node": np.arange(len(initial)), "label": initial.astype(np.int64)})
+        )
+    leiden_by_component(backend, "leiden_edges", "edge_components", "communities", s, start)
+    got = ws.fetch("SELECT node, community FROM communities")
+    membership = np.full(accounts, -1, np.int64)
+    membership[got.column("node").to_numpy()] = got.column("community").to_numpy()
+    return Communities(membership, float("nan"), s.resolution, s.seed, 0)
+
+
+def hand_over(src: Workspace, dst: Workspace, staging: Path) -> None:
+    """Copy the graph stages' working tables from ``src`` to the DuckDB workspace
+    ``dst`` through Parquet files under ``staging`` (removed after): tables as temp
+    tables, Arrow tables kept as Arrow, the ``req`` view made again over ``dst``'s
+    store."""
+    present = src.backend.names()
+    for table in TABLES.values():
+        if table.stage not in GRAPH_STAGES:
+            continue
+        if table.name == "req":
+            dst.create("req", REQ_SQL, view=True)
+            continue
+        if table.name not in present:
+            continue
+        path = staging / table.name
+        src.backend.write_parquet(table.name, str(path))
+        if table.kind == "arrow":
+            dst.keep(table.name, _read(path))
+        else:
+            dst.backend.read_parquet(f"{table.name}_handed", [_parquet_glob(path)])
+            dst.create(table.name, f'SELECT * FROM "{table.name}_handed"')
+            dst.execute(f'DROP VIEW "{table.name}_handed"')
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def _parquet_glob(path: Path) -> str:
+    return str(path / "*.parquet") if path.is_dir() else str(path)
+
+
+def _read(path: Path) -> pa.Table:
+    return pq.read_table(path) if path.is_file() else pq.ParquetDataset(path).read()
