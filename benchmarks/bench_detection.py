@@ -3,14 +3,18 @@
 Quality: for each scenario and seed, simulate, detect and evaluate against the
 labels, with the three baselines on the same data in the same run; also counts
 flagged accounts of simulated company teams and campuses (which must be 0).
-Speed: detect at the given sizes, several runs each in a fresh subprocess;
-median wall time and peak memory per stage, and the ratio of the whole detect
-to a baseline measured in the same session (reading ``requests.parquet`` whole
-with pyarrow).
+Speed: detect at the given sizes on the given backends, several runs each in a
+fresh subprocess; median wall time and peak memory per stage, and the ratio of the
+whole detect to a baseline measured in the same session (reading
+``requests.parquet`` whole with pyarrow). With several backends, their flagged
+accounts and campaigns are compared (parity) and scores' largest difference given.
+Peak memory is the Python process's; Spark's JVM (a child process) is reported
+apart, as ``peak_children_gib``.
 
     python benchmarks/bench_detection.py quality [--seeds 0 .. 7] [--sizes 10000 100000]
         [--scenarios default hard adversarial] [--baselines-upto 10000]
     python benchmarks/bench_detection.py speed [--sizes 100000 1000000] [--runs 3]
+        [--backends duckdb spark]
 """
 
 from __future__ import annotations
@@ -30,15 +34,17 @@ import json, resource, sys, time
 from pathlib import Path
 data, out, step = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
 t = time.perf_counter()
-if step == "detect":
+if step.startswith("detect"):
     from linkage.detect import detect
-    stages = detect(data, out).stages
+    stages = detect(data, out, backend=step.partition(":")[2] or "duckdb").stages
 else:
     import pyarrow.parquet as pq
     pq.read_table(data / "requests.parquet")
     stages = []
 print(json.dumps({"seconds": time.perf_counter() - t, "stages": stages,
-                  "peak_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20}))
+                  "peak_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
+                  "peak_children_gib":
+                      resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20}))
 """
 
 
@@ -119,12 +125,14 @@ def speed(args: argparse.Namespace) -> None:
 
     results = []
     for size in args.sizes:
-        data, out = args.out / f"data-{size}", args.out / f"result-{size}"
+        data = args.out / f"data-{size}"
         if not (data / "requests.parquet").exists():
             simulate(data, accounts=size, seed=1)
-        runs: dict[str, list[dict]] = {"detect": [], "read": []}
+        steps = ["read"] + [f"detect:{b}" for b in args.backends]
+        runs: dict[str, list[dict]] = {step: [] for step in steps}
         for i in range(args.runs):
-            for step in ("read", "detect"):
+            for step in steps:
+                out = args.out / f"result-{size}-{step.partition(':')[2] or 'read'}"
                 shutil.rmtree(out, ignore_errors=True)
                 proc = subprocess.run(
                     [sys.executable, "-c", SPEED_STEP, str(data), str(out), step],
@@ -138,38 +146,75 @@ def speed(args: argparse.Namespace) -> None:
                     f"{runs[step][-1]['peak_gib']:.2f} GiB",
                     file=sys.stderr,
                 )
-        det = runs["detect"]
-        stage_names = [s["stage"] for s in det[0]["stages"]]
-        results.append(
-            {
-                "accounts": size,
-                "detect_median_s": statistics.median(r["seconds"] for r in det),
-                "detect_peak_gib": statistics.median(r["peak_gib"] for r in det),
-                "read_median_s": statistics.median(r["seconds"] for r in runs["read"]),
-                "stages": {
-                    name: {
-                        "median_s": statistics.median(r["stages"][k]["seconds"] for r in det),
-                        "peak_gib_after": statistics.median(
-                            r["stages"][k]["peak_rss_gib"] for r in det
-                        ),
-                    }
-                    for k, name in enumerate(stage_names)
-                },
-            }
-        )
-        r = results[-1]
-        r["ratio_to_read"] = r["detect_median_s"] / r["read_median_s"]
+        read_s = statistics.median(r["seconds"] for r in runs["read"])
+        for backend in args.backends:
+            det = runs[f"detect:{backend}"]
+            stage_names = [s["stage"] for s in det[0]["stages"]]
+            median_s = statistics.median(r["seconds"] for r in det)
+            results.append(
+                {
+                    "accounts": size,
+                    "backend": backend,
+                    "detect_median_s": median_s,
+                    "detect_peak_gib": statistics.median(r["peak_gib"] for r in det),
+                    "peak_children_gib": statistics.median(r["peak_children_gib"] for r in det),
+                    "read_median_s": read_s,
+                    "ratio_to_read": median_s / read_s,
+                    "stages": {
+                        name: {
+                            "median_s": statistics.median(r["stages"][k]["seconds"] for r in det),
+                            "peak_gib_after": statistics.median(
+                                r["stages"][k]["peak_rss_gib"] for r in det
+                            ),
+                        }
+                        for k, name in enumerate(stage_names)
+                    },
+                }
+            )
+        if len(args.backends) > 1:
+            results[-1]["parity"] = parity(
+                args.out / f"result-{size}-{args.backends[0]}",
+                args.out / f"result-{size}-{args.backends[-1]}",
+            )
     for r in results:
         print(
-            f"\n{r['accounts']:,} accounts: detect {r['detect_median_s']:.1f} s median "
+            f"\n{r['accounts']:,} accounts, {r['backend']}: "
+            f"detect {r['detect_median_s']:.1f} s median "
             f"({r['ratio_to_read']:.0f}x a full read of requests.parquet), "
             f"peak {r['detect_peak_gib']:.2f} GiB"
         )
+        if "parity" in r:
+            print(f"parity: {json.dumps(r['parity'])}")
         print("| stage | median s | peak GiB so far |\n|---|---|---|")
         for name, st in r["stages"].items():
             print(f"| {name} | {st['median_s']:.1f} | {st['peak_gib_after']:.2f} |")
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "bench_detection_speed.json").write_text(json.dumps(results, indent=2) + "\n")
+
+
+def parity(a: Path, b: Path) -> dict:
+    """How two results of the same input agree: flagged accounts, campaigns (by members),
+    and the largest score difference."""
+    acc = [
+        pd.read_parquet(d / "accounts.parquet").set_index("account_id").sort_index() for d in (a, b)
+    ]
+    members = [
+        {frozenset(g.index) for _, g in x[x.campaign_id.notna()].groupby("campaign_id")}
+        for x in acc
+    ]
+    camps = [pd.read_parquet(d / "campaigns.parquet").set_index("campaign_id") for d in (a, b)]
+    common = camps[0].index.intersection(camps[1].index)
+    return {
+        "same_flagged": bool((acc[0].flagged == acc[1].flagged).all()),
+        "flagged": [int(x.flagged.sum()) for x in acc],
+        "flagged_differ": int((acc[0].flagged != acc[1].flagged).sum()),
+        "same_campaigns": members[0] == members[1],
+        "campaigns": [len(c) for c in camps],
+        "max_account_score_diff": float((acc[0].score - acc[1].score).abs().max()),
+        "max_campaign_score_diff": float(
+            (camps[0].score[common] - camps[1].score[common]).abs().max() if len(common) else 0.0
+        ),
+    }
 
 
 def main() -> None:
@@ -183,6 +228,7 @@ def main() -> None:
     s = sub.add_parser("speed")
     s.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     s.add_argument("--runs", type=int, default=3)
+    s.add_argument("--backends", nargs="+", default=["duckdb"], choices=["duckdb", "spark"])
     for p in (q, s):
         p.add_argument("--out", type=Path, default=Path("bench-out"))
     args = parser.parse_args()
