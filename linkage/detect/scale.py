@@ -50,15 +50,16 @@ STORE_TABLES = ("accounts", "requests", "payments", "identifiers", "ingest_meta"
 
 @contextmanager
 def engine(name: str) -> Iterator[Backend]:
-    """The backend ``name``. Under ``spark-submit``, Spark runs on the session its
-    settings describe (the cluster); otherwise in local mode on every core."""
+    """The backend ``name``. Spark runs on the session already active (in tests, or
+    one ``spark-submit`` started: the cluster its settings describe), left running;
+    otherwise on a new one in local mode on every core, stopped after."""
     if name == "spark":
         sql = require_pyspark()
-        submitted = "PYSPARK_GATEWAY_PORT" in os.environ  # the JVM spark-submit started
+        active = sql.SparkSession.getActiveSession()
+        if active is None and "PYSPARK_GATEWAY_PORT" in os.environ:  # under spark-submit
+            active = sql.SparkSession.builder.appName("linkage").getOrCreate()
         backend: Backend = (
-            SparkBackend(sql.SparkSession.builder.appName("linkage").getOrCreate())
-            if submitted
-            else SparkBackend(master="local[*]")
+            SparkBackend(active) if active is not None else SparkBackend(master="local[*]")
         )
     else:
         backend = get_backend(name)
