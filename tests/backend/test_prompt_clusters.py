@@ -5,7 +5,6 @@ and precomputed vectors (a small store with requests at the same instant)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,7 +12,6 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pytest
 
 from linkage.arrays import duckdb_combine_hash, duckdb_hash_ints, duckdb_hash_strings
 from linkage.backend import SparkBackend
@@ -26,7 +24,8 @@ from .conftest import mirror
 from .test_backends import _canonical
 
 STAGE_TABLES = ("prompt_texts", "prompt_sample", "prompt_text_ids", "prompt_clusters")
-INPUTS = ("acct", "req", "events", "requests", "ingest_meta")
+STORE_READ = ("requests", "ingest_meta")
+"""Store tables the stage reads (besides the working tables ``req`` and ``events``)."""
 SETTINGS = DetectSettings(prompt_cluster_k=12, prompt_samples_per_account=3, seed=7)
 
 
@@ -39,12 +38,15 @@ def _outputs(ws: Workspace) -> dict[str, pd.DataFrame]:
 
 
 def _on_both(
-    ws: Workspace, spark: SparkBackend, settings: DetectSettings
+    ws: Workspace, spark: SparkBackend, settings: DetectSettings, parquet: Path | None = None
 ) -> tuple[tuple[PromptClusters, dict[str, pd.DataFrame]], ...]:
     """The stage on the DuckDB workspace ``ws`` (events built) and on Spark, whose
-    inputs are mirrored from ``ws`` first."""
+    inputs are mirrored from ``ws`` first (the store tables read from ``parquet``
+    when given)."""
     events = build_events(ws)
-    mirror(ws, spark, INPUTS)
+    mirror(ws, spark, ("req", "events") + (STORE_READ if parquet is None else ()))
+    for t in STORE_READ if parquet is not None else ():
+        spark.read_parquet(t, [str(parquet / f"{t}.parquet")])
     duck = build_prompt_clusters(ws, events, settings)
     on_spark = Workspace.on(spark)
     got = build_prompt_clusters(on_spark, events, settings)
@@ -56,14 +58,9 @@ def _assert_same(duck: dict[str, pd.DataFrame], got: dict[str, pd.DataFrame]) ->
         pd.testing.assert_frame_equal(got[name], expected, obj=name)
 
 
-@pytest.fixture(scope="module")
-def store_ws(store_parquet: tuple[Path, Path]) -> Iterator[Workspace]:
+def test_text_clusters_on_spark_are_duckdbs(spark, store_parquet):
     with Workspace.open(store_parquet[0], read_only=True) as ws:
-        yield ws
-
-
-def test_text_clusters_on_spark_are_duckdbs(spark, store_ws):
-    (duck, expected), (got, on_spark) = _on_both(store_ws, spark, SETTINGS)
+        (duck, expected), (got, on_spark) = _on_both(ws, spark, SETTINGS, store_parquet[1])
     assert duck == got == PromptClusters(12, precomputed=False)
     assert len(expected["prompt_texts"]) > 100 and len(expected["events"]) > 300
     per_account = expected["prompt_sample"].groupby("aid").size()
