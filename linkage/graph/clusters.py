@@ -25,6 +25,17 @@ clustered by it and the embedder is used only to name each cluster's
 capability from its texts. Without precomputed vectors, the embedder named by
 ``prompt_embedder`` embeds ``prompt_text``.
 
+The stage runs on any backend of the workspace, with the same result: each
+account's sample is drawn by :func:`sample_account_texts` (or
+:func:`pick_account_requests`) and the texts are embedded by :func:`embed_texts`,
+through :meth:`~linkage.backend.Backend.map_by` (on Spark, on the executors); the
+sample key is DuckDB's 64-bit ``hash`` computed in numpy
+(:func:`linkage.arrays.duckdb_hash_strings`), so every engine draws DuckDB's
+sample. k-means is global and runs in this process, on the vectors brought here
+(``prompt_max_embeddings`` rows at most, ``dim`` float32 each); of the texts only
+each cluster's medoid (and, with precomputed vectors, ``CAPABILITY_TEXTS`` per
+cluster) come here.
+
 Creates temp tables ``prompt_texts(tid, prompt_text)`` (what was embedded),
 ``prompt_sample(aid, tid, n, first_ts, last_ts)``, ``prompt_text_ids(tid,
 cluster)`` and ``prompt_clusters(cluster_id, size, accounts, label,
@@ -39,6 +50,7 @@ cluster, ``accounts`` the accounts with sampled prompts in it (its
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache, partial
 from typing import ClassVar
@@ -127,8 +139,8 @@ def build_prompt_clusters(
     for the same data and settings (``settings.seed`` seeds sampling and k-means),
     and the same on every backend: the per-account sampling and the embedding run
     where the backend runs per-key work (:meth:`~linkage.backend.Backend.map_by`);
-    k-means, the cluster ids and the capabilities run here, on the embedded texts
-    and their vectors (at most ``prompt_max_embeddings`` of each).
+    k-means, the cluster ids and the capabilities run here, on the vectors (at
+    most ``prompt_max_embeddings``) and the texts of a few rows per cluster.
     """
     s = settings
     _empty_tables(ws)
@@ -154,18 +166,23 @@ def build_prompt_clusters(
         )
         if progress:
             progress("prompt clusters", n, n)
-    texts, vectors = _fetch_vectors(ws, normalise=precomputed)
+    has_text, vectors = _fetch_vectors(ws, normalise=precomputed)
     _drop_scratch(ws)
     k = max(1, min(s.prompt_cluster_k, len(vectors) // MIN_POINTS_PER_CLUSTER))
     centroids = spherical_kmeans(vectors, k, seed=s.seed)
     assign = _nearest(vectors, centroids)
     k = len(centroids)
-    ids = _cluster_ids(texts, vectors, centroids, assign)
+    medoid = _medoids(vectors, centroids, assign)
+    rows = np.array(sorted(medoid.values()), np.int64)
+    ids = _cluster_ids(
+        medoid, dict(zip(rows.tolist(), _texts_of(ws, rows), strict=True)), vectors, centroids
+    )
     _add_events(ws, s, assign, ids)
     labels = _labels(ws, k)
-    capability = _capabilities(
-        s, centroids if not precomputed else None, embedder, k, assign, texts
-    )
+    if precomputed:
+        capability = _capabilities(s, None, None, k, assign, has_text, partial(_texts_of, ws))
+    else:
+        capability = _capabilities(s, centroids, embedder, k, assign, has_text, None)
     _describe(ws, ids, labels, capability)
     return PromptClusters(k, precomputed)
 
@@ -310,10 +327,12 @@ def embed_texts(embedder: str, rows: pa.Table) -> pa.Table:
 
 
 def _fetch_vectors(ws: Workspace, *, normalise: bool) -> tuple[np.ndarray, np.ndarray]:
-    """The embedded texts and their vectors, in ``tid`` order, here."""
+    """Whether each embedded text is there (not null), and the vectors, in ``tid``
+    order, here: the one step whose size grows with the data (``prompt_max_embeddings``
+    rows at most)."""
     tbl = ws.fetch(
-        """SELECT t.prompt_text, v.v FROM prompt_texts t JOIN pc_vectors v USING (tid)
-           ORDER BY t.tid"""
+        """SELECT t.prompt_text IS NOT NULL AS has_text, v.v
+           FROM prompt_texts t JOIN pc_vectors v USING (tid) ORDER BY t.tid"""
     )
     emb = tbl.column("v").combine_chunks()
     flat = emb.flatten().to_numpy(zero_copy_only=False).astype(np.float32)
@@ -321,8 +340,20 @@ def _fetch_vectors(ws: Workspace, *, normalise: bool) -> tuple[np.ndarray, np.nd
     if normalise:
         norm = np.linalg.norm(vectors, axis=1, keepdims=True)
         np.divide(vectors, norm, out=vectors, where=norm > 0)
-    texts = np.asarray(tbl.column("prompt_text").to_pylist(), dtype=object)
-    return texts, vectors
+    has_text = tbl.column("has_text").to_numpy(zero_copy_only=False).astype(bool)
+    return has_text, vectors
+
+
+def _texts_of(ws: Workspace, tids: np.ndarray) -> list[str | None]:
+    """The texts of ``prompt_texts`` rows ``tids``, in that order (a few per cluster)."""
+    want = pa.table({"i": np.arange(len(tids), dtype=np.int64), "tid": tids.astype(np.int64)})
+    with ws.registered("pc_want", want):
+        got = ws.fetch(
+            """SELECT w.i, t.prompt_text FROM pc_want w JOIN prompt_texts t USING (tid)
+               ORDER BY w.i"""
+        )
+    texts: list[str | None] = got.column("prompt_text").to_pylist()
+    return texts
 
 
 def _drop_scratch(ws: Workspace) -> None:
@@ -567,13 +598,20 @@ def _nearest(x: np.ndarray, c: np.ndarray, chunk: int = 65_536) -> np.ndarray:
     return out
 
 
-def _cluster_ids(texts: np.ndarray, x: np.ndarray, c: np.ndarray, assign: np.ndarray) -> list[str]:
-    """Stable ids: ``pc_`` + md5 of the cluster's most central member (text, else its vector)."""
+def _medoids(x: np.ndarray, c: np.ndarray, assign: np.ndarray) -> dict[int, int]:
+    """Each non-empty cluster's most central member (row of ``x``; ties by row)."""
     sim = np.einsum("ij,ij->i", x, c[assign])
     order = np.lexsort((np.arange(len(x)), -sim, assign))
     present, first = np.unique(assign[order], return_index=True)
+    return dict(zip(present.tolist(), order[first].tolist(), strict=True))
+
+
+def _cluster_ids(
+    medoid: dict[int, int], texts: dict[int, str | None], x: np.ndarray, c: np.ndarray
+) -> list[str]:
+    """Stable ids: ``pc_`` + md5 of the cluster's most central member (its text in
+    ``texts``, else its vector), or of the centroid for an empty cluster."""
     ids: list[str] = []
-    medoid = dict(zip(present.tolist(), order[first].tolist(), strict=True))
     for j in range(len(c)):
         i = medoid.get(j)
         if i is None:
@@ -644,21 +682,25 @@ def _capabilities(
     embedder: Embedder | None,
     k: int,
     assign: np.ndarray,
-    texts: np.ndarray,
+    has_text: np.ndarray,
+    texts_of: Callable[[np.ndarray], list[str | None]] | None,
 ) -> list[str | None]:
     """Nearest capability per cluster: from the centroids when they live in the
-    embedder's space, else from the embedder's view of a few texts per cluster."""
+    embedder's space, else from the embedder's view of a few texts per cluster
+    (``texts_of`` the texts of rows)."""
     emb = embedder or get_embedder(s.prompt_embedder)
     names, caps = capability_centroids(emb)
     if centroids is None:
-        has_text = np.flatnonzero(np.array([t is not None for t in texts], dtype=bool))
-        order = has_text[np.argsort(assign[has_text], kind="stable")]
+        if texts_of is None:
+            raise LinkageError("naming capabilities from texts needs the texts")
+        with_text = np.flatnonzero(has_text)
+        order = with_text[np.argsort(assign[with_text], kind="stable")]
         picked = np.concatenate(
             [order[assign[order] == j][:CAPABILITY_TEXTS] for j in range(k)] or [order[:0]]
         )
         centroids = np.zeros((k, emb.dim), np.float32)
         if len(picked):
-            v = emb.embed([str(t) for t in texts[picked]])
+            v = emb.embed([str(t) for t in texts_of(picked)])
             np.add.at(centroids, assign[picked], v)
     best = (centroids @ caps.T).argmax(axis=1)
     empty = np.linalg.norm(centroids, axis=1) == 0
