@@ -25,6 +25,17 @@ clustered by it and the embedder is used only to name each cluster's
 capability from its texts. Without precomputed vectors, the embedder named by
 ``prompt_embedder`` embeds ``prompt_text``.
 
+The stage runs on any backend of the workspace, with the same result: each
+account's sample is drawn by :func:`sample_account_texts` (or
+:func:`pick_account_requests`) and the texts are embedded by :func:`embed_texts`,
+through :meth:`~linkage.backend.Backend.map_by` (on Spark, on the executors); the
+sample key is DuckDB's 64-bit ``hash`` computed in numpy
+(:func:`linkage.arrays.duckdb_hash_strings`), so every engine draws DuckDB's
+sample. k-means is global and runs in this process, on the vectors brought here
+(``prompt_max_embeddings`` rows at most, ``dim`` float32 each); of the texts only
+each cluster's medoid (and, with precomputed vectors, ``CAPABILITY_TEXTS`` per
+cluster) come here.
+
 Creates temp tables ``prompt_texts(tid, prompt_text)`` (what was embedded),
 ``prompt_sample(aid, tid, n, first_ts, last_ts)``, ``prompt_text_ids(tid,
 cluster)`` and ``prompt_clusters(cluster_id, size, accounts, label,
@@ -39,15 +50,17 @@ cluster, ``accounts`` the accounts with sampled prompts in it (its
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from typing import ClassVar
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from linkage.arrays import duckdb_combine_hash, duckdb_hash_ints, duckdb_hash_strings
 from linkage.corpus import load_corpus
 from linkage.embed import Embedder, get_embedder
 from linkage.errors import LinkageError
@@ -123,32 +136,229 @@ def build_prompt_clusters(
     """Cluster sampled prompts of ``req``; add ``prompt_cluster`` events to ``events``.
 
     Also reads the store's ``requests`` and ``ingest_meta`` tables. Deterministic
-    for the same data and settings (``settings.seed`` seeds sampling and k-means).
+    for the same data and settings (``settings.seed`` seeds sampling and k-means),
+    and the same on every backend: the per-account sampling and the embedding run
+    where the backend runs per-key work (:meth:`~linkage.backend.Backend.map_by`);
+    k-means, the cluster ids and the capabilities run here, on the vectors (at
+    most ``prompt_max_embeddings``) and the texts of a few rows per cluster.
     """
-    s, con = settings, ws.con
-    _empty_tables(con)
+    s = settings
+    _empty_tables(ws)
     if s.prompt_cluster_k <= 0 or s.prompt_samples_per_account <= 0:
         return PromptClusters(0)
-    precomputed = _has_precomputed(con)
-    texts, vectors = (_sample_precomputed if precomputed else _sample_texts)(con, s)
-    if len(texts) == 0:
+    precomputed = _has_precomputed(ws)
+    (_sample_precomputed if precomputed else _sample_texts)(ws, s)
+    n = ws.count("prompt_texts")
+    if n == 0:
+        _drop_scratch(ws)
         return PromptClusters(0, precomputed)
     embedder: Embedder | None = None
-    if vectors is None:
+    if not precomputed:
         embedder = get_embedder(s.prompt_embedder)
-        vectors = _embed_all(embedder, texts, progress)
+        if progress:
+            progress("prompt clusters", 0, n)
+        ws.backend.map_by(
+            "pc_vectors",
+            "SELECT tid, prompt_text FROM prompt_texts ORDER BY tid",
+            ["tid"],
+            partial(embed_texts, s.prompt_embedder),
+            VECTORS_SCHEMA,
+        )
+        if progress:
+            progress("prompt clusters", n, n)
+    has_text, vectors = _fetch_vectors(ws, normalise=precomputed)
+    _drop_scratch(ws)
     k = max(1, min(s.prompt_cluster_k, len(vectors) // MIN_POINTS_PER_CLUSTER))
     centroids = spherical_kmeans(vectors, k, seed=s.seed)
     assign = _nearest(vectors, centroids)
     k = len(centroids)
-    ids = _cluster_ids(texts, vectors, centroids, assign)
-    _add_events(ws, s, assign, ids)
-    labels = _labels(con, k)
-    capability = _capabilities(
-        con, s, centroids if not precomputed else None, embedder, k, assign, texts
+    medoid = _medoids(vectors, centroids, assign)
+    rows = np.array(sorted(medoid.values()), np.int64)
+    ids = _cluster_ids(
+        medoid, dict(zip(rows.tolist(), _texts_of(ws, rows), strict=True)), vectors, centroids
     )
+    _add_events(ws, s, assign, ids)
+    labels = _labels(ws, k)
+    if precomputed:
+        capability = _capabilities(s, None, None, k, assign, has_text, partial(_texts_of, ws))
+    else:
+        capability = _capabilities(s, centroids, embedder, k, assign, has_text, None)
     _describe(ws, ids, labels, capability)
     return PromptClusters(k, precomputed)
+
+
+VECTORS_SCHEMA = pa.schema([("tid", pa.int64()), ("v", pa.list_(pa.float32()))])
+"""``pc_vectors``: the embedding of each text of ``prompt_texts``."""
+
+SAMPLE_SCHEMA = pa.schema(
+    [
+        ("aid", pa.int32()),
+        ("h", pa.int64()),
+        ("prompt_text", pa.string()),
+        ("n", pa.int64()),
+        ("first_ts", pa.timestamp("us", tz="UTC")),
+        ("last_ts", pa.timestamp("us", tz="UTC")),
+        ("rk", pa.int64()),
+    ]
+)
+"""``pc_raw``: each account's sampled distinct texts (:func:`sample_account_texts`)."""
+
+PICK_SCHEMA = pa.schema(
+    [
+        ("aid", pa.int32()),
+        ("ts", pa.timestamp("us", tz="UTC")),
+        ("dup", pa.int64()),
+        ("h", pa.int64()),
+        ("rk", pa.int64()),
+    ]
+)
+"""``pc_pick``: each account's sampled requests with a vector (:func:`pick_account_requests`)."""
+
+_SCRATCH = ("pc_raw", "pc_pick", "pc_vectors")
+_SIGN = np.uint64(1 << 63)
+
+
+def _sortable(h: np.ndarray) -> np.ndarray:
+    """``uint64`` hashes as ``int64`` in the same order (engines without unsigned types)."""
+    return (h ^ _SIGN).view(np.int64)
+
+
+def _seed_hash(seed: int) -> np.ndarray:
+    return duckdb_hash_ints(np.array([seed], np.int64))
+
+
+def sample_account_texts(seed: int, per_account: int, rows: pa.Table) -> pa.Table:
+    """``pc_raw`` for the accounts of ``rows`` (``aid, ts, prompt_text``, every row of
+    each account): per account, its distinct non-blank texts with count and first and
+    last use, the ``per_account`` first by ``hash(prompt_text, seed)`` (DuckDB's
+    ``hash``, computed in numpy, so every engine draws the same sample), ranked ``rk``.
+
+    Texts are grouped by that 64-bit hash, as DuckDB's ``GROUP BY aid, h`` did."""
+    if rows.num_rows == 0:
+        return SAMPLE_SCHEMA.empty_table()
+    aid = rows.column("aid").to_numpy().astype(np.int32, copy=False)
+    ts = rows.column("ts").cast(pa.timestamp("us", tz="UTC")).cast(pa.int64()).to_numpy()
+    enc = pc.dictionary_encode(rows.column("prompt_text")).combine_chunks()
+    words, idx = enc.dictionary, enc.indices.to_numpy().astype(np.int64)
+    h_text = duckdb_combine_hash(duckdb_hash_strings(words), _seed_hash(seed))
+    blank = pc.equal(pc.utf8_length(_trim(words)), 0).to_numpy(zero_copy_only=False)
+    h = h_text[idx]
+    order = np.lexsort((h, aid))
+    aid_s, h_s = aid[order], h[order]
+    start = np.flatnonzero(np.r_[True, (aid_s[1:] != aid_s[:-1]) | (h_s[1:] != h_s[:-1])])
+    n = np.diff(np.r_[start, len(order)])
+    first = np.minimum.reduceat(ts[order], start)
+    last = np.maximum.reduceat(ts[order], start)
+    text = idx[order[start]]
+    keep = ~blank[text]
+    g_aid, g_h = aid_s[start][keep], h_s[start][keep]
+    new_acct = np.r_[True, g_aid[1:] != g_aid[:-1]][: len(g_aid)]
+    pos = np.arange(len(g_aid))
+    rk = pos - np.maximum.accumulate(np.where(new_acct, pos, 0)) + 1
+    take = rk <= per_account
+    sel = np.flatnonzero(keep)[take]
+    return pa.table(
+        {
+            "aid": pa.array(g_aid[take], pa.int32()),
+            "h": pa.array(_sortable(g_h[take])),
+            "prompt_text": words.take(pa.array(text[sel])).cast(pa.string()),
+            "n": pa.array(n[sel], pa.int64()),
+            "first_ts": pa.array(first[sel], pa.int64()).cast(pa.timestamp("us", tz="UTC")),
+            "last_ts": pa.array(last[sel], pa.int64()).cast(pa.timestamp("us", tz="UTC")),
+            "rk": pa.array(rk[take], pa.int64()),
+        },
+        schema=SAMPLE_SCHEMA,
+    )
+
+
+_ZS = "\u0020\u00a0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u202f\u205f\u3000"
+"""Unicode's space separators (category Zs): what DuckDB's ``trim`` removes."""
+
+
+def _trim(words: pa.Array) -> pa.Array:
+    """DuckDB's ``trim``: Unicode space separators (category Zs) off both ends."""
+    return pc.utf8_trim(words, characters=_ZS)
+
+
+def pick_account_requests(seed: int, per_account: int, rows: pa.Table) -> pa.Table:
+    """``pc_pick`` for the accounts of ``rows`` (``aid, ts, c``: the requests with a
+    vector, ``c`` of them at each instant): per account, the ``per_account`` first by
+    ``hash(aid, ts, seed)`` (DuckDB's), requests of one instant in turn (``dup``)."""
+    if rows.num_rows == 0:
+        return PICK_SCHEMA.empty_table()
+    aid = rows.column("aid").to_numpy().astype(np.int32, copy=False)
+    ts = rows.column("ts").cast(pa.timestamp("us", tz="UTC")).cast(pa.int64()).to_numpy()
+    c = rows.column("c").to_numpy().astype(np.int64)
+    h = duckdb_combine_hash(
+        duckdb_combine_hash(duckdb_hash_ints(aid), duckdb_hash_ints(ts)), _seed_hash(seed)
+    )
+    order = np.lexsort((ts, h, aid))
+    rep = np.repeat(order, c[order])
+    dup = np.arange(len(rep)) - np.repeat(np.cumsum(c[order]) - c[order], c[order])
+    a = aid[rep]
+    new_acct = np.r_[True, a[1:] != a[:-1]]
+    pos = np.arange(len(a))
+    rk = pos - np.maximum.accumulate(np.where(new_acct, pos, 0)) + 1
+    take = rk <= per_account
+    return pa.table(
+        {
+            "aid": pa.array(a[take], pa.int32()),
+            "ts": pa.array(ts[rep][take], pa.int64()).cast(pa.timestamp("us", tz="UTC")),
+            "dup": pa.array(dup[take], pa.int64()),
+            "h": pa.array(_sortable(h[rep][take])),
+            "rk": pa.array(rk[take], pa.int64()),
+        },
+        schema=PICK_SCHEMA,
+    )
+
+
+def embed_texts(embedder: str, rows: pa.Table) -> pa.Table:
+    """``pc_vectors`` for ``rows`` (``tid, prompt_text``): the embedder named
+    ``embedder`` (loaded once per process), in batches of ``_EMBED_BATCH``."""
+    emb = get_embedder(embedder)
+    texts = np.asarray(rows.column("prompt_text").to_pylist(), dtype=object)
+    out = _embed_all(emb, texts, None)
+    values = pa.array(out.ravel(), pa.float32())
+    offsets = pa.array(np.arange(len(out) + 1, dtype=np.int32) * emb.dim, pa.int32())
+    return pa.table(
+        {"tid": rows.column("tid"), "v": pa.ListArray.from_arrays(offsets, values)},
+        schema=VECTORS_SCHEMA,
+    )
+
+
+def _fetch_vectors(ws: Workspace, *, normalise: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Whether each embedded text is there (not null), and the vectors, in ``tid``
+    order, here: the one step whose size grows with the data (``prompt_max_embeddings``
+    rows at most)."""
+    tbl = ws.fetch(
+        """SELECT t.prompt_text IS NOT NULL AS has_text, v.v
+           FROM prompt_texts t JOIN pc_vectors v USING (tid) ORDER BY t.tid"""
+    )
+    emb = tbl.column("v").combine_chunks()
+    flat = emb.flatten().to_numpy(zero_copy_only=False).astype(np.float32)
+    vectors = flat.reshape(len(emb), -1) if len(emb) else np.zeros((0, 1), np.float32)
+    if normalise:
+        norm = np.linalg.norm(vectors, axis=1, keepdims=True)
+        np.divide(vectors, norm, out=vectors, where=norm > 0)
+    has_text = tbl.column("has_text").to_numpy(zero_copy_only=False).astype(bool)
+    return has_text, vectors
+
+
+def _texts_of(ws: Workspace, tids: np.ndarray) -> list[str | None]:
+    """The texts of ``prompt_texts`` rows ``tids``, in that order (a few per cluster)."""
+    want = pa.table({"i": np.arange(len(tids), dtype=np.int64), "tid": tids.astype(np.int64)})
+    with ws.registered("pc_want", want):
+        got = ws.fetch(
+            """SELECT w.i, t.prompt_text FROM pc_want w JOIN prompt_texts t USING (tid)
+               ORDER BY w.i"""
+        )
+    texts: list[str | None] = got.column("prompt_text").to_pylist()
+    return texts
+
+
+def _drop_scratch(ws: Workspace) -> None:
+    for name in _SCRATCH:
+        ws.drop(name)
 
 
 def _add_events(ws: Workspace, s: DetectSettings, assign: np.ndarray, ids: list[str]) -> None:
@@ -158,26 +368,26 @@ def _add_events(ws: Workspace, s: DetectSettings, assign: np.ndarray, ids: list[
         {"tid": np.arange(len(assign), dtype=np.int64), "cluster": assign.astype(np.int32)}
     )
     with ws.registered("pc_assign_df", tid_cluster):
-        ws.execute("CREATE OR REPLACE TEMP TABLE prompt_text_ids AS SELECT * FROM pc_assign_df")
+        ws.create("prompt_text_ids", "SELECT * FROM pc_assign_df")
     cluster_ids = pd.DataFrame({"cluster": np.arange(len(ids), dtype=np.int32), "cid": ids})
     with ws.registered("pc_ids_df", cluster_ids):
-        ws.execute(
+        ws.create(
+            "pc_events",
             """
-            CREATE OR REPLACE TEMP TABLE pc_events AS
             SELECT s.aid, c.cid, sum(s.n)::BIGINT AS n, min(s.first_ts) AS first_ts,
                    max(s.last_ts) AS last_ts
             FROM prompt_sample s JOIN prompt_text_ids t USING (tid)
             JOIN pc_ids_df c USING (cluster)
             GROUP BY s.aid, c.cid
-            """
+            """,
         )
-    ws.execute(
-        """
-        INSERT INTO events
+    ws.append(
+        "events",
+        f"""
         SELECT aid, 'prompt_cluster', cid, n, first_ts, last_ts FROM pc_events
-        QUALIFY row_number() OVER (PARTITION BY aid ORDER BY n DESC, cid) <= ?
+        QUALIFY row_number() OVER (PARTITION BY aid ORDER BY n DESC, cid)
+            <= {int(s.prompt_clusters_per_account)}
         """,
-        [s.prompt_clusters_per_account],
     )
 
 
@@ -195,134 +405,111 @@ def _describe(
         }
     )
     with ws.registered("pc_meta_df", meta):
-        ws.execute(
+        ws.create(
+            "prompt_clusters",
             """
-            CREATE OR REPLACE TEMP TABLE prompt_clusters AS
             SELECT m.cid AS cluster_id, coalesce(z.size, 0)::BIGINT AS size,
                    coalesce(z.accounts, 0)::BIGINT AS accounts, m.label, m.capability
             FROM pc_meta_df m
             LEFT JOIN (SELECT cid, sum(n) AS size, count(*) AS accounts FROM pc_events
                        GROUP BY cid) z USING (cid)
             ORDER BY cluster_id
-            """
+            """,
         )
-    ws.execute("DROP TABLE pc_events")
+    ws.drop("pc_events")
 
 
-def _empty_tables(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(
-        """CREATE OR REPLACE TEMP TABLE prompt_clusters (cluster_id VARCHAR, size BIGINT,
-           accounts BIGINT, label VARCHAR, capability VARCHAR)"""
+def _empty_tables(ws: Workspace) -> None:
+    ws.create(
+        "prompt_clusters",
+        """SELECT NULL::VARCHAR AS cluster_id, NULL::BIGINT AS size, NULL::BIGINT AS accounts,
+                  NULL::VARCHAR AS label, NULL::VARCHAR AS capability LIMIT 0""",
     )
-    con.execute(
-        """CREATE OR REPLACE TEMP TABLE prompt_sample (aid INTEGER, tid BIGINT, n BIGINT,
-           first_ts TIMESTAMPTZ, last_ts TIMESTAMPTZ)"""
+    ws.create(
+        "prompt_sample",
+        """SELECT NULL::INTEGER AS aid, NULL::BIGINT AS tid, NULL::BIGINT AS n,
+                  NULL::TIMESTAMPTZ AS first_ts, NULL::TIMESTAMPTZ AS last_ts LIMIT 0""",
     )
-    con.execute("CREATE OR REPLACE TEMP TABLE prompt_text_ids (tid BIGINT, cluster INTEGER)")
-    con.execute("CREATE OR REPLACE TEMP TABLE prompt_texts (tid BIGINT, prompt_text VARCHAR)")
+    ws.create("prompt_text_ids", "SELECT NULL::BIGINT AS tid, NULL::INTEGER AS cluster LIMIT 0")
+    ws.create("prompt_texts", "SELECT NULL::BIGINT AS tid, NULL::VARCHAR AS prompt_text LIMIT 0")
 
 
-def _has_precomputed(con: duckdb.DuckDBPyConnection) -> bool:
-    row = con.execute("SELECT max(embedding_dim) FROM ingest_meta").fetchone()
-    if row is None or row[0] is None:
+def _has_precomputed(ws: Workspace) -> bool:
+    dim = ws.fetch("SELECT max(embedding_dim) AS d FROM ingest_meta")
+    if dim.num_rows == 0 or dim.column(0)[0].as_py() is None:
         return False
-    found = con.execute(
-        "SELECT EXISTS (SELECT 1 FROM requests WHERE prompt_embedding IS NOT NULL)"
-    ).fetchone()
-    return bool(found and found[0])
-
-
-def _sample_texts(
-    con: duckdb.DuckDBPyConnection, s: DetectSettings
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """Distinct texts to embed (``tid`` = position), and ``prompt_sample`` rows pointing at them.
-
-    Texts are grouped by a seeded 64-bit hash (integer grouping is several times
-    faster than grouping long strings); the hash also orders the sample.
-    """
-    seed = int(s.seed)
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE pc_raw AS
-        SELECT aid, h, prompt_text, n, first_ts, last_ts,
-               row_number() OVER (PARTITION BY aid ORDER BY h) AS rk
-        FROM (SELECT aid, hash(prompt_text, $seed::BIGINT) AS h,
-                     any_value(prompt_text) AS prompt_text, count(*) AS n,
-                     min(ts) AS first_ts, max(ts) AS last_ts
-              FROM req WHERE prompt_text IS NOT NULL GROUP BY aid, h)
-        WHERE trim(prompt_text) <> ''
-        QUALIFY rk <= $per_account
-        """.replace("$seed", str(seed)).replace(
-            "$per_account", str(int(s.prompt_samples_per_account))
-        )
+    found = ws.fetch(
+        "SELECT count(*) AS n FROM (SELECT 1 FROM requests WHERE prompt_embedding IS NOT NULL "
+        "LIMIT 1)"
     )
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE prompt_texts AS
+    return bool(found.column(0)[0].as_py())
+
+
+def _sample_texts(ws: Workspace, s: DetectSettings) -> None:
+    """``prompt_texts``: the distinct texts to embed (``tid`` = position), and
+    ``prompt_sample`` rows pointing at them; ``pc_vectors`` is made by the caller.
+
+    Texts are grouped by a seeded 64-bit hash (:func:`sample_account_texts`, per
+    account where the backend runs per-key work); the hash also orders the sample.
+    """
+    ws.backend.map_by(
+        "pc_raw",
+        "SELECT aid, ts, prompt_text FROM req WHERE prompt_text IS NOT NULL",
+        ["aid"],
+        partial(sample_account_texts, int(s.seed), int(s.prompt_samples_per_account)),
+        SAMPLE_SCHEMA,
+    )
+    ws.create(
+        "prompt_texts",
+        f"""
         SELECT (row_number() OVER (ORDER BY pri, h) - 1)::BIGINT AS tid, h, prompt_text
         FROM (SELECT h, any_value(prompt_text) AS prompt_text, min(rk) AS pri
-              FROM pc_raw GROUP BY h ORDER BY pri, h LIMIT ?)
+              FROM pc_raw GROUP BY h ORDER BY pri, h LIMIT {int(s.prompt_max_embeddings)})
         """,
-        [int(s.prompt_max_embeddings)],
     )
-    con.execute(
-        """
-        INSERT INTO prompt_sample
-        SELECT r.aid, t.tid, r.n, r.first_ts, r.last_ts FROM pc_raw r JOIN prompt_texts t USING (h)
-        """
+    ws.append(
+        "prompt_sample",
+        """SELECT r.aid, t.tid, r.n, r.first_ts, r.last_ts
+           FROM pc_raw r JOIN prompt_texts t USING (h)""",
     )
-    texts = con.sql("SELECT prompt_text FROM prompt_texts ORDER BY tid").to_arrow_table()
-    con.execute("DROP TABLE pc_raw")
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE prompt_texts AS SELECT tid, prompt_text FROM prompt_texts"
-    )
-    return np.asarray(texts.column(0).to_pylist(), dtype=object), None
+    ws.create("prompt_texts", "SELECT tid, prompt_text FROM prompt_texts")
 
 
-def _sample_precomputed(
-    con: duckdb.DuckDBPyConnection, s: DetectSettings
-) -> tuple[np.ndarray, np.ndarray]:
-    """Sampled requests carrying a precomputed embedding (``tid`` = position), and the vectors.
+def _sample_precomputed(ws: Workspace, s: DetectSettings) -> None:
+    """``prompt_texts``: sampled requests carrying a precomputed embedding (``tid`` =
+    position); ``pc_vectors``: their vectors; ``prompt_sample``: one row each.
 
-    Requests are ranked by ``(aid, ts)`` and row id alone; only the chosen rows'
-    vectors are then read, so memory stays bounded however many rows carry one.
+    Requests are ranked by ``(aid, ts)`` alone (:func:`pick_account_requests`); only
+    the chosen rows' vectors are then read, so memory stays bounded however many rows
+    carry one. Requests of one account at one instant are told apart by text, then
+    vector.
     """
-    seed = int(s.seed)
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE pc_pick AS
-        SELECT rid, aid, ts, h, rk FROM (
-            SELECT rowid AS rid, aid, ts, hash(aid, ts, ?::BIGINT) AS h,
-                   row_number() OVER (PARTITION BY aid ORDER BY hash(aid, ts, ?::BIGINT), rowid)
-                       AS rk
-            FROM requests WHERE prompt_embedding IS NOT NULL)
-        WHERE rk <= ? ORDER BY rk, h, rid LIMIT ?
-        """,
-        [seed, seed, int(s.prompt_samples_per_account), int(s.prompt_max_embeddings)],
+    ws.backend.map_by(
+        "pc_pick",
+        """SELECT aid, ts, count(*) AS c FROM requests WHERE prompt_embedding IS NOT NULL
+           GROUP BY aid, ts""",
+        ["aid"],
+        partial(pick_account_requests, int(s.seed), int(s.prompt_samples_per_account)),
+        PICK_SCHEMA,
     )
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE prompt_texts AS
-        SELECT (row_number() OVER (ORDER BY p.rk, p.h, p.rid) - 1)::BIGINT AS tid,
+    ws.create(
+        "prompt_texts",
+        f"""
+        SELECT (row_number() OVER (ORDER BY p.rk, p.h, p.aid, p.ts, p.dup) - 1)::BIGINT AS tid,
                p.aid, p.ts, r.prompt_text, r.prompt_embedding
-        FROM pc_pick p JOIN requests r ON r.rowid = p.rid
-        """
+        FROM (SELECT * FROM pc_pick ORDER BY rk, h, aid, ts, dup
+              LIMIT {int(s.prompt_max_embeddings)}) p
+        JOIN (SELECT r.aid, r.ts, r.prompt_text, r.prompt_embedding,
+                     row_number() OVER (PARTITION BY r.aid, r.ts
+                                        ORDER BY r.prompt_text NULLS FIRST,
+                                                 r.prompt_embedding NULLS FIRST) - 1 AS dup
+              FROM requests r JOIN (SELECT DISTINCT aid, ts FROM pc_pick) k USING (aid, ts)
+              WHERE r.prompt_embedding IS NOT NULL) r USING (aid, ts, dup)
+        """,
     )
-    con.execute("DROP TABLE pc_pick")
-    con.execute("INSERT INTO prompt_sample SELECT aid, tid, 1, ts, ts FROM prompt_texts")
-    tbl = con.sql(
-        "SELECT prompt_text, prompt_embedding FROM prompt_texts ORDER BY tid"
-    ).to_arrow_table()
-    emb = tbl.column("prompt_embedding").combine_chunks()
-    flat = emb.flatten().to_numpy(zero_copy_only=False).astype(np.float32)
-    vectors = flat.reshape(len(emb), -1) if len(emb) else np.zeros((0, 1), np.float32)
-    norm = np.linalg.norm(vectors, axis=1, keepdims=True)
-    np.divide(vectors, norm, out=vectors, where=norm > 0)
-    texts = np.asarray(tbl.column("prompt_text").to_pylist(), dtype=object)
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE prompt_texts AS SELECT tid, prompt_text FROM prompt_texts"
-    )
-    return texts, vectors
+    ws.append("prompt_sample", "SELECT aid, tid, 1, ts, ts FROM prompt_texts")
+    ws.create("pc_vectors", "SELECT tid, prompt_embedding AS v FROM prompt_texts")
+    ws.create("prompt_texts", "SELECT tid, prompt_text FROM prompt_texts")
 
 
 def _embed_all(embedder: Embedder, texts: np.ndarray, progress: ProgressFn | None) -> np.ndarray:
@@ -411,13 +598,20 @@ def _nearest(x: np.ndarray, c: np.ndarray, chunk: int = 65_536) -> np.ndarray:
     return out
 
 
-def _cluster_ids(texts: np.ndarray, x: np.ndarray, c: np.ndarray, assign: np.ndarray) -> list[str]:
-    """Stable ids: ``pc_`` + md5 of the cluster's most central member (text, else its vector)."""
+def _medoids(x: np.ndarray, c: np.ndarray, assign: np.ndarray) -> dict[int, int]:
+    """Each non-empty cluster's most central member (row of ``x``; ties by row)."""
     sim = np.einsum("ij,ij->i", x, c[assign])
     order = np.lexsort((np.arange(len(x)), -sim, assign))
     present, first = np.unique(assign[order], return_index=True)
+    return dict(zip(present.tolist(), order[first].tolist(), strict=True))
+
+
+def _cluster_ids(
+    medoid: dict[int, int], texts: dict[int, str | None], x: np.ndarray, c: np.ndarray
+) -> list[str]:
+    """Stable ids: ``pc_`` + md5 of the cluster's most central member (its text in
+    ``texts``, else its vector), or of the centroid for an empty cluster."""
     ids: list[str] = []
-    medoid = dict(zip(present.tolist(), order[first].tolist(), strict=True))
     for j in range(len(c)):
         i = medoid.get(j)
         if i is None:
@@ -436,32 +630,37 @@ def _cluster_ids(texts: np.ndarray, x: np.ndarray, c: np.ndarray, assign: np.nda
     return ids
 
 
-def _labels(con: duckdb.DuckDBPyConnection, k: int) -> dict[int, str]:
+def _labels(ws: Workspace, k: int) -> dict[int, str]:
     """A few distinctive words per cluster: share of its texts using the word x rarity elsewhere."""
-    stop = sorted(_STOPWORDS)
-    rows = con.execute(
-        """
+    stop = ", ".join(f"'{w}'" for w in sorted(_STOPWORDS))
+    rows = ws.fetch(
+        f"""
         WITH t AS (
             SELECT i.cluster, i.tid, p.prompt_text FROM prompt_text_ids i
             JOIN prompt_texts p USING (tid) WHERE p.prompt_text IS NOT NULL
-            QUALIFY row_number() OVER (PARTITION BY i.cluster ORDER BY i.tid) <= ?),
+            QUALIFY row_number() OVER (PARTITION BY i.cluster ORDER BY i.tid) <= {LABEL_TEXTS}),
         sz AS (SELECT cluster, count(*) AS n_texts FROM t GROUP BY cluster),
         w AS (SELECT DISTINCT cluster, tid,
-                     unnest(regexp_extract_all(lower(left(prompt_text, 2000)), '[a-z]{3,}')) AS word
+                     unnest(regexp_extract_all(lower(left(prompt_text, 2000)), '[a-z]{{3,}}'))
+                         AS word
               FROM t),
         dfc AS (SELECT cluster, word, count(*) AS n FROM w
-                WHERE NOT list_contains(?, word) GROUP BY cluster, word),
+                WHERE NOT list_contains([{stop}], word) GROUP BY cluster, word),
         dfa AS (SELECT word, count(*) AS nc FROM dfc GROUP BY word),
         scored AS (
-            SELECT d.cluster, d.word, d.n / sz.n_texts * ln(1 + ? / a.nc) AS score
+            SELECT d.cluster, d.word,
+                   d.n / sz.n_texts * ln(1 + {float(k)!r}::DOUBLE / a.nc) AS score
             FROM dfc d JOIN dfa a USING (word) JOIN sz USING (cluster)
-            QUALIFY row_number() OVER (PARTITION BY d.cluster ORDER BY score DESC, d.word) <= ?)
-        SELECT cluster, string_agg(word, ' ' ORDER BY score DESC, word) FROM scored
+            QUALIFY row_number() OVER (PARTITION BY d.cluster ORDER BY score DESC, d.word)
+                <= {LABEL_WORDS})
+        SELECT cluster, string_agg(word, ' ' ORDER BY score DESC, word) AS label FROM scored
         GROUP BY cluster
-        """,
-        [LABEL_TEXTS, stop, float(k), LABEL_WORDS],
-    ).fetchall()
-    return {int(c): str(label) for c, label in rows}
+        """
+    )
+    return {
+        int(c): str(label)
+        for c, label in zip(rows.column(0).to_pylist(), rows.column(1).to_pylist(), strict=True)
+    }
 
 
 @cache
@@ -478,27 +677,30 @@ def capability_centroids(embedder: Embedder) -> tuple[tuple[str, ...], np.ndarra
 
 
 def _capabilities(
-    con: duckdb.DuckDBPyConnection,
     s: DetectSettings,
     centroids: np.ndarray | None,
     embedder: Embedder | None,
     k: int,
     assign: np.ndarray,
-    texts: np.ndarray,
+    has_text: np.ndarray,
+    texts_of: Callable[[np.ndarray], list[str | None]] | None,
 ) -> list[str | None]:
     """Nearest capability per cluster: from the centroids when they live in the
-    embedder's space, else from the embedder's view of a few texts per cluster."""
+    embedder's space, else from the embedder's view of a few texts per cluster
+    (``texts_of`` the texts of rows)."""
     emb = embedder or get_embedder(s.prompt_embedder)
     names, caps = capability_centroids(emb)
     if centroids is None:
-        has_text = np.flatnonzero(np.array([t is not None for t in texts], dtype=bool))
-        order = has_text[np.argsort(assign[has_text], kind="stable")]
+        if texts_of is None:
+            raise LinkageError("naming capabilities from texts needs the texts")
+        with_text = np.flatnonzero(has_text)
+        order = with_text[np.argsort(assign[with_text], kind="stable")]
         picked = np.concatenate(
             [order[assign[order] == j][:CAPABILITY_TEXTS] for j in range(k)] or [order[:0]]
         )
         centroids = np.zeros((k, emb.dim), np.float32)
         if len(picked):
-            v = emb.embed([str(t) for t in texts[picked]])
+            v = emb.embed([str(t) for t in texts_of(picked)])
             np.add.at(centroids, assign[picked], v)
     best = (centroids @ caps.T).argmax(axis=1)
     empty = np.linalg.norm(centroids, axis=1) == 0

@@ -186,6 +186,10 @@ class Workspace:
         """The result of the DuckDB-dialect query ``sql``, brought here as Arrow."""
         return self.backend.fetch(sql)
 
+    def drop(self, name: str) -> None:
+        """Drop the table ``name`` (a stage's scratch table) if it is there."""
+        self.backend.drop(name)
+
     def hold(self, nbytes: int) -> None:
         """Arrays of about ``nbytes`` now live beside DuckDB (in numpy, or registered
         Arrow): lower DuckDB's cap by as much, to a quarter of it at least, so that the
