@@ -73,7 +73,13 @@ class Backend(ABC):
 
     @abstractmethod
     def _map_by(
-        self, out: str, sql: str, key: Sequence[str], fn: ArrowFn, schema: pa.Schema
+        self,
+        out: str,
+        sql: str,
+        key: Sequence[str],
+        fn: ArrowFn,
+        schema: pa.Schema,
+        order: Sequence[str],
     ) -> None:
         """:meth:`map_by` with ``sql`` in :attr:`dialect`."""
 
@@ -98,18 +104,26 @@ class Backend(ABC):
         self._insert(name, self.sql(sql))
 
     def map_by(
-        self, out: str, sql: str, key: Sequence[str], fn: ArrowFn, schema: pa.Schema
+        self,
+        out: str,
+        sql: str,
+        key: Sequence[str],
+        fn: ArrowFn,
+        schema: pa.Schema,
+        *,
+        order: Sequence[str] = (),
     ) -> None:
         """Make ``fn`` over the rows of the DuckDB-dialect query ``sql`` the table ``out``
         (columns ``schema``): the numpy steps of a stage, where the engine runs them.
 
         ``fn`` is called on parts of the rows that hold every row of each value of
         ``key`` they hold (DuckDB: once, on all rows; Spark: once per partition, on
-        the executors), so its output for a key must depend on that key's rows only.
-        It must be picklable (a module-level function, or a ``functools.partial`` of
-        one) and return a table of ``schema``.
+        the executors), so its output for a key must depend on that key's rows only;
+        each part sorted by the columns ``order`` (ascending) when given. ``fn`` must
+        be picklable (a module-level function, or a ``functools.partial`` of one) and
+        return a table of ``schema``.
         """
-        self._map_by(out, self.sql(sql), key, fn, schema)
+        self._map_by(out, self.sql(sql), key, fn, schema, order)
 
     def fetch(self, sql: str) -> pa.Table:
         """The result of the DuckDB-dialect query ``sql`` as Arrow: for small results."""

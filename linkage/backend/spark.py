@@ -147,13 +147,21 @@ class SparkBackend(Backend):
         return self.spark.sql(sql).toArrow()
 
     def _map_by(
-        self, out: str, sql: str, key: Sequence[str], fn: ArrowFn, schema: pa.Schema
+        self,
+        out: str,
+        sql: str,
+        key: Sequence[str],
+        fn: ArrowFn,
+        schema: pa.Schema,
+        order: Sequence[str],
     ) -> None:
         from pyspark.sql.pandas.types import from_arrow_schema
 
         rows = self.spark.sql(sql)
         parts = self.partitions or int(self.spark.conf.get("spark.sql.shuffle.partitions") or 4)
         by_key = rows.repartition(parts, *key) if key else rows
+        if order:
+            by_key = by_key.sortWithinPartitions(*order)
         self.put(
             out, by_key.mapInArrow(partial(_whole_partition, fn, schema), from_arrow_schema(schema))
         )

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import ClassVar
 
 import numpy as np
@@ -49,6 +50,7 @@ __all__ = [
     "Projection",
     "corroborate",
     "edge_list",
+    "link_pairs",
     "pair_evidence",
     "project_pairs",
     "weight_sql",
@@ -127,8 +129,10 @@ def project_pairs(
     - ``entity_weight(eid, etype, ekey, degree, kind, tcode, w)``: the entities that
       link accounts (degree 2 to ``hub_max_degree``, weight at least
       ``min_entity_weight``) and their weight;
-    - ``pair_evidence(src, dst, eid, w, tcode, strong, rare)`` (a registered Arrow
-      table, see :func:`pair_evidence`; ``w`` before corroboration, read it through
+    - ``pair_evidence(src, dst, eid, w, tcode, strong, rare)`` (see
+      :func:`pair_evidence`; made by entity with :func:`link_pairs`: on DuckDB a kept
+      Arrow table, :meth:`Workspace.arrow`, elsewhere a table on the backend; ``w``
+      before corroboration, read it through
       ``Projection.corroboration``; ``strong``: a bond, ``rare``: weighs at least
       ``corroborate_min_weight``) and ``edges(src, dst, weight, bond, n_entities,
       signals, corroborated)``, with ``src < dst``, the weight corroborated, the part
@@ -137,87 +141,131 @@ def project_pairs(
     IP entities are weighed by their kind in ``entity_kind`` (``ip_kinds``); entities
     of ``known_legitimate`` (``etype, ekey``: the infrastructure of campaigns
     investigators dismissed) times ``dismissed_entity_weight``.
+
+    Runs on the workspace's backend. On DuckDB the pairs are Arrow in this process and
+    screened (:func:`may_reach`) before they are grouped into edges; on a backend that
+    groups them in place (Spark) every pair is grouped. Both give the same edges: the
+    screen drops only pairs lighter than ``min_edge_weight``.
     """
-    s, con = settings, ws.con
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE entities AS
-        SELECT (row_number() OVER (ORDER BY e.etype, e.ekey) - 1)::INTEGER AS eid, e.*, k.kind
-        FROM (SELECT etype, ekey, count(*)::INTEGER AS degree, sum(n)::BIGINT AS uses,
-                     min(first_ts) AS first_ts, max(last_ts) AS last_ts
-              FROM events GROUP BY etype, ekey) e
-        LEFT JOIN entity_kind k USING (etype, ekey)
-    """)
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE links AS
-        SELECT v.aid, e.eid, v.n, v.first_ts, v.last_ts
-        FROM events v JOIN entities e USING (etype, ekey)
-    """)
+    s = settings
+    ws.create("entities", ENTITIES_SQL)
+    ws.create("links", LINKS_SQL)
     types = _weigh_entities(ws, s, known_legitimate)
     ws.hold(_pair_bytes(ws, s))
-    ev = con.execute(
-        """
-        SELECT l.aid, l.eid, epoch_us(l.first_ts) AS f, epoch_us(l.last_ts) AS l, w.w,
-               w.tcode,
-               (list_contains(?::VARCHAR[], w.etype) AND w.w >= ?) AS strong,
-               w.w >= ? AS rare
-        FROM links l JOIN entity_weight w USING (eid) WHERE w.w > 0
-        ORDER BY l.eid, l.first_ts, l.aid
-        """,
-        [sorted(BOND_TYPES), s.bond_min_weight, s.corroborate_min_weight],
-    ).fetchnumpy()
-    pairs = pair_evidence(ev, s)
-    del ev
-    ws.hold(pairs.nbytes + _SCREEN_BYTES_PER_ROW * pairs.num_rows)
-    rule = corroborate(types, s.uncorroborated_factor)
-    candidates = pairs.filter(may_reach(pairs, s.min_edge_weight, rule))
-    ws.hold(pairs.nbytes + candidates.nbytes)  # registered for the rest of detection
-    ws.keep("pair_evidence", pairs)
-    con.register("edge_candidates", candidates)
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE edges AS
-        SELECT src, dst, weight, bond, n_entities,
-               list_filter(?::VARCHAR[], lambda x: (mask >> (list_position(?::VARCHAR[], x) - 1))
-                                                   & 1 = 1) AS signals,
-               corroborated
-        FROM (SELECT src, dst, {rule.weight()} AS weight,
-                     (sum(CASE WHEN strong THEN round(w * 1e9)::BIGINT ELSE 0 END) / 1e9)::DOUBLE
-                         AS bond,
-                     count(*) AS n_entities, bit_or(1::BIGINT << tcode) AS mask,
-                     {rule.corroborated()} AS corroborated
-              FROM edge_candidates GROUP BY src, dst)
-        WHERE weight >= ?
-        """,
-        [types, types, s.min_edge_weight],
+    pairs = ws.map_by(
+        "pair_evidence",
+        _links_sql(s),
+        ["eid"],
+        partial(link_pairs, s),
+        PAIR_SCHEMA,
+        order=LINK_ORDER,
+        keep=True,
     )
-    con.unregister("edge_candidates")
-    del candidates
-    ws.hold(pairs.nbytes)
+    rule = corroborate(types, s.uncorroborated_factor)
+    if pairs is None:  # a table on the backend, grouped by pair there as it is
+        _create_edges(ws, "pair_evidence", types, rule, s)
+        n_pairs = ws.count("pair_evidence")
+    else:  # Arrow here: first drop the pairs that cannot weigh an edge
+        ws.hold(pairs.nbytes + _SCREEN_BYTES_PER_ROW * pairs.num_rows)
+        candidates = pairs.filter(may_reach(pairs, s.min_edge_weight, rule))
+        ws.hold(pairs.nbytes + candidates.nbytes)  # kept for the rest of detection
+        with ws.registered("edge_candidates", candidates):
+            _create_edges(ws, "edge_candidates", types, rule, s)
+        del candidates
+        ws.hold(pairs.nbytes)
+        n_pairs = pairs.num_rows
     return Projection(
         events,
         coactivity,
         templates,
         prompt_clusters,
         ip_kinds,
-        pairs.num_rows,
+        n_pairs,
         ws.count("edges"),
         rule,
     )
+
+
+ENTITIES_SQL = """
+    SELECT (row_number() OVER (ORDER BY e.etype, e.ekey) - 1)::INTEGER AS eid, e.*, k.kind
+    FROM (SELECT etype, ekey, count(*)::INTEGER AS degree, sum(n)::BIGINT AS uses,
+                 min(first_ts) AS first_ts, max(last_ts) AS last_ts
+          FROM events GROUP BY etype, ekey) e
+    LEFT JOIN entity_kind k USING (etype, ekey)"""
+"""``entities``: every entity of ``events``, numbered densely in ``(etype, ekey)`` order."""
+
+LINKS_SQL = """
+    SELECT v.aid, e.eid, v.n, v.first_ts, v.last_ts
+    FROM events v JOIN entities e USING (etype, ekey)"""
+"""``links``: ``events`` by entity id."""
+
+
+LINK_ORDER = ("eid", "f", "aid")
+"""The order :func:`link_pairs` pairs links in: by entity, first use, account."""
+
+
+def _links_sql(s: DetectSettings) -> str:
+    """The weighted links :func:`link_pairs` pairs (``f``, ``l``: first and last use
+    in epoch microseconds)."""
+    return f"""
+        SELECT l.aid, l.eid, epoch_us(l.first_ts) AS f, epoch_us(l.last_ts) AS l, w.w,
+               w.tcode,
+               (w.etype IN ({_strings(sorted(BOND_TYPES))})
+                AND w.w >= {_double(s.bond_min_weight)}) AS strong,
+               w.w >= {_double(s.corroborate_min_weight)} AS rare
+        FROM links l JOIN entity_weight w USING (eid) WHERE w.w > 0
+        """
+
+
+def _create_edges(
+    ws: Workspace, rows: str, types: list[str], rule: Corroboration, s: DetectSettings
+) -> None:
+    """``edges`` from the ``pair_evidence`` rows of the table ``rows`` (all of them, or
+    the pairs :func:`may_reach` kept): the pairs weighing at least ``min_edge_weight``."""
+    listed = f"[{_strings(types)}]"
+    ws.create(
+        "edges",
+        f"""
+        SELECT src, dst, weight, bond, n_entities,
+               list_filter({listed},
+                           lambda x: (mask >> (list_position({listed}, x) - 1)) & 1 = 1)
+                   AS signals,
+               corroborated
+        FROM (SELECT src, dst, {rule.weight()} AS weight,
+                     (sum(CASE WHEN strong THEN round(w * 1e9)::BIGINT ELSE 0 END) / 1e9)::DOUBLE
+                         AS bond,
+                     count(*) AS n_entities, bit_or(1::BIGINT << tcode) AS mask,
+                     {rule.corroborated()} AS corroborated
+              FROM {rows} GROUP BY src, dst)
+        WHERE weight >= {_double(s.min_edge_weight)}
+        """,
+    )
+
+
+def _strings(values: list[str]) -> str:
+    """SQL string literals, comma-separated."""
+    return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
+
+
+def _double(x: float) -> str:
+    """SQL for the DOUBLE ``x``, exactly (parsed from its shortest repr, on every engine)."""
+    return f"'{float(x)!r}'::DOUBLE"
 
 
 def _pair_bytes(ws: Workspace, s: DetectSettings) -> int:
     """About the memory of :func:`pair_evidence`: its input links and output pairs, as
     counted from the entities' degrees."""
     k = s.hub_neighbours
-    row = ws.execute(
-        """
-        SELECT coalesce(sum(degree), 0),
-               coalesce(sum(CASE WHEN degree <= ? THEN degree * (degree - 1) // 2
-                                 ELSE ? * degree - ? END), 0)
+    got = ws.fetch(
+        f"""
+        SELECT coalesce(sum(degree), 0) AS links,
+               coalesce(sum(CASE WHEN degree <= {int(s.clique_max_degree)}
+                                 THEN degree * (degree - 1) // 2
+                                 ELSE {k} * degree - {k * (k + 1) // 2} END), 0) AS pairs
         FROM entity_weight WHERE w > 0
-        """,
-        [s.clique_max_degree, k, k * (k + 1) // 2],
-    ).fetchone()
+        """
+    )
+    row = tuple(c[0].as_py() for c in got.columns) if got.num_rows else None
     links, pairs = (int(row[0]), int(row[1])) if row else (0, 0)
     # aid, eid, f, l, w, tcode, strong, rare; src, dst, eid, w, tcode, strong, rare
     return links * 35 + pairs * 23
@@ -227,8 +275,8 @@ def _weigh_entities(
     ws: Workspace, s: DetectSettings, known_legitimate: pd.DataFrame | None = None
 ) -> list[str]:
     """Create ``entity_weight``; return the entity types in ``tcode`` order."""
-    con = ws.con
-    types = sorted(r[0] for r in con.execute("SELECT DISTINCT etype FROM entities").fetchall())
+    got = ws.fetch("SELECT DISTINCT etype FROM entities").column(0).to_pylist()
+    types = sorted(got)
     known = pd.DataFrame({"etype": [], "ekey": []}, dtype=str)
     if known_legitimate is not None:
         known = known_legitimate[["etype", "ekey"]].drop_duplicates()
@@ -240,19 +288,18 @@ def _weigh_entities(
         else ("", "")
     )  # fmt: skip
     with weights_registered(ws, s, types), ws.registered("known_legit", known):
-        con.execute(
+        ws.create(
+            "entity_weight",
             f"""
-            CREATE OR REPLACE TEMP TABLE entity_weight AS
             SELECT * FROM (
                 SELECT e.eid, e.etype, e.ekey, e.degree, e.kind, t.tcode::TINYINT AS tcode,
                        {weight_sql("e.degree")}{legit_factor} AS w
                 FROM entities e JOIN type_w t USING (etype)
                 LEFT JOIN kind_w kw ON kw.kind = e.kind
                 {legit_join}
-                WHERE e.degree BETWEEN 2 AND ?)
-            WHERE w >= ?
+                WHERE e.degree BETWEEN 2 AND {int(s.hub_max_degree)})
+            WHERE w >= {_double(s.min_entity_weight)}
             """,
-            [s.hub_max_degree, s.min_entity_weight],
         )
     return types
 
@@ -284,6 +331,42 @@ def _type_weight(s: DetectSettings, etype: str) -> float:
     if etype in defaults:
         return float(defaults[etype])
     return float(s.type_weights.get("identifier", defaults["identifier"]))
+
+
+PAIR_SCHEMA = pa.schema(
+    [
+        ("src", pa.int32()),
+        ("dst", pa.int32()),
+        ("eid", pa.int32()),
+        ("w", pa.float64()),
+        ("tcode", pa.int8()),
+        ("strong", pa.bool_()),
+        ("rare", pa.bool_()),
+    ]
+)
+"""Columns of ``pair_evidence``."""
+
+_LINK_COLUMNS = ("aid", "eid", "f", "l", "w", "tcode", "strong", "rare")
+
+
+def link_pairs(s: DetectSettings, rows: pa.Table) -> pa.Table:
+    """:func:`pair_evidence` of the weighted links ``rows`` (every link of each entity
+    they hold, in any order): the step ``pair_evidence`` is made by
+    (:meth:`~linkage.backend.Backend.map_by` by entity), on whichever engine.
+
+    Rows already in :data:`LINK_ORDER` (as ``map_by`` hands them) are paired as they
+    are; others are sorted first.
+    """
+    ev = {c: rows.column(c).to_numpy(zero_copy_only=False) for c in _LINK_COLUMNS}
+    e, f, a = ev["eid"], ev["f"], ev["aid"]
+    later = (e[1:] > e[:-1]) | (
+        (e[1:] == e[:-1]) & ((f[1:] > f[:-1]) | ((f[1:] == f[:-1]) & (a[1:] > a[:-1])))
+    )
+    if not later.all():
+        order = np.lexsort((a, f, e))
+        ev = {c: v[order] for c, v in ev.items()}
+    del later
+    return pair_evidence(ev, s)
 
 
 PAIR_CHUNK = 4_000_000

@@ -23,7 +23,7 @@ account-entity events ``(aid, etype, ekey, n, first_ts, last_ts)`` with a new
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +34,7 @@ import pandas as pd
 import pyarrow as pa
 
 from linkage.backend import Backend, DuckDBBackend
+from linkage.backend.base import ArrowFn
 from linkage.errors import LinkageError
 from linkage.ingest import open_store
 from linkage.ingest.store import limit_memory
@@ -189,6 +190,33 @@ class Workspace:
     def drop(self, name: str) -> None:
         """Drop the table ``name`` (a stage's scratch table) if it is there."""
         self.backend.drop(name)
+
+    def map_by(
+        self,
+        out: str,
+        sql: str,
+        key: Sequence[str],
+        fn: ArrowFn,
+        schema: pa.Schema,
+        *,
+        order: Sequence[str] = (),
+        keep: bool = False,
+    ) -> pa.Table | None:
+        """Make ``fn`` over the rows of ``sql`` the working table ``out``
+        (:meth:`Backend.map_by <linkage.backend.Backend.map_by>`: whole values of ``key``
+        at a time, sorted by ``order``; on the executors of a cluster).
+
+        With ``keep``, where ``fn`` runs in this process (DuckDB: once, on all rows) its
+        result stays Arrow, registered and kept as by :meth:`keep` rather than copied
+        into a table, and is returned; elsewhere ``out`` is a table on the backend and
+        ``None`` is returned.
+        """
+        if keep and isinstance(self.backend, DuckDBBackend):
+            got = self.backend.map_arrow(sql, fn, schema, order)
+            self.keep(out, got)
+            return got
+        self.backend.map_by(out, sql, key, fn, schema, order=order)
+        return None
 
     def hold(self, nbytes: int) -> None:
         """Arrays of about ``nbytes`` now live beside DuckDB (in numpy, or registered
