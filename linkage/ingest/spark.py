@@ -631,7 +631,8 @@ def ingest_on(
     ``out/quarantine/<table>.jsonl`` and ``out/ingest_summary.json`` as
     :func:`linkage.ingest.ingest` does, and each store table as
     ``<store>/<table>.parquet`` (a directory of Parquet files, rows in file order;
-    ``store`` defaults to ``out/parquet_store``; give a URL on a cluster), registered on
+    ``store`` defaults to ``out/parquet_store``, moved into place at the end; a ``store``
+    given is written in place, table by table; give a URL on a cluster), registered on
     ``backend`` under the table's name. With ``duckdb``, also loads them into
     ``out/linkage.duckdb`` (:func:`load_store`); otherwise an older store there is
     removed. Executors check ``batch_rows`` rows at a time; ``progress(table, rows,
