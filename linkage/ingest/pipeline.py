@@ -31,7 +31,15 @@ from linkage.ingest.summary import IngestSummary, TableSummary
 from linkage.ingest.validate import Context, validate_batch
 from linkage.result import INGEST_SUMMARY_FILE, QUARANTINE_DIR, STORE_FILE, ResultDir
 
-__all__ = ["INGEST_ORDER", "Progress", "find_tables", "ingest"]
+__all__ = [
+    "INGEST_ORDER",
+    "Progress",
+    "find_tables",
+    "ingest",
+    "ingest_meta",
+    "require_columns",
+    "table_files",
+]
 
 log = logging.getLogger(__name__)
 
@@ -43,41 +51,55 @@ _TMP_DIR = ".ingest-tmp"
 Progress = Callable[[str, int, int], None]
 
 
+def table_files(where: str, is_file: Callable[[str], bool]) -> dict[str, str]:
+    """The file name of each contract table present in the directory ``where``
+    (``labels`` excluded), ``is_file(name)`` saying whether a file of that name is there.
+
+    Raises ``ContractError`` when a table is given by more than one file or a
+    required table is missing.
+    """
+    found: dict[str, str] = {}
+    for table in INGEST_ORDER:
+        names = [f"{table}.{ext}" for ext in FORMATS]
+        present = [n for n in names if is_file(n)]
+        if len(present) > 1:
+            raise ContractError(
+                f"table '{table}' is given by more than one file in {where}: "
+                f"{', '.join(present)}; keep exactly one"
+            )
+        if present:
+            found[table] = present[0]
+        elif INPUT_TABLES[table].required:
+            raise ContractError(
+                f"required table '{table}' is missing from {where}: "
+                f"expected one of {', '.join(names)}"
+            )
+    return found
+
+
 def find_tables(data_dir: Path) -> dict[str, Path]:
     """The file of each contract table present in ``data_dir`` (``labels`` excluded).
 
     Raises ``ContractError`` when a table is given by more than one file or a
     required table is missing.
     """
-    found: dict[str, Path] = {}
-    for table in INGEST_ORDER:
-        files = [data_dir / f"{table}.{ext}" for ext in FORMATS]
-        present = [f for f in files if f.is_file()]
-        if len(present) > 1:
-            names = ", ".join(f.name for f in present)
-            raise ContractError(
-                f"table '{table}' is given by more than one file in {data_dir}: {names}; "
-                "keep exactly one"
-            )
-        if present:
-            found[table] = present[0]
-        elif INPUT_TABLES[table].required:
-            names = ", ".join(f.name for f in files)
-            raise ContractError(
-                f"required table '{table}' is missing from {data_dir}: expected one of {names}"
-            )
-    return found
+    names = table_files(str(data_dir), lambda name: (data_dir / name).is_file())
+    return {table: data_dir / name for table, name in names.items()}
+
+
+def require_columns(file: str, table: str, columns: list[str]) -> None:
+    """Raise ``ContractError`` naming ``file`` and the column when ``columns`` (those the
+    file has) lack a required column of ``table``."""
+    for column in INPUT_TABLES[table].required_columns:
+        if column not in columns:
+            raise ContractError(f"{file}: missing required column '{column}' of table '{table}'")
 
 
 def _open_readers(files: dict[str, Path], batch_rows: int) -> dict[str, TableReader]:
     readers = {}
     for table, path in files.items():
         reader = open_reader(path, INPUT_TABLES[table], batch_rows)
-        for column in INPUT_TABLES[table].required_columns:
-            if column not in reader.columns:
-                raise ContractError(
-                    f"{path.name}: missing required column '{column}' of table '{table}'"
-                )
+        require_columns(path.name, table, reader.columns)
         readers[table] = reader
     return readers
 
@@ -140,6 +162,17 @@ def _account_index(con: duckdb.DuckDBPyConnection) -> pd.Index:
     return pd.Index(ids.to_pandas())
 
 
+def ingest_meta(embedding_dim: int | None) -> pa.Table:
+    """The one row of the store table ``ingest_meta``."""
+    return pa.table(
+        {
+            "store_version": pa.array([STORE_VERSION], pa.int32()),
+            "contract_version": pa.array([CONTRACT_VERSION], pa.string()),
+            "embedding_dim": pa.array([embedding_dim], pa.int32()),
+        }
+    )
+
+
 def _replace(src: Path, dst: Path) -> None:
     if dst.is_dir():
         shutil.rmtree(dst)
@@ -194,14 +227,7 @@ def ingest(
             if table == "accounts":
                 ctx.accounts = _account_index(con)
         summary.embedding_dim = ctx.embedding_dim
-        meta = pa.table(
-            {
-                "store_version": pa.array([STORE_VERSION], pa.int32()),
-                "contract_version": pa.array([CONTRACT_VERSION], pa.string()),
-                "embedding_dim": pa.array([ctx.embedding_dim], pa.int32()),
-            }
-        )
-        insert_arrow(con, "ingest_meta", meta)
+        insert_arrow(con, "ingest_meta", ingest_meta(ctx.embedding_dim))
         con.execute("CHECKPOINT")
         con.close()
         wal = out_dir / f"{STORE_FILE}.wal"

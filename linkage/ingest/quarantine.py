@@ -23,7 +23,7 @@ from linkage.contract import TableSpec
 from linkage.ingest.cards import redact_cards
 from linkage.ingest.readers import BadRow, Record
 
-__all__ = ["QuarantineWriter", "render_records", "render_value"]
+__all__ = ["QuarantineWriter", "quarantine_line", "render_records", "render_value"]
 
 
 def render_value(value: Any, kind: str) -> str | None:
@@ -79,6 +79,18 @@ def render_records(data: pa.Table, idx: np.ndarray, spec: TableSpec) -> list[Rec
     ]
 
 
+def quarantine_line(table: str, file: str, bad: BadRow) -> str:
+    """The quarantine line of one rejected row of ``table`` read from ``file``."""
+    entry = {
+        "table": table,
+        "file": file,
+        "row": int(bad.row),
+        "reason": _safe(bad.reason),
+        "record": bad.record,
+    }
+    return json.dumps(entry, ensure_ascii=False) + "\n"
+
+
 class QuarantineWriter:
     """Appends rejected rows of one table to ``<dir>/<table>.jsonl`` and counts reasons."""
 
@@ -91,17 +103,7 @@ class QuarantineWriter:
 
     def write(self, rows: list[BadRow]) -> None:
         """Write rejected rows (already in file order)."""
-        lines = []
-        for b in rows:
-            entry = {
-                "table": self.table,
-                "file": self.file,
-                "row": int(b.row),
-                "reason": _safe(b.reason),
-                "record": b.record,
-            }
-            lines.append(json.dumps(entry, ensure_ascii=False) + "\n")
-        self._fh.writelines(lines)
+        self._fh.writelines(quarantine_line(self.table, self.file, b) for b in rows)
         self.count += len(rows)
 
     def close(self) -> None:

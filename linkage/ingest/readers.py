@@ -40,7 +40,9 @@ __all__ = [
     "ParquetReader",
     "RawBatch",
     "complete_columns",
+    "open_parquet",
     "open_reader",
+    "parquet_columns",
 ]
 
 MALFORMED_CSV = "malformed CSV line"
@@ -159,6 +161,56 @@ class TableReader(ABC):
         """Yield the file's rows in order, in batches."""
 
 
+def _check_type(file: str, spec: TableSpec, name: str, typ: pa.DataType) -> None:
+    if pa.types.is_dictionary(typ):
+        typ = typ.value_type
+    kind = spec.column(name).type
+    stringy = (
+        pa.types.is_string(typ) or pa.types.is_large_string(typ) or pa.types.is_string_view(typ)
+    )
+    nested = pa.types.is_nested(typ)
+    if kind == "timestamp":
+        ok = stringy or pa.types.is_timestamp(typ) or pa.types.is_date(typ)
+        ok = ok or pa.types.is_null(typ)
+        expected = "a timestamp or an ISO 8601 string"
+    elif kind == "embedding":
+        listy = pa.types.is_list(typ) or pa.types.is_large_list(typ)
+        listy = listy or pa.types.is_fixed_size_list(typ)
+        ok = stringy or pa.types.is_null(typ)
+        if listy:
+            value = typ.value_type
+            ok = pa.types.is_integer(value) or pa.types.is_floating(value)
+            ok = ok or pa.types.is_decimal(value)
+        expected = "a list of floats"
+    else:
+        ok = not nested and not pa.types.is_binary(typ)
+        expected = f"a {kind}"
+    if not ok:
+        raise ContractError(
+            f"{file}: column '{name}' has type {typ}; expected {expected}. "
+            "Convert the column and try again."
+        )
+
+
+def open_parquet(file: str, source: Any) -> pq.ParquetFile:
+    """``pq.ParquetFile`` of ``source`` (a path or a seekable file object), or a
+    ``ContractError`` naming ``file`` when it is not a readable Parquet file."""
+    try:
+        return pq.ParquetFile(source, pre_buffer=False)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise ContractError(f"{file} is not a readable Parquet file ({exc})") from None
+
+
+def parquet_columns(file: str, schema: pa.Schema, spec: TableSpec) -> list[str]:
+    """The contract columns of ``spec`` in the Parquet ``file`` of Arrow ``schema``, in
+    contract order; raises ``ContractError`` naming the file and column when one has a
+    type the contract does not allow."""
+    present = [c for c in spec.column_names if c in schema.names]
+    for name in present:
+        _check_type(file, spec, name, schema.field(name).type)
+    return present
+
+
 class ParquetReader(TableReader):
     """Parquet via ``ParquetFile.iter_batches``; progress counts rows."""
 
@@ -166,44 +218,8 @@ class ParquetReader(TableReader):
 
     def __init__(self, path: Path, spec: TableSpec, batch_rows: int) -> None:
         super().__init__(path, spec, batch_rows)
-        try:
-            self._file = pq.ParquetFile(path, pre_buffer=False)
-        except (pa.ArrowInvalid, OSError) as exc:
-            raise ContractError(f"{self.name} is not a readable Parquet file ({exc})") from None
-        schema = self._file.schema_arrow
-        self._present = [c for c in spec.column_names if c in schema.names]
-        for name in self._present:
-            self._check_type(name, schema.field(name).type)
-
-    def _check_type(self, name: str, typ: pa.DataType) -> None:
-        if pa.types.is_dictionary(typ):
-            typ = typ.value_type
-        kind = self.spec.column(name).type
-        stringy = (
-            pa.types.is_string(typ) or pa.types.is_large_string(typ) or pa.types.is_string_view(typ)
-        )
-        nested = pa.types.is_nested(typ)
-        if kind == "timestamp":
-            ok = stringy or pa.types.is_timestamp(typ) or pa.types.is_date(typ)
-            ok = ok or pa.types.is_null(typ)
-            expected = "a timestamp or an ISO 8601 string"
-        elif kind == "embedding":
-            listy = pa.types.is_list(typ) or pa.types.is_large_list(typ)
-            listy = listy or pa.types.is_fixed_size_list(typ)
-            ok = stringy or pa.types.is_null(typ)
-            if listy:
-                value = typ.value_type
-                ok = pa.types.is_integer(value) or pa.types.is_floating(value)
-                ok = ok or pa.types.is_decimal(value)
-            expected = "a list of floats"
-        else:
-            ok = not nested and not pa.types.is_binary(typ)
-            expected = f"a {kind}"
-        if not ok:
-            raise ContractError(
-                f"{self.name}: column '{name}' has type {typ}; expected {expected}. "
-                "Convert the column and try again."
-            )
+        self._file = open_parquet(self.name, path)
+        self._present = parquet_columns(self.name, self._file.schema_arrow, spec)
 
     @property
     def columns(self) -> list[str]:

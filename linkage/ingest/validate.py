@@ -144,11 +144,12 @@ class Context:
 @dataclass
 class Validated:
     """The kept rows in store layout, the flags of every row, and how many kept
-    rows had a card number masked in their text."""
+    rows had a card number masked in their text (``redacted``: which ones)."""
 
     good: pa.Table
     flags: RowFlags
     cards_redacted: int = 0
+    redacted: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
 
 class _Batch:
@@ -341,4 +342,5 @@ def validate_batch(table: str, data: pa.Table, rows: np.ndarray, ctx: Context) -
     arrays = [pc.cast(out[f.name], f.type) for f in schema]
     full = pa.Table.from_arrays(arrays, names=schema.names)
     good = full.filter(pa.array(b.flags.ok))
-    return Validated(good, b.flags, int((b.cards_redacted & b.flags.ok).sum()))
+    redacted = b.cards_redacted[b.flags.ok]
+    return Validated(good, b.flags, int(redacted.sum()), redacted)

@@ -23,6 +23,7 @@ __all__ = [
     "INGEST_SUMMARY_FILE",
     "INVESTIGATION_TABLES",
     "MAX_EVIDENCE_PER_EDGE",
+    "PARQUET_STORE_DIR",
     "QUARANTINE_DIR",
     "RESULT_FILES",
     "RESULT_FORMAT_VERSION",
@@ -45,6 +46,9 @@ written before decisions existed has none."""
 DETECT_SUMMARY_FILE = "detect_summary.json"
 STORE_FILE = "linkage.duckdb"
 QUARANTINE_DIR = "quarantine"
+PARQUET_STORE_DIR = "parquet_store"
+"""The store as Parquet, one ``<table>.parquet`` directory per store table: what ingest on
+Spark (``linkage.ingest.spark``) writes when no other place is given."""
 INGEST_SUMMARY_FILE = "ingest_summary.json"
 COMPLETE_FILE = "COMPLETE"
 """The completeness marker: written last by ``detect``, removed first when it starts."""

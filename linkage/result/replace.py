@@ -27,6 +27,7 @@ from linkage.result.layout import (
     COMPLETE_FILE,
     DETECT_SUMMARY_FILE,
     INGEST_SUMMARY_FILE,
+    PARQUET_STORE_DIR,
     QUARANTINE_DIR,
     RESULT_FILES,
     STORE_FILE,
@@ -43,7 +44,7 @@ __all__ = [
 
 OWNED_NAMES = frozenset(
     {*RESULT_FILES, COMPLETE_FILE, DETECT_SUMMARY_FILE, INGEST_SUMMARY_FILE, QUARANTINE_DIR}
-    | {f"{STORE_FILE}.wal"}
+    | {f"{STORE_FILE}.wal", PARQUET_STORE_DIR}
 )
 """Names in a result directory that ``detect`` writes (and replaces); others are carried."""
 
