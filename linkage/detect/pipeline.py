@@ -22,12 +22,14 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from linkage.backend import Backend, SparkBackend
 from linkage.detect import scale
 from linkage.detect.attach import attach_by_entities
 from linkage.detect.decisions import apply_decisions, decisions_table, dismissed_infrastructure
 from linkage.detect.leiden import Communities, find_communities, warm_start
 from linkage.detect.lineage import Previous, assign_lineage
 from linkage.detect.persist import persist_graph, write_evidence_files
+from linkage.errors import LinkageError
 from linkage.graph import (
     Corroboration,
     EdgeList,
@@ -36,7 +38,7 @@ from linkage.graph import (
     build_graph,
     edge_list,
 )
-from linkage.ingest import ingest
+from linkage.ingest import IngestSummary, ingest
 from linkage.progress import ProgressFn, StageLog
 from linkage.result import ResultDir
 from linkage.result.replace import staged
@@ -45,6 +47,10 @@ from linkage.score import score_communities
 from linkage.settings import DetectSettings
 
 __all__ = ["DetectionResult", "detect", "input_warnings"]
+
+_ENGINE_DIR = ".backend"
+"""Inside the result being built: the store as Parquet and the tables handed back from
+a scale-out backend; removed once they are in the DuckDB store and workspace."""
 
 logger = logging.getLogger(__name__)
 
@@ -118,8 +124,8 @@ def detect(
     prev = Previous.read(previous) if previous is not None and not first_run else None
     known_legitimate = dismissed_infrastructure(prev, decisions)
     # Written beside out_dir and swapped in whole at the end: an older result stays usable.
-    with staged(Path(data_dir), Path(out_dir), force=force) as out:
-        summary = log.run("ingest", lambda: ingest(Path(data_dir), out, progress=progress))
+    with staged(Path(data_dir), Path(out_dir), force=force) as out, scale.engine(backend) as engine:
+        summary = log.run("ingest", lambda: _ingest(engine, data_dir, out, progress))
         accounts = summary.tables["accounts"].rows_kept if "accounts" in summary.tables else 0
         warnings = input_warnings(accounts, prev, s)
         if first_run:
@@ -129,7 +135,7 @@ def detect(
         with Workspace.open(
             ResultDir(out).store_path, read_only=False, memory_limit_gb=s.memory_limit_gb
         ) as ws:
-            graph, edges, comms = _communities(ws, out, s, log, prev, known_legitimate, backend)
+            graph, edges, comms = _communities(ws, engine, out, s, log, prev, known_legitimate)
             result = _detect(ws, out, s, log, graph, edges, comms, prev, decisions)
         result.out_dir = Path(out_dir)
         result.warnings = warnings
@@ -156,32 +162,45 @@ def input_warnings(accounts: int, previous: Previous | None, s: DetectSettings) 
     return []
 
 
+def _ingest(
+    engine: Backend | None, data_dir: str | Path, out: Path, progress: ProgressFn | None
+) -> IngestSummary:
+    """Ingest in process, or on ``engine`` (Spark: validation on the executors, the store
+    as Parquet under ``out/.backend`` for the graph stages, and the result's DuckDB store
+    loaded from it)."""
+    if engine is None:
+        return ingest(Path(data_dir), out, progress=progress)
+    from linkage.ingest.spark import ingest_on
+
+    if not isinstance(engine, SparkBackend):
+        raise LinkageError(f"detection has no ingest on the {engine.name} backend")
+    store = str(out / _ENGINE_DIR / "store")
+    return ingest_on(engine, str(data_dir), out, store=store, duckdb=True, progress=progress)
+
+
 def _communities(
     ws: Workspace,
+    engine: Backend | None,
     out: Path,
     s: DetectSettings,
     log: StageLog,
     previous: Previous | None,
     known_legitimate: pd.DataFrame | None,
-    backend: str,
 ) -> tuple[Projection, EdgeList, Communities]:
-    """The graph stages and Leiden, in process or on ``backend``; after them the
-    working tables are on ``ws`` either way."""
-    if backend == "duckdb":
+    """The graph stages and Leiden, in process or on ``engine`` (over the store tables
+    ingest registered there); after them the working tables are on ``ws`` either way."""
+    if engine is None:
         graph = build_graph(ws, s, log, known_legitimate)
         edges = edge_list(ws, graph)
         initial = _warm_start(ws, previous) if previous is not None and s.warm_start else None
         comms = log.run("leiden", lambda: find_communities(graph.accounts, edges, s, initial))
         return graph, edges, comms
-    staging = out / ".backend"
-    with scale.engine(backend) as engine:
-        store = log.run("export store", lambda: scale.export_store(ws, staging / "store"))
-        ews = scale.store_on(engine, store)
-        graph = build_graph(ews, s, log, known_legitimate)
-        initial = _warm_start(ews, previous) if previous is not None and s.warm_start else None
-        comms = log.run("leiden", lambda: scale.communities_on(ews, graph.accounts, s, initial))
-        log.run("hand over", lambda: scale.hand_over(ews, ws, staging / "tables"))
-    shutil.rmtree(staging, ignore_errors=True)
+    ews = Workspace.on(engine)
+    graph = build_graph(ews, s, log, known_legitimate)
+    initial = _warm_start(ews, previous) if previous is not None and s.warm_start else None
+    comms = log.run("leiden", lambda: scale.communities_on(ews, graph.accounts, s, initial))
+    log.run("hand over", lambda: scale.hand_over(ews, ws, out / _ENGINE_DIR / "tables"))
+    shutil.rmtree(out / _ENGINE_DIR, ignore_errors=True)
     return graph, edge_list(ws, graph), comms
 
 

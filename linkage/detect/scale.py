@@ -1,8 +1,10 @@
 """Detection on a scale-out backend (Spark): the evidence is built and the communities
 are found there; attachment, scoring and the outputs run on DuckDB as always.
 
-The graph stages (:func:`linkage.graph.build_graph`) run their SQL and numpy steps
-on the backend's :class:`~linkage.graph.Workspace` over the store tables as Parquet.
+Ingest validates on the backend and registers the store tables there
+(:func:`linkage.ingest.spark.ingest_on`); the graph stages
+(:func:`linkage.graph.build_graph`) run their SQL and numpy steps on the backend's
+:class:`~linkage.graph.Workspace` over them.
 Communities are the connected components of the evidence graph, found in SQL
 (:mod:`linkage.backend.components`), each partitioned by Leiden on an executor
 (:mod:`linkage.detect.spark_leiden`): nothing per component comes to the driver, only
@@ -35,24 +37,22 @@ from linkage.graph.project import SCHEDULE_TYPES
 from linkage.settings import DetectSettings
 
 __all__ = [
-    "STORE_TABLES",
     "check_backend",
     "communities_on",
     "engine",
-    "export_store",
     "hand_over",
-    "store_on",
 ]
-
-STORE_TABLES = ("accounts", "requests", "payments", "identifiers", "ingest_meta")
-"""The store's tables the graph stages read."""
 
 
 @contextmanager
-def engine(name: str) -> Iterator[Backend]:
-    """The backend ``name``. Spark runs on the session already active (in tests, or
-    one ``spark-submit`` started: the cluster its settings describe), left running;
-    otherwise on a new one in local mode on every core, stopped after."""
+def engine(name: str) -> Iterator[Backend | None]:
+    """The backend ``name``, or ``None`` for ``duckdb`` (detection's own connection).
+    Spark runs on the session already active (in tests, or one ``spark-submit``
+    started: the cluster its settings describe), left running; otherwise on a new one
+    in local mode on every core, stopped after."""
+    if name == "duckdb":
+        yield None
+        return
     if name == "spark":
         sql = require_pyspark()
         active = sql.SparkSession.getActiveSession()
@@ -73,25 +73,6 @@ def check_backend(name: str) -> None:
     """Refuse an unknown backend before any work is done."""
     if name not in BACKENDS:
         raise LinkageError(f"unknown backend {name!r}: choose one of {', '.join(sorted(BACKENDS))}")
-
-
-def store_on(backend: Backend, store: dict[str, str]) -> Workspace:
-    """A workspace on ``backend`` over the store tables at ``store`` (table -> Parquet
-    path or URL)."""
-    for table in STORE_TABLES:
-        backend.read_parquet(table, [store[table]])
-    return Workspace.on(backend)
-
-
-def export_store(con: Workspace, staging: Path) -> dict[str, str]:
-    """The store tables of the DuckDB workspace ``con`` written as Parquet under
-    ``staging``: table -> path."""
-    staging.mkdir(parents=True, exist_ok=True)
-    paths = {}
-    for table in STORE_TABLES:
-        paths[table] = str(staging / f"{table}.parquet")
-        con.backend.write_parquet(table, paths[table])
-    return paths
 
 
 def communities_on(
