@@ -49,6 +49,11 @@ class Backend(ABC):
         """Forget the table ``name`` given to :meth:`register_arrow`."""
 
     @abstractmethod
+    def drop(self, name: str) -> None:
+        """Forget the table or view ``name`` made by :meth:`create_table` or :meth:`map_by`
+        (a stage's scratch table); nothing when there is none."""
+
+    @abstractmethod
     def _create(self, name: str, sql: str, view: bool) -> None:
         """Make ``sql`` (in :attr:`dialect`) the table ``name``, replacing it: computed
         now, or a view computed where it is read when ``view``."""

@@ -37,6 +37,12 @@ class DuckDBBackend(Backend):
     def unregister(self, name: str) -> None:
         self.con.unregister(name)
 
+    def drop(self, name: str) -> None:
+        try:
+            self.con.execute(f'DROP TABLE IF EXISTS "{name}"')
+        except duckdb.CatalogException:  # a view
+            self.con.execute(f'DROP VIEW IF EXISTS "{name}"')
+
     def _create(self, name: str, sql: str, view: bool) -> None:
         kind = "VIEW" if view else "TABLE"
         self.con.execute(f'CREATE OR REPLACE TEMP {kind} "{name}" AS {sql}')

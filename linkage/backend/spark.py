@@ -118,6 +118,9 @@ class SparkBackend(Backend):
     def unregister(self, name: str) -> None:
         self.spark.catalog.dropTempView(name)
 
+    def drop(self, name: str) -> None:
+        self.spark.catalog.dropTempView(name)
+
     def _create(self, name: str, sql: str, view: bool) -> None:
         if view:
             self.spark.sql(sql).createOrReplaceTempView(name)

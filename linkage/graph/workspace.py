@@ -146,7 +146,8 @@ class Workspace:
     @classmethod
     def on(cls, backend: Backend) -> Workspace:
         """A workspace on ``backend``, whose store tables (``accounts``, ``requests``,
-        ``payments``, ``identifiers``, ``ingest_meta``) are already registered there."""
+        ``payments``, ``identifiers``, ``ip_intel``, ``ingest_meta``) are already
+        registered there."""
         con = backend.con if isinstance(backend, DuckDBBackend) else None
         return cls(con, backend=backend)
 
@@ -185,6 +186,11 @@ class Workspace:
     def fetch(self, sql: str) -> pa.Table:
         """The result of the DuckDB-dialect query ``sql``, brought here as Arrow."""
         return self.backend.fetch(sql)
+
+    def drop(self, *names: str) -> None:
+        """Forget the scratch tables ``names`` a stage made on the backend."""
+        for name in names:
+            self.backend.drop(name)
 
     def hold(self, nbytes: int) -> None:
         """Arrays of about ``nbytes`` now live beside DuckDB (in numpy, or registered
