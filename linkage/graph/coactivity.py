@@ -98,9 +98,12 @@ def build_coactivity(ws: Workspace, events: Events, settings: DetectSettings) ->
     s = settings
     ws.create("session_starts", session_starts_sql(s))
     ws.create("coact_hours", HOURS_SQL)
+    # starts at least a gap apart in DuckDB's double seconds are at least a gap less
+    # 1 s (rounding) apart in whole ones; hours 3,600 s
+    gap = s.session_gap_minutes * 60 - 2
     parts = [
-        _alike_sql(ws, "cosession", "session_starts", s.session_bucket_minutes, s),
-        _alike_sql(ws, "coactive", "coact_hours", s.coactive_bucket_minutes, s),
+        _alike_sql(ws, "cosession", "session_starts", s.session_bucket_minutes, gap, s),
+        _alike_sql(ws, "coactive", "coact_hours", s.coactive_bucket_minutes, 3600, s),
         signup_sql(ACCOUNTS_SQL, s),
     ]
     ws.append("events", " UNION ALL ".join(part for part in parts if part))
@@ -155,13 +158,16 @@ def session_starts_sql(s: DetectSettings) -> str:
            OR {_epoch_sql("ts")} - {_epoch_sql("prev")} >= {_double(s.session_gap_minutes * 60)}"""
 
 
-def tokens_sql(times: str, width: int, s: DetectSettings) -> str:
+def tokens_sql(times: str, width: int, s: DetectSettings, spacing: float = 0) -> str:
     """Distinct ``(aid, tok)`` of the times ``t`` (epoch seconds) of the table ``times``:
     each time's bucket of ``width`` seconds on two grids half a bucket apart (``2 * b``
     and ``2 * b + 1``), for accounts with at least ``session_min_count`` times on
     ``session_min_days`` days and at most ``coactive_max_day_share`` of the buckets of
-    those days (a round-the-clock account has no schedule to share)."""
+    those days (a round-the-clock account has no schedule to share). When an account's
+    times are at least ``spacing >= width`` seconds apart, no two share a bucket and
+    the rows are distinct without ``DISTINCT``."""
     share = _double(s.coactive_max_day_share * (86400 / width))
+    distinct = "DISTINCT" if width > spacing else ""
     return f"""
         WITH active AS (
             SELECT aid FROM (
@@ -170,7 +176,7 @@ def tokens_sql(times: str, width: int, s: DetectSettings) -> str:
             WHERE n >= {int(s.session_min_count)} AND days >= {int(s.session_min_days)}
               AND n <= {share} * greatest(days, 1)),
         times AS (SELECT aid, t FROM {times} JOIN active USING (aid))
-        SELECT DISTINCT aid, tok FROM (
+        SELECT {distinct} aid, tok FROM (
             SELECT aid, 2 * {_fdiv("t", width)} AS tok FROM times
             UNION ALL SELECT aid, 2 * {_fdiv(f"t + {width // 2}", width)} + 1 FROM times)"""
 
@@ -194,15 +200,16 @@ def _kept_sql(ws: Workspace, tokens: str, s: DetectSettings) -> str | None:
 
 
 def _alike_sql(
-    ws: Workspace, etype: str, times: str, minutes: float, s: DetectSettings
+    ws: Workspace, etype: str, times: str, minutes: float, spacing: float, s: DetectSettings
 ) -> str | None:
     """SQL of the ``etype`` events of the pairs of accounts whose bucket tokens of the
-    times ``t`` of the table ``times`` are alike (:func:`similar_pairs`), ``None`` when
+    times ``t`` of the table ``times`` (``spacing`` seconds apart at least, per account:
+    :func:`tokens_sql`) are alike (:func:`similar_pairs`), ``None`` when
     no account has tokens: two events per pair (one per account), keyed
     ``j<J>|<aid>|<aid>``; ``n``, first and last use: the account's own times. Leaves the
     scratch tables ``coact_<etype>_*`` the query reads."""
     prefix = f"coact_{etype}"
-    ws.create(f"{prefix}_tok", tokens_sql(times, int(minutes * 60), s))
+    ws.create(f"{prefix}_tok", tokens_sql(times, int(minutes * 60), s, spacing))
     kept = _kept_sql(ws, f"{prefix}_tok", s)
     if kept is None:
         return None
@@ -310,20 +317,21 @@ def _signatures(s: DetectSettings, rows: pa.Table) -> pa.Table:
     aid = rows.column("aid").to_numpy().astype(np.int64)
     idx = rows.column("idx").to_numpy().astype(np.int64)
     tok = rows.column("tok").to_numpy().astype(np.int64)
-    order = _by_account(aid, tok)
-    if order is not None:
-        aid, idx, tok = aid[order], idx[order], tok[order]
+    order = _by_account(aid)
+    aid, idx, tok = aid[order], idx[order], tok[order]
     accounts, mins = minhashes(aid, tok, s)
     starts = np.flatnonzero(np.r_[True, aid[1:] != aid[:-1]]) if len(aid) else np.zeros(0, int)
     ends = np.r_[starts[1:], len(aid)].astype(np.int64)
+    lo = np.minimum.reduceat(tok, starts) if len(tok) else tok
+    hi = np.maximum.reduceat(tok, starts) if len(tok) else tok
     sig = band_signatures(mins, s)
     pos = idx[starts].astype(np.uint64)
     bands = np.uint64(s.session_bands)
     cols: dict[str, np.ndarray] = {
         "aid": accounts.astype(np.int32),
         "size": ends - starts,
-        "lo": tok[starts],
-        "hi": tok[ends - 1],
+        "lo": lo,
+        "hi": hi,
     }
     for h in range(mins.shape[1]):
         cols[f"m{h}"] = np.ascontiguousarray(mins[:, h]).view(np.int64)
@@ -334,17 +342,13 @@ def _signatures(s: DetectSettings, rows: pa.Table) -> pa.Table:
     return pa.table(cols, schema=_signature_schema(s))
 
 
-def _by_account(aid: np.ndarray, tok: np.ndarray) -> np.ndarray | None:
-    """The order that sorts rows by ``(aid, tok)``; ``None`` when they are sorted."""
-    if not len(aid):
-        return None
-    step = np.diff(aid)
-    if np.all((step > 0) | ((step == 0) & (np.diff(tok) >= 0))):
-        return None
-    lo, span = int(tok.min()), int(tok.max()) - int(tok.min()) + 1
-    if (int(aid.max()) + 1) * span < 2**62:  # one integer key: a single sort
-        return np.argsort(aid * span + (tok - lo))
-    return np.lexsort((tok, aid))
+def _by_account(aid: np.ndarray) -> np.ndarray:
+    """A stable order that groups rows by ``aid`` (``0 <= aid < 2**32``): two passes of
+    numpy's radix sort on 16-bit digits, ten times faster than sorting int64 keys."""
+    order = np.argsort((aid & 0xFFFF).astype(np.uint16), kind="stable")
+    if len(aid) and int(aid.max()) >> 16:
+        order = order[np.argsort((aid[order] >> 16).astype(np.uint16), kind="stable")]
+    return order
 
 
 def candidates_sql(sig: str, s: DetectSettings) -> str:
@@ -362,8 +366,8 @@ def candidates_sql(sig: str, s: DetectSettings) -> str:
     return f"""
         WITH bands AS (
             SELECT aid, u.band, u.sig, u.shuf FROM (SELECT aid, unnest([{bands}]) AS u FROM {sig})),
-        shared AS (SELECT * FROM (
-            SELECT *, count(*) OVER (PARTITION BY band, sig) AS m FROM bands) WHERE m > 1),
+        shared AS (SELECT * FROM bands JOIN (
+            SELECT band, sig FROM bands GROUP BY band, sig HAVING count(*) > 1) USING (band, sig)),
         led AS (SELECT aid, {leads} FROM shared)
         SELECT DISTINCT least(aid, other) AS x, greatest(aid, other) AS y
         FROM (SELECT aid, unnest([{others}]) AS other FROM led) WHERE other IS NOT NULL"""
