@@ -29,6 +29,15 @@ and email domain; each is kept only when the window holds at least
 ``signup_burst_min`` of them and at least ``signup_burst_factor`` times the
 usual rate per window (of the platform, or of that profile): the steady
 sign-ups of a busy platform or profile are not a burst.
+
+**On any backend.** The stage runs through its workspace's backend, the same on
+DuckDB and Spark: session starts, tokens, bucket crowding, LSH candidates (a window
+over each band's buckets), similarity and sign-up bursts are SQL; each account's
+MinHash values are numpy per account (:func:`signatures`, in
+:meth:`~linkage.backend.Backend.map_by`). The driver gets one global number, the
+median bucket occupancy, from a histogram (a row per distinct occupancy).
+:func:`bucket_tokens`, :func:`similar_pairs` and :func:`signup_events` run the same
+SQL on arrays and frames, on an in-memory DuckDB.
 """
 
 from __future__ import annotations
@@ -53,14 +62,17 @@ __all__ = [
     "band_signatures",
     "bucket_tokens",
     "build_coactivity",
+    "candidates_sql",
     "minhashes",
     "session_starts_sql",
     "session_tokens",
+    "signatures",
     "signup_events",
+    "signup_sql",
     "similar_pairs",
+    "tokens_sql",
 ]
 
-EVENT_COLUMNS = ("aid", "etype", "ekey", "n", "first_ts", "last_ts")
 SIGNATURE_CHUNK = 1 << 16
 """Tokens hashed per step in :func:`minhashes` (whole accounts)."""
 
@@ -98,8 +110,9 @@ def build_coactivity(ws: Workspace, events: Events, settings: DetectSettings) ->
     s = settings
     ws.create("session_starts", session_starts_sql(s))
     ws.create("coact_hours", HOURS_SQL)
-    # starts at least a gap apart in DuckDB's double seconds are at least a gap less
-    # 1 s (rounding) apart in whole ones; hours 3,600 s
+    # starts a gap apart in DuckDB's double seconds are a gap less 1 s apart at least in
+    # whole ones (each rounded by half a second at most); 1 s more for the doubles' own
+    # rounding. Hours are 3,600 s apart.
     gap = s.session_gap_minutes * 60 - 2
     parts = [
         _alike_sql(ws, "cosession", "session_starts", s.session_bucket_minutes, gap, s),
@@ -214,6 +227,7 @@ def _alike_sql(
     if kept is None:
         return None
     pairs = _similar(ws, kept, prefix, s)
+    ws.drop(f"{prefix}_tok")  # each account's tokens are in its signature now
     return f"""
         SELECT aid, '{etype}' AS etype, ekey, n, make_timestamp(lo * 1000000) AS first_ts,
                make_timestamp(hi * 1000000) AS last_ts
@@ -294,8 +308,8 @@ def band_signatures(mins: np.ndarray, s: DetectSettings) -> np.ndarray:
     return sig
 
 
-def _signature_schema(s: DetectSettings) -> pa.Schema:
-    """Columns of :func:`_signatures`."""
+def signature_schema(s: DetectSettings) -> pa.Schema:
+    """Columns of :func:`signatures`."""
     fields = [("aid", pa.int32()), ("size", pa.int64()), ("lo", pa.int64()), ("hi", pa.int64())]
     fields += [(f"m{h}", pa.int64()) for h in range(s.session_bands * s.session_rows)]
     for band in range(s.session_bands):
@@ -306,7 +320,7 @@ def _signature_schema(s: DetectSettings) -> pa.Schema:
 _SIGN = np.uint64(1 << 63)
 
 
-def _signatures(s: DetectSettings, rows: pa.Table) -> pa.Table:
+def signatures(s: DetectSettings, rows: pa.Table) -> pa.Table:
     """One row per account of ``rows`` (``aid, idx, tok``; every token of each account
     present, ``idx`` the account's position among all accounts with tokens): its number
     of tokens ``size``, least and greatest token ``lo``, ``hi``, MinHash values
@@ -314,18 +328,17 @@ def _signatures(s: DetectSettings, rows: pa.Table) -> pa.Table:
     and each band's shuffle key ``s0..``: the account's place in its band bucket,
     hashed from ``idx`` and the band. 64-bit values travel as ``int64`` bits; shuffle
     keys with the sign bit flipped, so that signed order is the unsigned hash's order."""
-    aid = rows.column("aid").to_numpy().astype(np.int64)
-    idx = rows.column("idx").to_numpy().astype(np.int64)
-    tok = rows.column("tok").to_numpy().astype(np.int64)
+    aid = np.asarray(rows.column("aid").to_numpy(), np.int64)
     order = _by_account(aid)
-    aid, idx, tok = aid[order], idx[order], tok[order]
+    aid = aid[order]
+    tok = np.asarray(rows.column("tok").to_numpy(), np.int64)[order]
     accounts, mins = minhashes(aid, tok, s)
     starts = np.flatnonzero(np.r_[True, aid[1:] != aid[:-1]]) if len(aid) else np.zeros(0, int)
     ends = np.r_[starts[1:], len(aid)].astype(np.int64)
     lo = np.minimum.reduceat(tok, starts) if len(tok) else tok
     hi = np.maximum.reduceat(tok, starts) if len(tok) else tok
     sig = band_signatures(mins, s)
-    pos = idx[starts].astype(np.uint64)
+    pos = np.asarray(rows.column("idx").take(order[starts]).to_numpy(), np.uint64)
     bands = np.uint64(s.session_bands)
     cols: dict[str, np.ndarray] = {
         "aid": accounts.astype(np.int32),
@@ -339,7 +352,7 @@ def _signatures(s: DetectSettings, rows: pa.Table) -> pa.Table:
         cols[f"b{band}"] = sig[band].view(np.int64)
         shuffle = _mix(pos * bands + np.uint64(band))  # candidate order within a bucket
         cols[f"s{band}"] = (shuffle ^ _SIGN).view(np.int64)
-    return pa.table(cols, schema=_signature_schema(s))
+    return pa.table(cols, schema=signature_schema(s))
 
 
 def _by_account(aid: np.ndarray) -> np.ndarray:
@@ -353,7 +366,7 @@ def _by_account(aid: np.ndarray) -> np.ndarray:
 
 def candidates_sql(sig: str, s: DetectSettings) -> str:
     """Distinct candidate pairs ``(x, y)``, ``x < y``, of the signatures table ``sig``
-    (:func:`_signatures`): accounts whose signature agrees on a band, each against the
+    (:func:`signatures`): accounts whose signature agrees on a band, each against the
     next ``lsh_neighbours`` of its band bucket in shuffle order (every pair of a bucket
     of up to ``lsh_neighbours + 1``; a bounded, well-mixed sample of a larger one)."""
     bands = ", ".join(f"{{'band': {b}, 'sig': b{b}, 'shuf': s{b}}}" for b in range(s.session_bands))
@@ -392,8 +405,8 @@ def _similar(ws: Workspace, kept: str, prefix: str, s: DetectSettings) -> str:
                 SELECT aid, row_number() OVER (ORDER BY aid) - 1 AS idx
                 FROM (SELECT DISTINCT aid FROM k)) i USING (aid)""",
         ["aid"],
-        partial(_signatures, s),
-        _signature_schema(s),
+        partial(signatures, s),
+        signature_schema(s),
     )
     ws.create(cand, candidates_sql(sig, s), view=True)
     n_hash = s.session_bands * s.session_rows

@@ -17,7 +17,7 @@ import pytest
 from linkage.arrays import mix64, unique
 from linkage.backend import Backend, DuckDBBackend
 from linkage.graph import Workspace, build_events
-from linkage.graph.coactivity import _signatures, build_coactivity, candidates_sql
+from linkage.graph.coactivity import build_coactivity, candidates_sql, signatures
 from linkage.graph.events import REQ_SQL, Events
 from linkage.graph.ipintel import annotate_ip_kinds
 from linkage.graph.templates import build_templates
@@ -172,7 +172,7 @@ def _token_rows(rng: np.random.Generator) -> pa.Table:
 def test_sql_candidates_are_the_in_memory_definitions(spark, neighbours):
     s = replace(DetectSettings(), lsh_neighbours=neighbours)
     rows = _token_rows(np.random.default_rng(neighbours))
-    sig = _signatures(s, rows)
+    sig = signatures(s, rows)
     aids = sig.column("aid").to_numpy()
     bands = np.stack([sig.column(f"b{b}").to_numpy() for b in range(s.session_bands)])
     key = candidate_pairs(bands.view(np.uint64), neighbours)
