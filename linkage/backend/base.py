@@ -54,8 +54,8 @@ class Backend(ABC):
 
     @abstractmethod
     def drop(self, name: str) -> None:
-        """Drop the table ``name`` made by :meth:`create_table` or :meth:`map_by`, if
-        it is there."""
+        """Forget the table or view ``name`` made by :meth:`create_table` or :meth:`map_by`
+        (a stage's scratch table); nothing when there is none."""
 
     @abstractmethod
     def _create(self, name: str, sql: str, view: bool) -> None:

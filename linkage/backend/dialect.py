@@ -15,7 +15,7 @@ from linkage.errors import LinkageError
 __all__ = ["RENAMES", "translate"]
 
 RENAMES: dict[str, dict[str, str]] = {
-    "spark": {"LIST_POSITION": "ARRAY_POSITION", "EPOCH_US": "UNIX_MICROS"},
+    "spark": {"LIST_POSITION": "ARRAY_POSITION", "EPOCH_US": "UNIX_MICROS", "ROUND_EVEN": "BROUND"},
 }
 """Per target dialect: DuckDB functions sqlglot leaves as they are, and the target's name."""
 
@@ -48,7 +48,10 @@ def _fix(node: Any, dialect: str, renames: dict[str, str]) -> Any:
     from sqlglot import exp
 
     if isinstance(node, exp.Anonymous) and str(node.name).upper() in renames:
-        return exp.Anonymous(this=renames[str(node.name).upper()], expressions=node.expressions)
+        # renamed in place: transform does not descend into a node it was handed back
+        # new, and the arguments may hold more to rename (``round_even(epoch_us(ts))``)
+        node.set("this", renames[str(node.name).upper()])
+        return node
     if dialect == "spark" and isinstance(node, exp.ArrayOverlaps):  # list_has_any; no `&&`
         return exp.Anonymous(this="ARRAYS_OVERLAP", expressions=[node.this, node.expression])
     return node

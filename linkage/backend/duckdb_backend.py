@@ -45,7 +45,10 @@ class DuckDBBackend(Backend):
         self.con.unregister(name)
 
     def drop(self, name: str) -> None:
-        self.con.execute(f'DROP TABLE IF EXISTS "{name}"')
+        try:
+            self.con.execute(f'DROP TABLE IF EXISTS "{name}"')
+        except duckdb.CatalogException:  # a view
+            self.con.execute(f'DROP VIEW IF EXISTS "{name}"')
 
     def _create(self, name: str, sql: str, view: bool) -> None:
         kind = "VIEW" if view else "TABLE"

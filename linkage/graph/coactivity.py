@@ -29,19 +29,30 @@ and email domain; each is kept only when the window holds at least
 ``signup_burst_min`` of them and at least ``signup_burst_factor`` times the
 usual rate per window (of the platform, or of that profile): the steady
 sign-ups of a busy platform or profile are not a burst.
+
+**On any backend.** The stage runs through its workspace's backend, the same on
+DuckDB and Spark: session starts, tokens, bucket crowding, LSH candidates (a window
+over each band's buckets), similarity and sign-up bursts are SQL; each account's
+MinHash values are numpy per account (:func:`signatures`, in
+:meth:`~linkage.backend.Backend.map_by`). The driver gets one global number, the
+median bucket occupancy, from a histogram (a row per distinct occupancy).
+:func:`bucket_tokens`, :func:`similar_pairs` and :func:`signup_events` run the same
+SQL on arrays and frames, on an in-memory DuckDB.
 """
 
 from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from functools import partial
 from typing import ClassVar
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from linkage.arrays import mix64 as _mix
-from linkage.arrays import unique, unique_inverse
+from linkage.backend import DuckDBBackend
 from linkage.graph.events import Events
 from linkage.graph.workspace import Workspace, WorkTable, tables_of
 from linkage.settings import DetectSettings
@@ -51,18 +62,30 @@ __all__ = [
     "band_signatures",
     "bucket_tokens",
     "build_coactivity",
-    "candidate_pairs",
-    "coactive_events",
-    "cosession_events",
+    "candidates_sql",
     "minhashes",
+    "session_starts_sql",
     "session_tokens",
+    "signatures",
     "signup_events",
+    "signup_sql",
     "similar_pairs",
+    "tokens_sql",
 ]
 
-EVENT_COLUMNS = ("aid", "etype", "ekey", "n", "first_ts", "last_ts")
 SIGNATURE_CHUNK = 1 << 16
 """Tokens hashed per step in :func:`minhashes` (whole accounts)."""
+
+ACCOUNTS_SQL = """SELECT a.aid, a.created_at, s.country, a.email_domain
+    FROM acct a JOIN accounts s USING (account_id)"""
+"""The accounts as :func:`signup_events` reads them."""
+
+HOURS_SQL = """SELECT DISTINCT aid, (epoch_us(ts) - ((epoch_us(ts) % 3600000000) + 3600000000)
+                                    % 3600000000) // 1000000 AS t
+    FROM req"""
+"""The start of each hour (epoch seconds) in which an account sent a request: the start
+of each request's hour in integers (floored before 1970 too), ``date_trunc('hour',
+ts)`` in the store's UTC without the calendar arithmetic."""
 
 
 @dataclass(frozen=True)
@@ -78,92 +101,170 @@ class Coactivity:
 
 
 def build_coactivity(ws: Workspace, events: Events, settings: DetectSettings) -> Coactivity:
-    """Find session starts and sign-up bursts; add them to ``events``."""
-    con = ws.con
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE session_starts AS
-        SELECT aid, epoch(ts)::BIGINT AS t FROM (
-            SELECT aid, ts, lag(ts) OVER (PARTITION BY aid ORDER BY ts) AS prev FROM req)
-        WHERE prev IS NULL OR epoch(ts) - epoch(prev) >= ?
-        """,
-        [settings.session_gap_minutes * 60],
+    """Find session starts and sign-up bursts; add them to ``events``.
+
+    Runs on the backend of ``ws``: tokens, their crowding and the LSH candidates in SQL,
+    each account's MinHash values in :meth:`~linkage.backend.Backend.map_by`; what comes
+    to the driver is the histogram of bucket occupancy (for its median).
+    """
+    s = settings
+    ws.create("session_starts", session_starts_sql(s))
+    ws.create("coact_hours", HOURS_SQL)
+    # starts a gap apart in DuckDB's double seconds are a gap less 1 s apart at least in
+    # whole ones (each rounded by half a second at most); 1 s more for the doubles' own
+    # rounding. Hours are 3,600 s apart.
+    gap = s.session_gap_minutes * 60 - 2
+    parts = [
+        _alike_sql(ws, "cosession", "session_starts", s.session_bucket_minutes, gap, s),
+        _alike_sql(ws, "coactive", "coact_hours", s.coactive_bucket_minutes, 3600, s),
+        signup_sql(ACCOUNTS_SQL, s),
+    ]
+    ws.append("events", " UNION ALL ".join(part for part in parts if part))
+    counts = ws.fetch(
+        "SELECT etype, count(*) AS n FROM events "
+        "WHERE etype IN ('cosession', 'coactive', 'signup') GROUP BY etype"
     )
-    starts = con.execute("SELECT aid, t FROM session_starts ORDER BY aid, t").fetchnumpy()
-    sessions = len(starts["aid"])
-    cos = _insert(ws, cosession_events(starts["aid"], starts["t"], settings))
-    del starts  # each input is dropped once its events are in: a third of the peak at 1M
-    # the start of each request's hour in epoch seconds, in integers (floored before 1970
-    # too): date_trunc('hour', ts) in the store's UTC, without the calendar arithmetic
-    hours = con.execute(
-        """SELECT DISTINCT aid, (epoch_us(ts) - ((epoch_us(ts) % 3600000000) + 3600000000)
-                                 % 3600000000) // 1000000 AS t
-           FROM req ORDER BY aid, t"""
-    ).fetchnumpy()
-    coa = _insert(ws, coactive_events(hours["aid"], hours["t"], settings))
-    del hours
-    accounts = con.execute(
-        "SELECT a.aid, a.created_at, s.country, a.email_domain "
-        "FROM acct a JOIN accounts s USING (account_id)"
-    ).df()
-    sig = _insert(ws, signup_events(accounts, settings))
-    return Coactivity(sessions, cos, coa, sig)
+    found = dict(zip(counts.column(0).to_pylist(), counts.column(1).to_pylist(), strict=True))
+    ws.drop("coact_hours", *(f"coact_{e}_{t}" for e in _PAIRED for t in _SCRATCH))
+    return Coactivity(
+        ws.backend.count("session_starts"),
+        found.get("cosession", 0),
+        found.get("coactive", 0),
+        found.get("signup", 0),
+    )
 
 
-def _insert(ws: Workspace, df: pd.DataFrame) -> int:
-    """Append the events of ``df`` to ``events``; their number."""
-    with ws.registered("coactivity_df", df):
-        ws.execute(f"INSERT INTO events SELECT {', '.join(EVENT_COLUMNS)} FROM coactivity_df")
-    return len(df)
+_PAIRED = ("cosession", "coactive")
+_SCRATCH = ("tok", "sig", "cand", "pairs")
+"""Scratch tables of each paired evidence type: ``coact_<etype>_<scratch>``."""
 
 
-def session_tokens(
-    aid: np.ndarray, t: np.ndarray, s: DetectSettings
-) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct (account, bucket token) pairs of session starts, of the accounts with
-    enough sessions, sorted, crowded buckets dropped."""
-    return bucket_tokens(aid, t, s.session_bucket_minutes, s)
+def _double(x: float) -> str:
+    """SQL for the double ``x`` exactly, on every engine (a bare ``0.1`` is a DECIMAL)."""
+    return f"CAST('{float(x)!r}' AS DOUBLE)"
+
+
+def _fdiv(x: str, d: int) -> str:
+    """SQL for ``floor(x / d)`` of the integer ``x`` and ``d > 0`` (SQL's ``//`` and ``%``
+    round toward zero), as numpy's ``//``."""
+    return f"(({x}) - ((({x}) % {d}) + {d}) % {d}) // {d}"
+
+
+def _epoch_sql(ts: str) -> str:
+    """DuckDB's ``epoch(ts)`` of a ``TIMESTAMPTZ`` (seconds as a double) as arithmetic on
+    its microseconds, so every engine computes the same double: whole milliseconds over
+    1,000 plus the microseconds left over 10^6, floored before 1970 (DuckDB's own, to the
+    last bit; ``epoch_us(ts) / 1e6`` differs from it in the last bit for a quarter of
+    timestamps)."""
+    rem = f"((epoch_us({ts}) % 1000) + 1000) % 1000"
+    return f"((epoch_us({ts}) - {rem}) // 1000)::DOUBLE / 1000 + ({rem})::DOUBLE / 1e6"
+
+
+def session_starts_sql(s: DetectSettings) -> str:
+    """``session_starts(aid, t)``: each request after at least ``session_gap_minutes`` of
+    the account's silence (or its first), ``t`` its epoch seconds rounded half to even
+    (DuckDB's cast of ``epoch(ts)``)."""
+    return f"""
+        SELECT aid, round_even({_epoch_sql("ts")}, 0)::BIGINT AS t FROM (
+            SELECT aid, ts, lag(ts) OVER (PARTITION BY aid ORDER BY ts) AS prev FROM req)
+        WHERE prev IS NULL
+           OR {_epoch_sql("ts")} - {_epoch_sql("prev")} >= {_double(s.session_gap_minutes * 60)}"""
+
+
+def tokens_sql(times: str, width: int, s: DetectSettings, spacing: float = 0) -> str:
+    """Distinct ``(aid, tok)`` of the times ``t`` (epoch seconds) of the table ``times``:
+    each time's bucket of ``width`` seconds on two grids half a bucket apart (``2 * b``
+    and ``2 * b + 1``), for accounts with at least ``session_min_count`` times on
+    ``session_min_days`` days and at most ``coactive_max_day_share`` of the buckets of
+    those days (a round-the-clock account has no schedule to share). When an account's
+    times are at least ``spacing >= width`` seconds apart, no two share a bucket and
+    the rows are distinct without ``DISTINCT``."""
+    share = _double(s.coactive_max_day_share * (86400 / width))
+    distinct = "DISTINCT" if width > spacing else ""
+    return f"""
+        WITH active AS (
+            SELECT aid FROM (
+                SELECT aid, count(*) AS n, count(DISTINCT {_fdiv("t", 86400)}) AS days
+                FROM {times} GROUP BY aid)
+            WHERE n >= {int(s.session_min_count)} AND days >= {int(s.session_min_days)}
+              AND n <= {share} * greatest(days, 1)),
+        times AS (SELECT aid, t FROM {times} JOIN active USING (aid))
+        SELECT {distinct} aid, tok FROM (
+            SELECT aid, 2 * {_fdiv("t", width)} AS tok FROM times
+            UNION ALL SELECT aid, 2 * {_fdiv(f"t + {width // 2}", width)} + 1 FROM times)"""
+
+
+def _kept_sql(ws: Workspace, tokens: str, s: DetectSettings) -> str | None:
+    """SQL of the rows ``(aid, tok)`` of the table ``tokens`` whose bucket is held by at
+    most ``session_crowd_factor`` times the median occupied bucket's accounts (the top
+    of the hour, when every cron job fires, is commodity timing); ``None`` when there
+    are no tokens. The median is the one global number: computed on the driver over
+    the histogram of occupancy (a row per distinct number of holders)."""
+    hist = ws.fetch(
+        f"SELECT h, count(*) AS c FROM (SELECT count(*) AS h FROM {tokens} GROUP BY tok) GROUP BY h"
+    )
+    if not hist.num_rows:
+        return None
+    holders = np.repeat(hist.column("h").to_numpy(), hist.column("c").to_numpy())
+    limit = s.session_crowd_factor * float(np.median(holders))
+    return f"""SELECT aid, tok FROM {tokens} JOIN (
+                   SELECT tok FROM {tokens} GROUP BY tok HAVING count(*) <= {_double(limit)}
+               ) USING (tok)"""
+
+
+def _alike_sql(
+    ws: Workspace, etype: str, times: str, minutes: float, spacing: float, s: DetectSettings
+) -> str | None:
+    """SQL of the ``etype`` events of the pairs of accounts whose bucket tokens of the
+    times ``t`` of the table ``times`` (``spacing`` seconds apart at least, per account:
+    :func:`tokens_sql`) are alike (:func:`similar_pairs`), ``None`` when
+    no account has tokens: two events per pair (one per account), keyed
+    ``j<J>|<aid>|<aid>``; ``n``, first and last use: the account's own times. Leaves the
+    scratch tables ``coact_<etype>_*`` the query reads."""
+    prefix = f"coact_{etype}"
+    ws.create(f"{prefix}_tok", tokens_sql(times, int(minutes * 60), s, spacing))
+    kept = _kept_sql(ws, f"{prefix}_tok", s)
+    if kept is None:
+        return None
+    pairs = _similar(ws, kept, prefix, s)
+    ws.drop(f"{prefix}_tok")  # each account's tokens are in its signature now
+    return f"""
+        SELECT aid, '{etype}' AS etype, ekey, n, make_timestamp(lo * 1000000) AS first_ts,
+               make_timestamp(hi * 1000000) AS last_ts
+        FROM (SELECT p.*, s.n, s.lo, s.hi FROM (
+                  SELECT 0 AS side, x AS aid, x, y, ekey FROM {pairs}
+                  UNION ALL SELECT 1, y, x, y, ekey FROM {pairs}) p
+              JOIN (SELECT aid, count(*) AS n, min(t) AS lo, max(t) AS hi
+                    FROM {times} GROUP BY aid) s USING (aid)
+              ORDER BY side, x, y)"""
 
 
 def bucket_tokens(
     aid: np.ndarray, t: np.ndarray, minutes: float, s: DetectSettings
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct (account, token) pairs: each time ``t`` (epoch seconds) in a bucket of
-    ``minutes`` on two grids half a bucket apart, for accounts with at least
-    ``session_min_count`` times on ``session_min_days`` days, and at most
-    ``coactive_max_day_share`` of the buckets of those days (a round-the-clock
-    account has no schedule to share); buckets more crowded than
-    ``session_crowd_factor`` times the median are dropped. Sorted."""
-    width = int(minutes * 60)
-    aid, t = np.asarray(aid, np.int64), np.asarray(t, np.int64)
-    if not len(aid):
-        return aid, t
-    # (aid, t) usually arrives sorted: a stable sort then merely merges runs
-    day_pairs = unique((aid << 20) | (t // 86400), kind="stable") >> 20
-    days = np.bincount(day_pairs, minlength=int(aid.max()) + 1)
-    count = np.bincount(aid, minlength=len(days))
-    active = (count >= s.session_min_count) & (days >= s.session_min_days)
-    # round the clock is no schedule: an account busy in most buckets of its days
-    # shares them with every other such account, whoever runs it
-    per_day = 86400 / width
-    active &= count <= s.coactive_max_day_share * per_day * np.maximum(days, 1)
-    sel = active[aid]
-    a, tt = aid[sel], t[sel]
-    tok = np.concatenate([(tt // width) * 2, ((tt + width // 2) // width) * 2 + 1])
-    keys = unique((np.concatenate([a, a]) << 32) | tok, kind="stable")
-    a, tok = keys >> 32, keys & 0xFFFFFFFF
-    if not len(tok):
-        return a, tok
-    lo, hi = int(tok.min()), int(tok.max())
-    if hi - lo <= 4 * len(tok) + (1 << 20):  # buckets span a bounded time: count directly
-        by_bucket = np.bincount(tok - lo)
-        counts, per_row = by_bucket[by_bucket > 0], by_bucket[tok - lo]
-    else:
-        _, inverse = unique_inverse(tok)
-        counts = np.bincount(inverse)
-        per_row = counts[inverse]
-    keep = per_row <= s.session_crowd_factor * float(np.median(counts))
-    return a[keep], tok[keep]
+    """Distinct (account, token) pairs of times ``t`` (epoch seconds) of accounts ``aid``
+    as the stage makes them (:func:`tokens_sql`, crowded buckets dropped), sorted; run
+    on an in-memory DuckDB."""
+    with DuckDBBackend() as backend:
+        ws = Workspace.on(backend)
+        times = pa.table({"aid": np.asarray(aid, np.int64), "t": np.asarray(t, np.int64)})
+        with ws.registered("times_in", times):
+            ws.create("tokens", tokens_sql("times_in", int(minutes * 60), s))
+        kept = _kept_sql(ws, "tokens", s)
+        if kept is None:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        got = ws.fetch(f"SELECT aid, tok FROM ({kept}) ORDER BY aid, tok")
+    return (
+        got.column("aid").to_numpy().astype(np.int64),
+        got.column("tok").to_numpy().astype(np.int64),
+    )
+
+
+def session_tokens(
+    aid: np.ndarray, t: np.ndarray, s: DetectSettings
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`bucket_tokens` of session starts, in ``session_bucket_minutes`` buckets."""
+    return bucket_tokens(aid, t, s.session_bucket_minutes, s)
 
 
 def minhashes(a: np.ndarray, tok: np.ndarray, s: DetectSettings) -> tuple[np.ndarray, np.ndarray]:
@@ -207,41 +308,133 @@ def band_signatures(mins: np.ndarray, s: DetectSettings) -> np.ndarray:
     return sig
 
 
-def candidate_pairs(sig: np.ndarray, neighbours: int) -> np.ndarray:
-    """Distinct candidate pairs ``i * n + j`` (``i < j``, positions in ``sig``'s
-    columns): accounts whose signature agrees on a band, each against the next
-    ``neighbours`` of its band bucket in an order hashed per band (every pair of a
-    bucket of up to ``neighbours + 1``; a bounded, well-mixed sample of a larger one)."""
-    bands, n = sig.shape
-    idx = np.arange(n, dtype=np.uint64)
-    out = []
-    for band in range(bands):
-        shuffle = _mix(idx * np.uint64(bands) + np.uint64(band))
-        order = _band_order(sig[band], shuffle)
-        ss = sig[band][order]
-        for off in range(1, neighbours + 1):
-            same = np.flatnonzero(ss[off:] == ss[:-off])
-            if not len(same):
-                break
-            i, j = order[same], order[same + off]
-            out.append(np.minimum(i, j) * n + np.maximum(i, j))
-    return unique(np.concatenate(out)) if out else np.zeros(0, np.int64)
+def signature_schema(s: DetectSettings) -> pa.Schema:
+    """Columns of :func:`signatures`."""
+    fields = [("aid", pa.int32()), ("size", pa.int64()), ("lo", pa.int64()), ("hi", pa.int64())]
+    fields += [(f"m{h}", pa.int64()) for h in range(s.session_bands * s.session_rows)]
+    for band in range(s.session_bands):
+        fields += [(f"b{band}", pa.int64()), (f"s{band}", pa.int64())]
+    return pa.schema(fields)
 
 
-def _band_order(sig: np.ndarray, shuffle: np.ndarray) -> np.ndarray:
-    """``np.lexsort((shuffle, sig))`` for distinct ``shuffle`` values, faster when most
-    signatures are distinct: one sort by signature, then only the runs of equal
-    signatures are put in ``shuffle`` order."""
-    order = np.argsort(sig)
-    ss = sig[order]
-    tie = np.flatnonzero(ss[1:] == ss[:-1])
-    if len(tie):
-        in_run = np.zeros(len(ss), bool)
-        in_run[tie] = in_run[tie + 1] = True
-        pos = np.flatnonzero(in_run)
-        sub = order[pos]
-        order[pos] = sub[np.lexsort((shuffle[sub], ss[pos]))]
+_SIGN = np.uint64(1 << 63)
+
+
+def signatures(s: DetectSettings, rows: pa.Table) -> pa.Table:
+    """One row per account of ``rows`` (``aid, idx, tok``; every token of each account
+    present, ``idx`` the account's position among all accounts with tokens): its number
+    of tokens ``size``, least and greatest token ``lo``, ``hi``, MinHash values
+    ``m0..`` (:func:`minhashes`), band signatures ``b0..`` (:func:`band_signatures`)
+    and each band's shuffle key ``s0..``: the account's place in its band bucket,
+    hashed from ``idx`` and the band. 64-bit values travel as ``int64`` bits; shuffle
+    keys with the sign bit flipped, so that signed order is the unsigned hash's order."""
+    aid = np.asarray(rows.column("aid").to_numpy(), np.int64)
+    order = _by_account(aid)
+    aid = aid[order]
+    tok = np.asarray(rows.column("tok").to_numpy(), np.int64)[order]
+    accounts, mins = minhashes(aid, tok, s)
+    starts = np.flatnonzero(np.r_[True, aid[1:] != aid[:-1]]) if len(aid) else np.zeros(0, int)
+    ends = np.r_[starts[1:], len(aid)].astype(np.int64)
+    lo = np.minimum.reduceat(tok, starts) if len(tok) else tok
+    hi = np.maximum.reduceat(tok, starts) if len(tok) else tok
+    sig = band_signatures(mins, s)
+    pos = np.asarray(rows.column("idx").take(order[starts]).to_numpy(), np.uint64)
+    bands = np.uint64(s.session_bands)
+    cols: dict[str, np.ndarray] = {
+        "aid": accounts.astype(np.int32),
+        "size": ends - starts,
+        "lo": lo,
+        "hi": hi,
+    }
+    for h in range(mins.shape[1]):
+        cols[f"m{h}"] = np.ascontiguousarray(mins[:, h]).view(np.int64)
+    for band in range(s.session_bands):
+        cols[f"b{band}"] = sig[band].view(np.int64)
+        shuffle = _mix(pos * bands + np.uint64(band))  # candidate order within a bucket
+        cols[f"s{band}"] = (shuffle ^ _SIGN).view(np.int64)
+    return pa.table(cols, schema=signature_schema(s))
+
+
+def _by_account(aid: np.ndarray) -> np.ndarray:
+    """A stable order that groups rows by ``aid`` (``0 <= aid < 2**32``): two passes of
+    numpy's radix sort on 16-bit digits, ten times faster than sorting int64 keys."""
+    order = np.argsort((aid & 0xFFFF).astype(np.uint16), kind="stable")
+    if len(aid) and int(aid.max()) >> 16:
+        order = order[np.argsort((aid[order] >> 16).astype(np.uint16), kind="stable")]
     return order
+
+
+def candidates_sql(sig: str, s: DetectSettings) -> str:
+    """Distinct candidate pairs ``(x, y)``, ``x < y``, of the signatures table ``sig``
+    (:func:`signatures`): accounts whose signature agrees on a band, each against the
+    next ``lsh_neighbours`` of its band bucket in shuffle order (every pair of a bucket
+    of up to ``lsh_neighbours + 1``; a bounded, well-mixed sample of a larger one)."""
+    bands = ", ".join(f"{{'band': {b}, 'sig': b{b}, 'shuf': s{b}}}" for b in range(s.session_bands))
+    after = range(1, max(int(s.lsh_neighbours), 0) + 1)
+    if not after:
+        return f"SELECT aid AS x, aid AS y FROM {sig} WHERE false"
+    window = "OVER (PARTITION BY band, sig ORDER BY shuf)"
+    leads = ", ".join(f"lead(aid, {k}) {window} AS n{k}" for k in after)
+    others = ", ".join(f"n{k}" for k in after)
+    return f"""
+        WITH bands AS (
+            SELECT aid, u.band, u.sig, u.shuf FROM (SELECT aid, unnest([{bands}]) AS u FROM {sig})),
+        shared AS (SELECT * FROM bands JOIN (
+            SELECT band, sig FROM bands GROUP BY band, sig HAVING count(*) > 1) USING (band, sig)),
+        led AS (SELECT aid, {leads} FROM shared)
+        SELECT DISTINCT least(aid, other) AS x, greatest(aid, other) AS y
+        FROM (SELECT aid, unnest([{others}]) AS other FROM led) WHERE other IS NOT NULL"""
+
+
+def _busy_sql(a: str) -> str:
+    """SQL for the share of the buckets from first to last (one grid) the account of the
+    signature row ``a`` is busy in, at most 1."""
+    span = f"{_fdiv(f'{a}.hi', 2)} - {_fdiv(f'{a}.lo', 2)} + 1"
+    return f"least(greatest({a}.size / 2 / greatest({span}, 1), 0.0), 1.0)"
+
+
+def _similar(ws: Workspace, kept: str, prefix: str, s: DetectSettings) -> str:
+    """Make the table ``<prefix>_pairs(x, y, sim, ekey)`` of the alike pairs of the token
+    rows ``kept`` (SQL of ``aid, tok``), as :func:`similar_pairs` defines them, and
+    return its name; also leaves ``<prefix>_sig`` and ``<prefix>_cand``."""
+    sig, cand, out = f"{prefix}_sig", f"{prefix}_cand", f"{prefix}_pairs"
+    ws.backend.map_by(
+        sig,
+        f"""WITH k AS ({kept})
+            SELECT k.aid, i.idx, k.tok FROM k JOIN (
+                SELECT aid, row_number() OVER (ORDER BY aid) - 1 AS idx
+                FROM (SELECT DISTINCT aid FROM k)) i USING (aid)""",
+        ["aid"],
+        partial(signatures, s),
+        signature_schema(s),
+    )
+    ws.create(cand, candidates_sql(sig, s), view=True)
+    n_hash = s.session_bands * s.session_rows
+    same = " + ".join(f"(p.m{h} = q.m{h})::INTEGER" for h in range(n_hash))
+    # J is the share of equal MinHash values, one of n_hash + 1 values: its key text too
+    sims = [k / n_hash for k in range(n_hash + 1)]
+    similarity = pa.table(
+        {
+            "same": pa.array(range(n_hash + 1), pa.int32()),
+            "sim": pa.array(sims, pa.float64()),
+            "jtext": [f"j{v:.2f}" for v in sims],
+        }
+    )
+    with ws.registered(f"{prefix}_j", similarity):
+        ws.create(
+            out,
+            f"""SELECT x, y, sim, jtext || '|' || CAST(x AS VARCHAR) || '|' || CAST(y AS VARCHAR)
+                       AS ekey
+                FROM (SELECT c.x, c.y, {same} AS same, p.size + q.size AS sizes,
+                             {_busy_sql("p")} AS bp, {_busy_sql("q")} AS bq
+                      FROM {cand} c JOIN {sig} p ON p.aid = c.x JOIN {sig} q ON q.aid = c.y)
+                JOIN {prefix}_j USING (same)
+                WHERE sim >= {_double(s.coactivity_min_jaccard)}
+                  AND sim >= {_double(s.coactivity_min_lift)}
+                             * (bp * bq / greatest(bp + bq - bp * bq, 1e-12))
+                  AND sim / (1 + sim) * sizes >= {_double(s.coactivity_min_shared)}""",
+        )
+    return out
 
 
 def similar_pairs(
@@ -253,134 +446,72 @@ def similar_pairs(
     over at least ``coactivity_min_shared`` shared tokens (a few buckets in common
     between two near-idle accounts is no schedule).
 
-    Candidates come from :func:`candidate_pairs`; ``J`` is the share of the
+    Candidates come from :func:`candidates_sql`; ``J`` is the share of the
     ``bands * rows`` MinHash values the pair has in common. Chance: accounts busy in
     shares ``p`` and ``q`` of the buckets of their active span share
     ``pq / (p + q - pq)`` of their buckets at random, so two bots busy around the clock
-    are not alike for that. Returns account ids ``x < y`` and ``J``.
+    are not alike for that. Returns account ids ``x < y`` and ``J``, as the stage finds
+    them (run on an in-memory DuckDB).
     """
-    accounts, mins = minhashes(a, tok, s)
-    n = len(accounts)
-    key = candidate_pairs(band_signatures(mins, s), s.lsh_neighbours)
-    i, j = key // max(n, 1), key % max(n, 1)
-    sim = np.empty(len(key))
-    step = max(1, 4_000_000 // max(1, mins.shape[1]))
-    for c in range(0, len(key), step):
-        sim[c : c + step] = (mins[i[c : c + step]] == mins[j[c : c + step]]).mean(axis=1)
-    starts = np.flatnonzero(np.r_[True, a[1:] != a[:-1]]) if len(a) else np.zeros(0, np.int64)
-    sizes = np.diff(np.r_[starts, len(a)])  # tokens per account, both grids
-    span = tok[starts + sizes - 1] // 2 - tok[starts] // 2 + 1  # first to last bucket
-    busy = np.clip(sizes / 2 / np.maximum(span, 1), 0.0, 1.0)
-    p, q = busy[i], busy[j]
-    chance = p * q / np.maximum(p + q - p * q, 1e-12)
-    shared = sim / (1 + sim) * (sizes[i] + sizes[j])  # |A & B| from J and |A| + |B|
-    keep = (sim >= s.coactivity_min_jaccard) & (sim >= s.coactivity_min_lift * chance)
-    keep &= shared >= s.coactivity_min_shared
-    return accounts[i[keep]], accounts[j[keep]], sim[keep]
-
-
-def cosession_events(aid: np.ndarray, t: np.ndarray, s: DetectSettings) -> pd.DataFrame:
-    """``cosession`` events from session starts (``aid``, ``t`` in epoch seconds, sorted
-    by account): one entity per pair of accounts whose session starts are alike."""
-    return _pair_events(aid, t, *session_tokens(aid, t, s), "cosession", s)
-
-
-def coactive_events(aid: np.ndarray, t: np.ndarray, s: DetectSettings) -> pd.DataFrame:
-    """``coactive`` events from each account's active hours (``t``: the start of every
-    hour, epoch seconds, with a request of the account): accounts driven through the
-    same shifting work windows day after day are alike, even when their requests
-    inside a window are spread at random."""
-    tokens = bucket_tokens(aid, t, s.coactive_bucket_minutes, s)
-    return _pair_events(aid, t, *tokens, "coactive", s)
-
-
-def _pair_events(
-    aid: np.ndarray, t: np.ndarray, a: np.ndarray, tok: np.ndarray, etype: str, s: DetectSettings
-) -> pd.DataFrame:
-    """Two ``etype`` events (one per account) for each pair of :func:`similar_pairs`, keyed
-    ``j<J>|<aid>|<aid>``; ``n``, first and last use: the account's own times."""
-    if not len(a):
-        return _empty()
-    x, y, sim = similar_pairs(a, tok, s)
-    who = np.concatenate([x, y])
-    keys = [
-        f"j{v:.2f}|{p}|{q}" for v, p, q in zip(sim.tolist(), x.tolist(), y.tolist(), strict=True)
-    ]
-    # each account's first and last time and its count
-    if np.any(aid[1:] < aid[:-1]):
-        order = np.argsort(aid, kind="stable")
-        aid, t = aid[order], t[order]
-    first = np.flatnonzero(np.r_[True, aid[1:] != aid[:-1]])
-    row = np.searchsorted(aid[first], who)
-    return pd.DataFrame(
-        {
-            "aid": who.astype(np.int32),
-            "etype": etype,
-            "ekey": keys + keys,
-            "n": np.diff(np.r_[first, len(aid)])[row].astype(np.int64),
-            "first_ts": pd.to_datetime(np.minimum.reduceat(t, first)[row], unit="s", utc=True),
-            "last_ts": pd.to_datetime(np.maximum.reduceat(t, first)[row], unit="s", utc=True),
-        }
+    with DuckDBBackend() as backend:
+        ws = Workspace.on(backend)
+        tokens = pa.table({"aid": np.asarray(a, np.int32), "tok": np.asarray(tok, np.int64)})
+        with ws.registered("tokens_in", tokens):
+            pairs = _similar(ws, "SELECT aid, tok FROM tokens_in", "pairs", s)
+            got = ws.fetch(f"SELECT x, y, sim FROM {pairs} ORDER BY x, y")
+    return (
+        got.column("x").to_numpy().astype(np.int64),
+        got.column("y").to_numpy().astype(np.int64),
+        got.column("sim").to_numpy(),
     )
+
+
+def signup_sql(accounts: str, s: DetectSettings) -> str:
+    """``signup`` events of the accounts of the query ``accounts`` (``aid, created_at,
+    country, email_domain``): accounts created in the same ``signup_window_minutes``
+    window (on two grids, ``a`` from the epoch and ``b`` half a window later) share an
+    entity, per profile (``*``: everyone; else ``country|email_domain``, ``?`` when
+    missing), when the window holds at least ``signup_burst_min`` of them and
+    ``signup_burst_factor`` times the profile's mean per window over the week either
+    side (its own window included)."""
+    width = int(s.signup_window_minutes * 60)
+    half = 7 * 86400 // width
+    seconds = _fdiv("epoch_us(created_at)", 1_000_000)
+    grids = " UNION ALL ".join(
+        f"SELECT aid, created_at, '{tag}' AS tag, {prof} AS prof, "
+        f"{_fdiv(f't + {shift}', width)} AS w FROM a"
+        for tag, shift in (("a", 0), ("b", width // 2))
+        for prof in ("'*'", "profile")
+    )
+    return f"""
+        SELECT aid, 'signup' AS etype, ekey, 1::BIGINT AS n, created_at AS first_ts,
+               created_at AS last_ts
+        FROM (
+            WITH a AS (
+                SELECT aid, created_at, {seconds} AS t,
+                       coalesce(CAST(country AS VARCHAR), '?') || '|'
+                       || coalesce(CAST(email_domain AS VARCHAR), '?') AS profile
+                FROM ({accounts})),
+            w AS ({grids}),
+            g AS (SELECT tag, prof, w, count(*) AS c FROM w GROUP BY tag, prof, w),
+            r AS (SELECT tag, prof, w, c, sum(c) OVER (
+                      PARTITION BY tag, prof ORDER BY w
+                      RANGE BETWEEN {half} PRECEDING AND {half} FOLLOWING) AS around
+                  FROM g)
+            SELECT w.aid, w.tag, w.prof, w.created_at,
+                   w.tag || CAST(w.w AS VARCHAR) || '|' || w.prof AS ekey
+            FROM w JOIN r USING (tag, prof, w)
+            WHERE r.c >= {int(s.signup_burst_min)}
+              AND r.c >= {_double(s.signup_burst_factor)} * (r.around / {2 * half + 1})
+            ORDER BY tag, prof <> '*', aid)"""
 
 
 def signup_events(accounts: pd.DataFrame, s: DetectSettings) -> pd.DataFrame:
-    """``signup`` events from ``accounts`` (``aid, created_at, country, email_domain``)."""
-    if accounts.empty:
-        return _empty()
-    width = int(s.signup_window_minutes * 60)
-    created = pd.to_datetime(accounts.created_at, utc=True)
-    t = ((created - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)).to_numpy(np.int64)
-    profile = (
-        accounts.country.fillna("?").astype(str)
-        + "|"
-        + accounts.email_domain.fillna("?").astype(str)
-    ).to_numpy()
-    codes = pd.factorize(profile)[0].astype(np.int64)
-    everyone = (np.full(len(profile), "*", dtype=object), np.zeros(len(profile), np.int64))
-    aid, ts = accounts.aid.to_numpy(), created.array
-    frames = []
-    for shift, tag in ((0, "a"), (width // 2, "b")):
-        w = (t + shift) // width
-        for prof, code in (everyone, (profile, codes)):
-            _, group = unique_inverse(code * (int(w.max() - w.min()) + 1) + (w - w.min()))
-            count = np.bincount(group)[group]
-            rate = _local_rate(code, w, 7 * 86400 // width)
-            burst = np.flatnonzero(
-                (count >= s.signup_burst_min) & (count >= s.signup_burst_factor * rate)
-            )
-            keys = [f"{tag}{x}|{p}" for x, p in zip(w[burst], prof[burst], strict=True)]
-            frames.append(pd.DataFrame({"aid": aid[burst], "ts": ts[burst], "ekey": keys}))
-    out = pd.concat(frames, ignore_index=True)
-    return pd.DataFrame(
-        {
-            "aid": out.aid.to_numpy(np.int32),
-            "etype": "signup",
-            "ekey": out.ekey.to_numpy(object),
-            "n": np.ones(len(out), np.int64),
-            "first_ts": out.ts,
-            "last_ts": out.ts,
-        }
-    )
-
-
-def _local_rate(codes: np.ndarray, w: np.ndarray, half: int) -> np.ndarray:
-    """For each row, the sign-ups per window of its profile (``codes``, integers) over the
-    ``half`` windows either side (its own window included): the usual rate around then."""
-    key = codes * (int(w.max()) + 2 * half + 2) + w
-    order = np.sort(key)
-    around = np.searchsorted(order, key + half, "right") - np.searchsorted(order, key - half)
-    return around / (2 * half + 1)
-
-
-def _empty() -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "aid": pd.Series([], dtype=np.int32),
-            "etype": pd.Series([], dtype=object),
-            "ekey": pd.Series([], dtype=object),
-            "n": pd.Series([], dtype=np.int64),
-            "first_ts": pd.Series([], dtype="datetime64[us, UTC]"),
-            "last_ts": pd.Series([], dtype="datetime64[us, UTC]"),
-        }
-    )
+    """``signup`` events from ``accounts`` (``aid, created_at, country, email_domain``),
+    as the stage finds them (:func:`signup_sql`, run on an in-memory DuckDB)."""
+    with DuckDBBackend() as backend:
+        ws = Workspace.on(backend)
+        rows = accounts[["aid", "created_at", "country", "email_domain"]]
+        with ws.registered("accounts_in", rows):
+            got = ws.fetch(signup_sql("SELECT * FROM accounts_in", s)).to_pandas()
+    return got.astype({"aid": np.int32, "n": np.int64})

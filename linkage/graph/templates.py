@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import duckdb
+import pyarrow as pa
 
 from linkage.graph.events import Events
 from linkage.graph.workspace import Workspace, WorkTable, tables_of
@@ -24,6 +25,7 @@ __all__ = [
     "Templates",
     "build_templates",
     "skeleton_sql",
+    "skeletons",
     "template_id",
     "template_id_sql",
 ]
@@ -75,6 +77,22 @@ def _duckdb_lower() -> dict[int, str]:
     return dict(rows)
 
 
+def skeletons(rows: pa.Table) -> pa.Table:
+    """``(prompt_text, skeleton)`` of the prompts ``rows`` (``prompt_text``), with
+    :func:`skeleton_sql` run by DuckDB in process, on whichever engine calls it: Spark's
+    own ``lower`` (Java's, which maps ``İ`` to two code points and a final ``Σ`` to
+    ``ς``), ``trim`` (spaces only) and ``\\s`` (with the vertical tab) would give other
+    skeletons, so other template ids."""
+    with duckdb.connect() as con:
+        con.register("prompts", rows)
+        return con.sql(
+            f"SELECT prompt_text, {skeleton_sql('prompt_text')} AS skeleton FROM prompts"
+        ).to_arrow_table()
+
+
+SKELETON_SCHEMA = pa.schema([("prompt_text", pa.string()), ("skeleton", pa.string())])
+
+
 @dataclass(frozen=True)
 class Templates:
     """Output of stage ``templates``: ``distinct_prompts``, ``prompt_skeletons``,
@@ -87,39 +105,41 @@ class Templates:
 def build_templates(ws: Workspace, events: Events) -> Templates:
     """Find templates; add them to ``events`` as ``template`` entities.
 
-    Creates ``distinct_prompts(prompt_text, skeleton)`` (each distinct text once),
-    ``prompt_skeletons``, ``templates`` and ``prompt_templates(aid, ts,
-    template_id)`` from ``req``.
+    Creates ``distinct_prompts(prompt_text, skeleton)`` (each distinct text once, its
+    skeleton by :func:`skeletons` on the backend's workers), ``prompt_skeletons``,
+    ``templates`` and ``prompt_templates(aid, ts, template_id)`` from ``req``.
     """
-    con = ws.con
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE distinct_prompts AS
-        SELECT prompt_text, {skeleton_sql("prompt_text")} AS skeleton
-        FROM (SELECT DISTINCT prompt_text FROM req WHERE prompt_text IS NOT NULL)
-    """)
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE prompt_skeletons AS
-        SELECT r.aid, r.ts, r.prompt_text, p.skeleton
-        FROM req r JOIN distinct_prompts p USING (prompt_text)
-    """)
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE templates AS
-        SELECT {template_id_sql("skeleton")} AS template_id, skeleton,
-               count(*) AS prompts, count(DISTINCT prompt_text) AS distinct_prompts,
-               count(DISTINCT aid) AS accounts
-        FROM prompt_skeletons GROUP BY skeleton
-        HAVING count(DISTINCT aid) >= 2 AND count(DISTINCT prompt_text) >= ?
-           AND count(DISTINCT prompt_text) >= ? * count(*)
-        """,
-        [MIN_DISTINCT_PROMPTS, MIN_DISTINCT_SHARE],
+    ws.backend.map_by(
+        "distinct_prompts",
+        "SELECT DISTINCT prompt_text FROM req WHERE prompt_text IS NOT NULL",
+        [],
+        skeletons,
+        SKELETON_SCHEMA,
     )
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE prompt_templates AS
-        SELECT s.aid, s.ts, t.template_id FROM prompt_skeletons s JOIN templates t USING (skeleton)
-    """)
-    con.execute("""
-        INSERT INTO events SELECT aid, 'template', template_id, count(*), min(ts), max(ts)
-        FROM prompt_templates GROUP BY aid, template_id
-    """)
+    ws.create(
+        "prompt_skeletons",
+        """SELECT r.aid, r.ts, r.prompt_text, p.skeleton
+           FROM req r JOIN distinct_prompts p USING (prompt_text)""",
+    )
+    ws.create(
+        "templates",
+        f"""SELECT {template_id_sql("skeleton")} AS template_id, skeleton,
+                   count(*) AS prompts, count(DISTINCT prompt_text) AS distinct_prompts,
+                   count(DISTINCT aid) AS accounts
+            FROM prompt_skeletons GROUP BY skeleton
+            HAVING count(DISTINCT aid) >= 2
+               AND count(DISTINCT prompt_text) >= {int(MIN_DISTINCT_PROMPTS)}
+               AND count(DISTINCT prompt_text)
+                   >= CAST('{float(MIN_DISTINCT_SHARE)!r}' AS DOUBLE) * count(*)""",
+    )
+    ws.create(
+        "prompt_templates",
+        """SELECT s.aid, s.ts, t.template_id
+           FROM prompt_skeletons s JOIN templates t USING (skeleton)""",
+    )
+    ws.append(
+        "events",
+        """SELECT aid, 'template', template_id, count(*), min(ts), max(ts)
+           FROM prompt_templates GROUP BY aid, template_id""",
+    )
     return Templates(ws.count("templates"))

@@ -147,7 +147,8 @@ class Workspace:
     @classmethod
     def on(cls, backend: Backend) -> Workspace:
         """A workspace on ``backend``, whose store tables (``accounts``, ``requests``,
-        ``payments``, ``identifiers``, ``ingest_meta``) are already registered there."""
+        ``payments``, ``identifiers``, ``ip_intel``, ``ingest_meta``) are already
+        registered there."""
         con = backend.con if isinstance(backend, DuckDBBackend) else None
         return cls(con, backend=backend)
 
@@ -187,9 +188,10 @@ class Workspace:
         """The result of the DuckDB-dialect query ``sql``, brought here as Arrow."""
         return self.backend.fetch(sql)
 
-    def drop(self, name: str) -> None:
-        """Drop the table ``name`` (a stage's scratch table) if it is there."""
-        self.backend.drop(name)
+    def drop(self, *names: str) -> None:
+        """Forget the scratch tables ``names`` a stage made on the backend."""
+        for name in names:
+            self.backend.drop(name)
 
     def map_by(
         self,

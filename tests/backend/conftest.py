@@ -12,7 +12,7 @@ from linkage.backend import Backend, SparkBackend
 from linkage.graph import Workspace
 from linkage.ingest import ingest, open_store
 
-STORE_TABLES = ("accounts", "requests", "payments", "identifiers", "ingest_meta")
+STORE_TABLES = ("accounts", "requests", "payments", "identifiers", "ip_intel", "ingest_meta")
 
 
 @pytest.fixture(scope="session")
