@@ -86,7 +86,13 @@ def ingest(
 
 @app.command()
 def detect(
-    data_dir: Annotated[Path, typer.Argument(help="Directory with the contract tables.")],
+    data_dir: Annotated[
+        str,
+        typer.Argument(
+            help="Directory with the contract tables (with --backend spark, also a URL "
+            "Spark reads: s3a://, gs://, abfss://)."
+        ),
+    ],
     out: Annotated[Path, typer.Option("--out", help="Result directory.")],
     settings: Annotated[
         Path | None, typer.Option(help="Detection settings JSON (as in a result's settings.json).")

@@ -22,7 +22,7 @@ from linkage.errors import LinkageError
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-__all__ = ["SparkBackend", "local_session", "require_pyspark"]
+__all__ = ["SparkBackend", "local_defaults", "local_session", "require_pyspark"]
 
 
 def require_pyspark() -> Any:
@@ -34,6 +34,18 @@ def require_pyspark() -> Any:
             "the spark backend needs pyspark (and Java 17+): pip install 'linkage[spark]'"
         ) from e
     return pyspark.sql
+
+
+def local_defaults() -> dict[str, Any]:
+    """:func:`local_session`'s settings for detection on this machine: every core, half
+    its memory, four shuffle partitions a core (adaptive execution merges small ones)."""
+    cores = os.cpu_count() or 2
+    gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return {
+        "master": "local[*]",
+        "driver_memory": f"{max(2, int(gib / 2))}g",
+        "shuffle_partitions": max(8, 4 * cores),
+    }
 
 
 def local_session(
@@ -102,7 +114,8 @@ class SparkBackend(Backend):
         require_pyspark()
         self.reliable = reliable
         self.partitions = partitions
-        """Partitions of :meth:`map_by` (default: ``spark.sql.shuffle.partitions``)."""
+        """Partitions of :meth:`map_by` (default: ``spark.sql.shuffle.partitions``, which
+        adaptive query execution coalesces to about 64 MB each)."""
         self._own = spark is None
         self.spark = spark if spark is not None else local_session(**session)
         for key, value in _RUNTIME.items():  # a session spark-submit started, too
@@ -158,8 +171,12 @@ class SparkBackend(Backend):
         from pyspark.sql.pandas.types import from_arrow_schema
 
         rows = self.spark.sql(sql)
-        parts = self.partitions or int(self.spark.conf.get("spark.sql.shuffle.partitions") or 4)
-        by_key = rows.repartition(parts, *key) if key else rows
+        if not key:
+            by_key = rows
+        elif self.partitions:
+            by_key = rows.repartition(self.partitions, *key)
+        else:  # spark.sql.shuffle.partitions, coalesced by adaptive execution
+            by_key = rows.repartition(*key)
         if order:
             by_key = by_key.sortWithinPartitions(*order)
         self.put(

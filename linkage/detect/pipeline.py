@@ -39,6 +39,7 @@ from linkage.graph import (
     edge_list,
 )
 from linkage.ingest import IngestSummary, ingest
+from linkage.ingest.spark import ingest_on
 from linkage.progress import ProgressFn, StageLog
 from linkage.result import ResultDir
 from linkage.result.replace import staged
@@ -170,8 +171,6 @@ def _ingest(
     loaded from it)."""
     if engine is None:
         return ingest(Path(data_dir), out, progress=progress)
-    from linkage.ingest.spark import ingest_on
-
     if not isinstance(engine, SparkBackend):
         raise LinkageError(f"detection has no ingest on the {engine.name} backend")
     store = str(out / _ENGINE_DIR / "store")

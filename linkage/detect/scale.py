@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 
 from linkage.backend import BACKENDS, Backend, SparkBackend, get_backend
 from linkage.backend.components import connected_components
-from linkage.backend.spark import require_pyspark
+from linkage.backend.spark import local_defaults, require_pyspark
 from linkage.detect.leiden import Communities
 from linkage.detect.spark_leiden import leiden_by_component
 from linkage.errors import LinkageError
@@ -49,7 +49,7 @@ def engine(name: str) -> Iterator[Backend | None]:
     """The backend ``name``, or ``None`` for ``duckdb`` (detection's own connection).
     Spark runs on the session already active (in tests, or one ``spark-submit``
     started: the cluster its settings describe), left running; otherwise on a new one
-    in local mode on every core, stopped after."""
+    in local mode (:func:`~linkage.backend.spark.local_defaults`), stopped after."""
     if name == "duckdb":
         yield None
         return
@@ -59,7 +59,7 @@ def engine(name: str) -> Iterator[Backend | None]:
         if active is None and "PYSPARK_GATEWAY_PORT" in os.environ:  # under spark-submit
             active = sql.SparkSession.builder.appName("linkage").getOrCreate()
         backend: Backend = (
-            SparkBackend(active) if active is not None else SparkBackend(master="local[*]")
+            SparkBackend(active) if active is not None else SparkBackend(**local_defaults())
         )
     else:
         backend = get_backend(name)
