@@ -179,6 +179,12 @@ class DetectSettings:
     lineage_min_overlap: float = 0.5
     """A campaign continues a previous one when they share at least this share of the
     smaller one's accounts (:mod:`linkage.detect.lineage`)."""
+    leiden_scope: str = "graph"
+    """``graph``: one Leiden run over the whole evidence graph (in process; on Spark, on
+    the driver); ``component``: one per connected component (on Spark, on the
+    executors; :mod:`linkage.detect.by_component`). Both backends give the same result
+    for the same scope; the two scopes can partition differently where Leiden's result
+    turns on its random draw (docs/SPARK.md)."""
     warm_start: bool = True
     """With a previous run, Leiden starts from its campaigns (igraph's
     ``initial_membership``) instead of from every account alone."""

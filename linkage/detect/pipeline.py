@@ -26,7 +26,7 @@ from linkage.backend import Backend, SparkBackend
 from linkage.detect import scale
 from linkage.detect.attach import attach_by_entities
 from linkage.detect.decisions import apply_decisions, decisions_table, dismissed_infrastructure
-from linkage.detect.leiden import Communities, find_communities, warm_start
+from linkage.detect.leiden import Communities, warm_start
 from linkage.detect.lineage import Previous, assign_lineage
 from linkage.detect.persist import persist_graph, write_evidence_files
 from linkage.errors import LinkageError
@@ -119,7 +119,7 @@ def detect(
     process) or ``spark`` (:mod:`linkage.detect.scale`); the outputs are the same.
     """
     s = settings or DetectSettings()
-    scale.check_backend(backend)
+    scale.check_backend(backend, s)
     log = StageLog(progress)
     first_run = previous is not None and not Path(previous).exists()
     prev = Previous.read(previous) if previous is not None and not first_run else None
@@ -192,12 +192,12 @@ def _communities(
         graph = build_graph(ws, s, log, known_legitimate)
         edges = edge_list(ws, graph)
         initial = _warm_start(ws, previous) if previous is not None and s.warm_start else None
-        comms = log.run("leiden", lambda: find_communities(graph.accounts, edges, s, initial))
+        comms = log.run("leiden", lambda: scale.communities_on(ws, graph, s, initial, edges))
         return graph, edges, comms
     ews = Workspace.on(engine)
     graph = build_graph(ews, s, log, known_legitimate)
     initial = _warm_start(ews, previous) if previous is not None and s.warm_start else None
-    comms = log.run("leiden", lambda: scale.communities_on(ews, graph.accounts, s, initial))
+    comms = log.run("leiden", lambda: scale.communities_on(ews, graph, s, initial))
     log.run("hand over", lambda: scale.hand_over(ews, ws, out / _ENGINE_DIR / "tables"))
     shutil.rmtree(out / _ENGINE_DIR, ignore_errors=True)
     return graph, edge_list(ws, graph), comms

@@ -4,13 +4,14 @@ are found there; attachment, scoring and the outputs run on DuckDB as always.
 Ingest validates on the backend and registers the store tables there
 (:func:`linkage.ingest.spark.ingest_on`); the graph stages
 (:func:`linkage.graph.build_graph`) run their SQL and numpy steps on the backend's
-:class:`~linkage.graph.Workspace` over them.
-Communities are the connected components of the evidence graph, found in SQL
-(:mod:`linkage.backend.components`), each partitioned by Leiden on an executor
-(:mod:`linkage.detect.spark_leiden`): nothing per component comes to the driver, only
-each account's community. The working tables the later steps read are then handed to
-the DuckDB workspace on the result's store (:func:`hand_over`) through Parquet files
-in a staging directory.
+:class:`~linkage.graph.Workspace` over them. Communities are found by one Leiden run
+over the edge list on the driver (the default, ``leiden_scope`` ``graph``: the
+default backend's result exactly), or per connected component (``component``:
+components in SQL, :mod:`linkage.backend.components`, each partitioned on an
+executor, :mod:`linkage.detect.by_component`; only each account's community comes
+back). The working tables the later steps read are then handed to the DuckDB
+workspace on the result's store (:func:`hand_over`) through Parquet files in a
+staging directory.
 """
 
 from __future__ import annotations
@@ -28,12 +29,12 @@ import pyarrow.parquet as pq
 from linkage.backend import BACKENDS, Backend, SparkBackend, get_backend
 from linkage.backend.components import connected_components
 from linkage.backend.spark import local_defaults, require_pyspark
-from linkage.detect.leiden import Communities
-from linkage.detect.spark_leiden import leiden_by_component
+from linkage.detect.by_component import leiden_by_component
+from linkage.detect.leiden import Communities, find_communities
 from linkage.errors import LinkageError
-from linkage.graph import GRAPH_STAGES, TABLES, Workspace
+from linkage.graph import GRAPH_STAGES, TABLES, EdgeList, Projection, Workspace, edge_list
 from linkage.graph.events import REQ_SQL
-from linkage.graph.project import SCHEDULE_TYPES
+from linkage.graph.project import edge_list_sql
 from linkage.settings import DetectSettings
 
 __all__ = [
@@ -69,27 +70,36 @@ def engine(name: str) -> Iterator[Backend | None]:
         backend.close()
 
 
-def check_backend(name: str) -> None:
-    """Refuse an unknown backend before any work is done."""
+def check_backend(name: str, s: DetectSettings) -> None:
+    """Refuse an unknown backend or Leiden scope before any work is done."""
     if name not in BACKENDS:
         raise LinkageError(f"unknown backend {name!r}: choose one of {', '.join(sorted(BACKENDS))}")
+    if s.leiden_scope not in LEIDEN_SCOPES:
+        raise LinkageError(
+            f"unknown leiden_scope {s.leiden_scope!r}: choose one of {', '.join(LEIDEN_SCOPES)}"
+        )
+
+
+LEIDEN_SCOPES = ("graph", "component")
 
 
 def communities_on(
-    ws: Workspace, accounts: int, s: DetectSettings, initial: np.ndarray | None = None
+    ws: Workspace,
+    graph: Projection,
+    s: DetectSettings,
+    initial: np.ndarray | None = None,
+    edges: EdgeList | None = None,
 ) -> Communities:
-    """Communities of the projection's ``edges`` on the backend of ``ws``: components in
-    SQL, Leiden per component on the executors (``initial``: a warm start); each
-    account's community comes back, ``-1`` outside every community."""
+    """Communities of the projection's ``edges`` on the workspace's backend, per
+    ``s.leiden_scope``: one Leiden run over the whole graph here (``edges``, or read
+    from the backend), or components in SQL and Leiden per component through
+    ``map_by`` (on Spark: the executors), each account's community brought back (``-1``
+    outside every community). ``initial``: a warm start."""
+    if s.leiden_scope == "graph":
+        found = edges if edges is not None else edge_list(ws, graph)
+        return find_communities(graph.accounts, found, s, initial)
     backend = ws.backend
-    if not isinstance(backend, SparkBackend):
-        raise LinkageError(f"communities per component need the spark backend, not {backend.name}")
-    schedule = ", ".join(f"'{t}'" for t in sorted(SCHEDULE_TYPES))
-    ws.create(
-        "leiden_edges",
-        f"""SELECT src, dst, weight, bond, list_has_any(signals, [{schedule}]) AS schedule
-            FROM edges""",
-    )
+    ws.create("leiden_edges", edge_list_sql())
     connected_components(backend, "leiden_edges", "edge_components")
     start = None
     if initial is not None:
@@ -99,8 +109,11 @@ def communities_on(
         )
     leiden_by_component(backend, "leiden_edges", "edge_components", "communities", s, start)
     got = ws.fetch("SELECT node, community FROM communities")
-    membership = np.full(accounts, -1, np.int64)
+    membership = np.full(graph.accounts, -1, np.int64)
     membership[got.column("node").to_numpy()] = got.column("community").to_numpy()
+    ws.drop("leiden_edges", "edge_components", "communities", "communities_labels")
+    if start is not None:
+        backend.unregister(start)
     return Communities(membership, float("nan"), s.resolution, s.seed, 0)
 
 

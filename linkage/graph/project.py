@@ -97,14 +97,24 @@ class EdgeList:
     """Whether the pair's schedules are verified alike (:data:`SCHEDULE_TYPES`)."""
 
 
+def edge_list_sql() -> str:
+    """The projection's edges as community detection reads them: ``schedule`` when the
+    pair shares a verified schedule type."""
+    types = ", ".join(f"'{t}'" for t in sorted(SCHEDULE_TYPES))
+    return f"SELECT src, dst, weight, bond, list_has_any(signals, [{types}]) AS schedule FROM edges"
+
+
 def edge_list(ws: Workspace, projection: Projection) -> EdgeList:
-    """Read the projection's edges into memory (for community detection and scoring)."""
-    e = ws.execute(
-        """SELECT src, dst, weight, bond, list_has_any(signals, ?::VARCHAR[]) AS schedule
-           FROM edges ORDER BY src, dst""",
-        [sorted(SCHEDULE_TYPES)],
-    ).fetchnumpy()
-    return EdgeList(e["src"], e["dst"], e["weight"], e["bond"], e["schedule"].astype(bool))
+    """Read the projection's edges into memory, in ``(src, dst)`` order (for community
+    detection and scoring), from the workspace's backend."""
+    e = ws.fetch(f"{edge_list_sql()} ORDER BY src, dst")
+    return EdgeList(
+        e.column("src").to_numpy(),
+        e.column("dst").to_numpy(),
+        e.column("weight").to_numpy(),
+        e.column("bond").to_numpy(),
+        e.column("schedule").to_numpy(zero_copy_only=False).astype(bool),
+    )
 
 
 def project_pairs(

@@ -44,17 +44,23 @@ def _graph_tables(ws: Workspace) -> list[str]:
     ]
 
 
-def test_communities_per_component_on_spark_are_leidens(spark, graph_ws):
+@pytest.mark.parametrize("scope", ["graph", "component"])
+def test_communities_on_spark_are_the_same_as_on_duckdb(spark, graph_ws, scope):
     ws, graph = graph_ws
-    s = DetectSettings()
-    expected = find_communities(graph.accounts, edge_list(ws, graph), s)
+    s = DetectSettings(leiden_scope=scope)
+    expected = communities_on(ws, graph, s)  # DuckDB, the same scope
+    if scope == "graph":
+        np.testing.assert_array_equal(
+            expected.membership,
+            find_communities(graph.accounts, edge_list(ws, graph), s).membership,
+        )
     assert expected.n_communities >= 3
     mirror(ws, spark, ["edges"])
-    got = communities_on(Workspace.on(spark), graph.accounts, s)
+    got = communities_on(Workspace.on(spark), graph, s)
     np.testing.assert_array_equal(got.membership, expected.membership)
     # a warm start from the result itself keeps it
     start = warm_start(np.where(expected.membership >= 0, expected.membership, None))
-    again = communities_on(Workspace.on(spark), graph.accounts, s, start)
+    again = communities_on(Workspace.on(spark), graph, s, start)
     np.testing.assert_array_equal(again.membership, expected.membership)
 
 
@@ -86,5 +92,7 @@ def test_an_unknown_backend_is_refused_before_work(tmp_path):
 
     with pytest.raises(LinkageError, match="unknown backend 'flink'"):
         detect(tmp_path / "data", tmp_path / "out", backend="flink")
+    with pytest.raises(LinkageError, match="unknown leiden_scope 'node'"):
+        detect(tmp_path / "data", tmp_path / "out", DetectSettings(leiden_scope="node"))
     assert not (tmp_path / "out").exists()
     assert isinstance(DuckDBBackend().names(), set)

@@ -1,36 +1,44 @@
-"""Leiden per connected component on Spark's executors (issue 15, groundwork).
+"""Leiden per connected component, on any backend (setting ``leiden_scope``
+``component``).
 
 CPM never joins nodes of different components into one community (Leiden's
 communities are connected), so the components of the evidence graph
-(:func:`linkage.backend.components.connected_components`) are independent: each is
-partitioned on an executor by :func:`linkage.detect.leiden.leiden` with the settings
+(:func:`linkage.backend.components.connected_components`) can be partitioned apart:
+each by :func:`linkage.detect.leiden.leiden` with the settings
 :func:`~linkage.detect.leiden.find_communities` uses (refinement of oversized
-communities, consolidation and separation included), through ``applyInPandas``. The
-labels are then made canonical as ``leiden`` makes them (largest first, ties by
-smallest node), in SQL: nothing comes back to the driver per component.
+communities, consolidation and separation included), its edges in ``(src, dst)``
+order, through :meth:`Backend.map_by <linkage.backend.Backend.map_by>` keyed by
+component (on Spark: on the executors). The labels are then made canonical as
+``leiden`` makes them (largest first, ties by smallest node), in SQL: nothing comes
+back to the driver per component.
+
+Not the same partition as one Leiden run over the whole graph (``leiden_scope``
+``graph``): the whole-graph run draws igraph's random numbers for all components in
+one stream, so a component's partition there depends on the others; here it depends
+on the component alone. Where Leiden's result turns on the draw, the two differ
+(docs/SPARK.md measures it).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from functools import partial
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-from linkage.backend import SparkBackend
+from linkage.backend import Backend
 from linkage.detect.leiden import leiden
 from linkage.settings import DetectSettings
 
-if TYPE_CHECKING:
-    from pyspark.sql import DataFrame
-
 __all__ = ["leiden_by_component"]
 
-_LABELS = "node long, comp long, label long"
+_LABELS = pa.schema([("node", pa.int64()), ("comp", pa.int64()), ("label", pa.int64())])
 
 
 def leiden_by_component(
-    backend: SparkBackend,
+    backend: Backend,
     edges: str,
     components: str,
     out: str,
@@ -60,17 +68,16 @@ def leiden_by_component(
         else f"""SELECT *, CAST(NULL AS BIGINT) AS src_init, CAST(NULL AS BIGINT) AS dst_init
                  FROM {edges}"""
     )
-    by_comp: DataFrame = backend.spark.sql(
+    backend.map_by(
+        f"{out}_labels",
         f"""SELECT c.component AS comp, e.src, e.dst, e.weight, e.bond, e.schedule,
                    e.src_init, e.dst_init
-            FROM ({start}) e JOIN {components} c ON e.src = c.node"""
+            FROM ({start}) e JOIN {components} c ON e.src = c.node""",
+        ["comp"],
+        partial(_components, options),
+        _LABELS,
+        order=["comp", "src", "dst"],
     )
-
-    def one(component: pd.DataFrame) -> pd.DataFrame:  # a function, so pyspark reads its hints
-        return _component(options, component)
-
-    labels = by_comp.groupBy("comp").applyInPandas(one, _LABELS)
-    backend.put(f"{out}_labels", labels)
     backend.create_table(
         out,
         f"""WITH sized AS (
@@ -83,6 +90,16 @@ def leiden_by_component(
             SELECT l.node, r.community
             FROM {out}_labels l JOIN ranked r ON l.comp = r.comp AND l.label = r.label""",
     )
+
+
+def _components(options: dict[str, Any], rows: pa.Table) -> pa.Table:
+    """:func:`_component` on each component of ``rows`` (sorted by component, then
+    edge)."""
+    frame = rows.to_pandas()
+    found = [_component(options, part) for _, part in frame.groupby("comp", sort=True)]
+    if not found:
+        return _LABELS.empty_table()
+    return pa.Table.from_pandas(pd.concat(found, ignore_index=True), _LABELS, preserve_index=False)
 
 
 def _component(options: dict[str, Any], edges: pd.DataFrame) -> pd.DataFrame:
