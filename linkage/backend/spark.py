@@ -114,8 +114,7 @@ class SparkBackend(Backend):
         require_pyspark()
         self.reliable = reliable
         self.partitions = partitions
-        """Partitions of :meth:`map_by` (default: ``spark.sql.shuffle.partitions``, which
-        adaptive query execution coalesces to about 64 MB each)."""
+        """Partitions of :meth:`map_by` (default: ``spark.sql.shuffle.partitions``)."""
         self._own = spark is None
         self.spark = spark if spark is not None else local_session(**session)
         for key, value in _RUNTIME.items():  # a session spark-submit started, too
@@ -171,12 +170,13 @@ class SparkBackend(Backend):
         from pyspark.sql.pandas.types import from_arrow_schema
 
         rows = self.spark.sql(sql)
-        if not key:
-            by_key = rows
-        elif self.partitions:
-            by_key = rows.repartition(self.partitions, *key)
-        else:  # spark.sql.shuffle.partitions, coalesced by adaptive execution
-            by_key = rows.repartition(*key)
+        from pyspark.sql import functions as F
+
+        parts = self.partitions or int(self.spark.conf.get("spark.sql.shuffle.partitions") or 4)
+        # by a hash of the key, not the key: a repartition by the key itself is dropped
+        # when Spark believes the rows already partitioned by it, and after a UNION ALL
+        # it was wrong (one account's rows of the two branches in two partitions)
+        by_key = rows.repartition(parts, F.xxhash64(*key)) if key else rows
         if order:
             by_key = by_key.sortWithinPartitions(*order)
         self.put(
