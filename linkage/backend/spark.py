@@ -169,19 +169,26 @@ class SparkBackend(Backend):
     ) -> None:
         from pyspark.sql.pandas.types import from_arrow_schema
 
-        rows = self.spark.sql(sql)
-        from pyspark.sql import functions as F
-
-        parts = self.partitions or int(self.spark.conf.get("spark.sql.shuffle.partitions") or 4)
-        # by a hash of the key, not the key: a repartition by the key itself is dropped
-        # when Spark believes the rows already partitioned by it, and after a UNION ALL
-        # it was wrong (one account's rows of the two branches in two partitions)
-        by_key = rows.repartition(parts, F.xxhash64(*key)) if key else rows
-        if order:
-            by_key = by_key.sortWithinPartitions(*order)
+        by_key = self.by_key(self.spark.sql(sql), key, order)
         self.put(
             out, by_key.mapInArrow(partial(_whole_partition, fn, schema), from_arrow_schema(schema))
         )
+
+    def by_key(self, rows: DataFrame, key: Sequence[str], order: Sequence[str] = ()) -> DataFrame:
+        """``rows`` shuffled so that each partition holds whole keys, sorted by ``order``
+        within a partition.
+
+        The shuffle is by a hash of the key, not by the key: Spark drops a repartition by
+        the key when the plan already claims that partitioning (a sort-merge join on it),
+        and adaptive execution may then turn the join into a broadcast join that reads
+        the other side's shuffle map-side ("local shuffle reader"), so one key's rows
+        reach several partitions (seen at 30k accounts: an account's tokens split between
+        two MinHash calls). No plan claims partitioning by ``xxhash64(key)``."""
+        from pyspark.sql import functions as F
+
+        parts = self.partitions or int(self.spark.conf.get("spark.sql.shuffle.partitions") or 4)
+        out = rows.repartition(parts, F.xxhash64(*key)) if key else rows
+        return out.sortWithinPartitions(*order) if order else out
 
     def write_parquet(self, name: str, path: str) -> None:
         self.spark.table(name).write.mode("overwrite").parquet(str(path))

@@ -11,8 +11,7 @@ from linkage import simulate
 from linkage.backend import Backend, SparkBackend
 from linkage.graph import Workspace
 from linkage.ingest import ingest, open_store
-
-STORE_TABLES = ("accounts", "requests", "payments", "identifiers", "ip_intel", "ingest_meta")
+from linkage.ingest.store import STORE_TABLES
 
 
 @pytest.fixture(scope="session")

@@ -16,8 +16,7 @@ from linkage.backend import BACKENDS, Backend, DuckDBBackend, SparkBackend, get_
 from linkage.errors import LinkageError
 from linkage.graph.events import build_events
 from linkage.graph.workspace import Workspace
-
-from .conftest import STORE_TABLES
+from linkage.ingest.store import STORE_TABLES
 
 
 def _canonical(df: pd.DataFrame) -> pd.DataFrame:
@@ -135,3 +134,24 @@ def test_map_by_sees_whole_keys_on_both_engines(spark):
         got.append(backend.fetch_pandas("SELECT * FROM ranked ORDER BY k, v"))
     assert len(got[0]) == 500 and got[0]["rank"].max() == 500 // 7
     pd.testing.assert_frame_equal(got[0], got[1])
+
+
+def test_map_by_shuffles_by_the_key_even_when_the_plan_claims_it(spark):
+    """A join on the key leaves rows the planner calls partitioned by it; adaptive
+    execution can then read them map-side (what split accounts at 30k). ``by_key``
+    still shuffles them itself."""
+    x = pa.array(range(2_000), pa.int64())
+    spark.register_arrow("kv_join", pa.table({"k": pc.remainder(x, 13), "v": x}))
+    conf = spark.spark.conf
+    before = conf.get("spark.sql.autoBroadcastJoinThreshold")
+    conf.set("spark.sql.autoBroadcastJoinThreshold", "-1")  # a sort-merge join on k
+    try:
+        joined = spark.spark.sql(
+            "SELECT k, v FROM kv_join JOIN (SELECT DISTINCT k FROM kv_join) USING (k)"
+        )
+        plan = spark.by_key(joined, ["k"], ["v"])._jdf.queryExecution().executedPlan().toString()
+        naive = joined.repartition(4, "k")._jdf.queryExecution().executedPlan().toString()
+    finally:
+        conf.set("spark.sql.autoBroadcastJoinThreshold", before)
+    assert "REPARTITION_BY_NUM" not in naive  # what the planner does to a repartition by k
+    assert "REPARTITION_BY_NUM" in plan and "xxhash64(k" in plan
