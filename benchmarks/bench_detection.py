@@ -2,7 +2,9 @@
 
 Quality: for each scenario and seed, simulate, detect and evaluate against the
 labels, with the three baselines on the same data in the same run; also counts
-flagged accounts of simulated company teams and campuses (which must be 0).
+flagged accounts of simulated company teams and campuses (which must be 0). With
+several backends, the first is scored and each other's result compared with it
+(accounts flagged differently, same campaigns, largest score difference).
 Speed: detect at the given sizes on the given backends, several runs each in a
 fresh subprocess; median wall time and peak memory per stage, and the ratio of the
 whole detect to a baseline measured in the same session (reading
@@ -14,6 +16,7 @@ Peak memory is the Python process's; on Spark, the JVM's own peak resident memor
 
     python benchmarks/bench_detection.py quality [--seeds 0 .. 7] [--sizes 10000 100000]
         [--scenarios default hard adversarial] [--baselines-upto 10000]
+        [--backends duckdb spark]
     python benchmarks/bench_detection.py speed [--sizes 100000 1000000] [--runs 3]
         [--backends duckdb spark]
 """
@@ -76,7 +79,16 @@ def quality(args: argparse.Namespace) -> None:
                 base = args.out / f"{scenario}-{size}-{seed}"
                 shutil.rmtree(base, ignore_errors=True)
                 simulate(base / "data", seed=seed, scenario=scenario, accounts=size)
-                detect(base / "data", base / "result")
+                detect(base / "data", base / "result", backend=args.backends[0])
+                agree: dict[str, object] = {}
+                for backend in args.backends[1:]:  # the first backend's result is scored
+                    detect(base / "data", base / f"result-{backend}", backend=backend)
+                    p = parity(base / "result", base / f"result-{backend}")
+                    agree[f"{backend}_flagged_differ"] = p["flagged_differ"]
+                    agree[f"{backend}_same_campaigns"] = p["same_campaigns"]
+                    agree[f"{backend}_max_score_diff"] = max(
+                        p["max_account_score_diff"], p["max_campaign_score_diff"]
+                    )
                 baselines = size <= args.baselines_upto
                 report = evaluate(
                     base / "result", base / "data" / "labels.parquet", baselines=baselines
@@ -95,7 +107,7 @@ def quality(args: argparse.Namespace) -> None:
                                 c["recall"] for c in m["campaigns"].values()
                             ),
                             "weakest": _weakest(m["campaigns"]),
-                            **(extra if method == "linkage" else {}),
+                            **({**extra, **agree} if method == "linkage" else {}),
                         }
                     )
                 shutil.rmtree(base, ignore_errors=True)
@@ -244,6 +256,13 @@ def main() -> None:
     q.add_argument("--scenarios", nargs="+", default=["default", "hard", "adversarial"])
     q.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     q.add_argument("--baselines-upto", type=int, default=10_000)
+    q.add_argument(
+        "--backends",
+        nargs="+",
+        default=["duckdb"],
+        choices=["duckdb", "spark"],
+        help="the first is scored; each other one's result is compared with it (parity)",
+    )
     s = sub.add_parser("speed")
     s.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     s.add_argument("--runs", type=int, default=3)
