@@ -150,7 +150,8 @@ def test_map_by_shuffles_by_the_key_even_when_the_plan_claims_it(spark):
             "SELECT k, v FROM kv_join JOIN (SELECT DISTINCT k FROM kv_join) USING (k)"
         )
         plan = spark.by_key(joined, ["k"], ["v"])._jdf.queryExecution().executedPlan().toString()
-        naive = joined.repartition(4, "k")._jdf.queryExecution().executedPlan().toString()
+        parts = int(conf.get("spark.sql.shuffle.partitions"))  # the join's own partitioning
+        naive = joined.repartition(parts, "k")._jdf.queryExecution().executedPlan().toString()
     finally:
         conf.set("spark.sql.autoBroadcastJoinThreshold", before)
     assert "REPARTITION_BY_NUM" not in naive  # what the planner does to a repartition by k
