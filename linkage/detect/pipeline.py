@@ -187,20 +187,22 @@ def _communities(
     known_legitimate: pd.DataFrame | None,
 ) -> tuple[Projection, EdgeList, Communities]:
     """The graph stages and Leiden, in process or on ``engine`` (over the store tables
-    ingest registered there); after them the working tables are on ``ws`` either way."""
-    if engine is None:
-        graph = build_graph(ws, s, log, known_legitimate)
-        edges = edge_list(ws, graph)
-        initial = _warm_start(ws, previous) if previous is not None and s.warm_start else None
+    ingest registered there); after them the working tables are on ``ws`` either way.
+    Whole-graph Leiden runs on the edge list read once from ``ws``; per component, on
+    the backend that holds the graph, before the hand-over."""
+    gws = ws if engine is None else Workspace.on(engine)
+    graph = build_graph(gws, s, log, known_legitimate)
+    initial = _warm_start(gws, previous) if previous is not None and s.warm_start else None
+    comms = None
+    if s.leiden_scope == "component":
+        comms = log.run("leiden", lambda: scale.communities_on(gws, graph, s, initial))
+    if engine is not None:
+        log.run("hand over", lambda: scale.hand_over(gws, ws, out / _ENGINE_DIR / "tables"))
+        shutil.rmtree(out / _ENGINE_DIR, ignore_errors=True)
+    edges = edge_list(ws, graph)
+    if comms is None:
         comms = log.run("leiden", lambda: scale.communities_on(ws, graph, s, initial, edges))
-        return graph, edges, comms
-    ews = Workspace.on(engine)
-    graph = build_graph(ews, s, log, known_legitimate)
-    initial = _warm_start(ews, previous) if previous is not None and s.warm_start else None
-    comms = log.run("leiden", lambda: scale.communities_on(ews, graph, s, initial))
-    log.run("hand over", lambda: scale.hand_over(ews, ws, out / _ENGINE_DIR / "tables"))
-    shutil.rmtree(out / _ENGINE_DIR, ignore_errors=True)
-    return graph, edge_list(ws, graph), comms
+    return graph, edges, comms
 
 
 def _detect(

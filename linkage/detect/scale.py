@@ -70,6 +70,9 @@ def engine(name: str) -> Iterator[Backend | None]:
         backend.close()
 
 
+LEIDEN_SCOPES = ("graph", "component")
+
+
 def check_backend(name: str, s: DetectSettings) -> None:
     """Refuse an unknown backend or Leiden scope before any work is done."""
     if name not in BACKENDS:
@@ -78,9 +81,6 @@ def check_backend(name: str, s: DetectSettings) -> None:
         raise LinkageError(
             f"unknown leiden_scope {s.leiden_scope!r}: choose one of {', '.join(LEIDEN_SCOPES)}"
         )
-
-
-LEIDEN_SCOPES = ("graph", "component")
 
 
 def communities_on(
